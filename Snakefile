@@ -1,0 +1,21 @@
+# Concord: focus-group analysis from raw transcripts to a traceable manuscript.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/deidentify.smk"
+include: "workflow/rules/segment.smk"
+include: "workflow/rules/code.smk"
+include: "workflow/rules/agreement.smk"
+include: "workflow/rules/concordance.smk"
+include: "workflow/rules/manuscript.smk"
+
+
+rule all:
+    input:
+        expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),

@@ -1,0 +1,28 @@
+# Load and validate the study: config, sheets and codebook. Any error stops the
+# run before the first job, naming the file, the row or field and what to fix.
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from concord import studyconfig
+
+SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+SESSIONS = studyconfig.load_sheet(config["sessions"], SCHEMAS / "sessions.schema.yaml", key="session_id")
+PARTICIPANTS = studyconfig.load_sheet(config["participants"], SCHEMAS / "participants.schema.yaml", key="participant_id")
+CODERS = studyconfig.load_sheet(config["coders"], SCHEMAS / "coders.schema.yaml")
+CODEBOOK = studyconfig.load_codebook(config["codebook"], SCHEMAS / "codebook.schema.yaml")
+studyconfig.check_study(config, SESSIONS, PARTICIPANTS, CODERS)
+
+SESSION_IDS = sorted(SESSIONS["session_id"])
+KEYS_DIR = config["deidentify"]["keys_dir"]
+
+
+def session_row(session):
+    return SESSIONS.set_index("session_id").loc[session]
+
+
+def coder_files():
+    return sorted(CODERS["path"].unique())

@@ -1,0 +1,24 @@
+# Stage 5: what each stakeholder group talks about, and how far groups agree.
+
+
+rule concordance:
+    input:
+        codings="results/coding/codings.tsv",
+        segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
+        participants=config["participants"],
+        codebook=config["codebook"],
+    output:
+        prevalence="results/concordance/prevalence.tsv",
+        pairwise="results/concordance/pairwise.tsv",
+        heatmap="results/concordance/prevalence_heatmap.png",
+        numbers="results/concordance/numbers.json",
+    log:
+        "logs/concordance.log",
+    params:
+        groups=config["groups"],
+        coder=config["concordance"]["coder"],
+        seed=config["concordance"]["seed"],
+        bootstrap=config["concordance"]["bootstrap"],
+        ci=config["concordance"]["ci"],
+    script:
+        "../scripts/concordance.py"

@@ -1,0 +1,37 @@
+# Stage 6: the numbers registry and the manuscript rendered from it.
+
+
+rule numbers:
+    input:
+        fragments=[
+            "results/deid/numbers.json",
+            "results/segments/numbers.json",
+            "results/agreement/numbers.json",
+            "results/concordance/numbers.json",
+        ],
+    output:
+        registry="results/manuscript/numbers.json",
+    log:
+        "logs/numbers.log",
+    params:
+        study=config["study"],
+    script:
+        "../scripts/numbers.py"
+
+
+rule render:
+    input:
+        source=config["manuscript"]["source"],
+        bibliography=config["manuscript"]["bibliography"],
+        registry="results/manuscript/numbers.json",
+        figures=["results/concordance/prevalence_heatmap.png"],
+    output:
+        documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
+    log:
+        "logs/render.log",
+    params:
+        formats=config["manuscript"]["formats"],
+        study=config["study"],
+        groups=config["groups"],
+    script:
+        "../scripts/render.py"

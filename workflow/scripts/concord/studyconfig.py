@@ -1,0 +1,168 @@
+"""Loading and checking a study before any job runs.
+
+``workflow/rules/common.smk`` calls these functions when the workflow is parsed,
+so a bad sheet or codebook stops the run before the first job. Every error is an
+:class:`~concord.tsvio.InputError` naming the file, the line (sheets: the header is
+line 1) or the field, and what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from concord.tsvio import InputError, read_tsv
+
+
+def _load_schema(path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _field_path(error) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def _schema_error(data, schema_path):
+    """Validate with ``snakemake.utils.validate``; return the first
+    ``(row index or None, jsonschema.ValidationError)`` or ``None`` if valid."""
+    try:
+        validate(data, schema=str(Path(schema_path).resolve()), set_default=False)
+    except WorkflowError as exc:
+        cause = exc.__context__
+        if not isinstance(cause, jsonschema.ValidationError):
+            raise
+        row = re.match(r"Error validating row (\d+)", str(exc.args[0]) if exc.args else "")
+        return (int(row.group(1)) if row else None), cause
+    return None
+
+
+def load_sheet(path, schema_path, key: str | None = None) -> pd.DataFrame:
+    """Read a TSV sheet and validate every row against a JSON schema.
+
+    Rows are validated with ``snakemake.utils.validate``; the error is translated
+    to name the file, the line and the column. ``key`` (if given) must be unique.
+    """
+    schema = _load_schema(schema_path)
+    df = read_tsv(path, required=list(schema.get("required", [])))
+    if df.empty:
+        raise InputError(f"{path}: no rows; the sheet needs at least one")
+    found = _schema_error(df, schema_path)
+    if found is not None:
+        row, err = found
+        field = _field_path(err)
+        hint = schema["properties"].get(field, {}).get("description", f"see {schema_path}")
+        line = f"line {row + 2}" if row is not None else "a row"
+        raise InputError(f"{path}, {line}: column '{field}': {err.message} ({hint})")
+    if key is not None:
+        dup = df[df[key].duplicated(keep="first")]
+        if len(dup):
+            i = dup.index[0]
+            first = df.index[df[key] == df.loc[i, key]][0]
+            raise InputError(f"{path}, line {i + 2}: {key} {df.loc[i, key]!r} already used on line "
+                             f"{first + 2}; each {key} must be unique")
+    return df
+
+
+def load_codebook(path, schema_path) -> dict:
+    """Load the codebook YAML, validate it against its schema, then check what a
+    schema cannot: unique IDs, known parents and categories, no parent cycles,
+    compilable regexes. Errors name the code and the field."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: codebook not found")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            book = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(book, dict):
+        raise InputError(f"{path}: expected a mapping with version, title, categories and codes")
+    found = _schema_error(book, schema_path)
+    if found is not None:
+        err = found[1]
+        where = _field_path(err)
+        parts = list(err.absolute_path)
+        if len(parts) >= 2 and parts[0] == "codes" and isinstance(parts[1], int):
+            code = book["codes"][parts[1]]
+            code_id = code.get("id", f"#{parts[1] + 1}") if isinstance(code, dict) else f"#{parts[1] + 1}"
+            field = ".".join(str(p) for p in parts[2:]) or "(the code entry)"
+            raise InputError(f"{path}: code {code_id}: field '{field}': {err.message}")
+        raise InputError(f"{path}: field '{where}': {err.message}")
+
+    ids: dict[str, int] = {}
+    for i, code in enumerate(book["codes"]):
+        if code["id"] in ids:
+            raise InputError(f"{path}: code {code['id']}: field 'id': duplicate ID "
+                             f"(codes #{ids[code['id']] + 1} and #{i + 1}); IDs must be unique")
+        ids[code["id"]] = i
+    categories = set(book["categories"])
+    for code in book["codes"]:
+        if code["category"] not in categories:
+            raise InputError(f"{path}: code {code['id']}: field 'category': {code['category']!r} "
+                             f"is not one of the declared categories {sorted(categories)}")
+        parent = code.get("parent")
+        if parent is not None and parent not in ids:
+            raise InputError(f"{path}: code {code['id']}: field 'parent': unknown code {parent!r}")
+        for j, pattern in enumerate(code.get("patterns", {}).get("regex", [])):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise InputError(f"{path}: code {code['id']}: field 'patterns.regex[{j}]': "
+                                 f"invalid regular expression {pattern!r} ({exc})") from None
+    parents = {c["id"]: c.get("parent") for c in book["codes"]}
+    for start in parents:
+        seen, node = [], start
+        while node is not None:
+            if node in seen:
+                raise InputError(f"{path}: code {start}: field 'parent': cycle "
+                                 f"{' -> '.join(seen + [node])}")
+            seen.append(node)
+            node = parents.get(node)
+    return book
+
+
+def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame,
+                coders: pd.DataFrame) -> None:
+    """Cross-sheet checks: groups, sessions and files referenced must exist."""
+    groups = [g["id"] for g in config["groups"]]
+    if len(set(groups)) != len(groups):
+        raise InputError(f"config: groups: duplicate group id in {groups}")
+    sessions_path, participants_path = config["sessions"], config["participants"]
+    session_ids = set(sessions["session_id"])
+    for i, row in enumerate(sessions.to_dict("records")):
+        where = f"{sessions_path}, line {i + 2}"
+        if row["group"] not in groups:
+            raise InputError(f"{where}: group {row['group']!r} is not declared in config groups "
+                             f"{groups}; add it to config.yaml or fix the sheet")
+        if not Path(row["transcript"]).is_file():
+            raise InputError(f"{where}: transcript {row['transcript']!r} does not exist; "
+                             f"fix the path (relative to the working directory)")
+    for i, row in enumerate(participants.to_dict("records")):
+        where = f"{participants_path}, line {i + 2}"
+        if row["session_id"] not in session_ids:
+            raise InputError(f"{where}: session_id {row['session_id']!r} is not in {sessions_path}")
+        group = sessions.loc[sessions["session_id"] == row["session_id"], "group"].iloc[0]
+        if row["group"] != group:
+            raise InputError(f"{where}: group {row['group']!r} differs from its session's group "
+                             f"{group!r} in {sessions_path}")
+    for i, row in enumerate(coders.to_dict("records")):
+        where = f"{config['coders']}, line {i + 2}"
+        if row["session_id"] not in session_ids:
+            raise InputError(f"{where}: session_id {row['session_id']!r} is not in {sessions_path}")
+        if not Path(row["path"]).is_file():
+            raise InputError(f"{where}: coder file {row['path']!r} does not exist; fix the path")
+    dup = coders[coders.duplicated(["coder", "session_id"], keep="first")]
+    if len(dup):
+        i = dup.index[0]
+        raise InputError(f"{config['coders']}, line {i + 2}: coder {coders.loc[i, 'coder']!r} is "
+                         f"listed twice for session {coders.loc[i, 'session_id']!r}")
+    roster = config["deidentify"]["roster"]
+    if not Path(roster).is_file():
+        raise InputError(f"config: deidentify.roster: {roster!r} does not exist")

@@ -1,0 +1,83 @@
+"""Reading and writing the TSV files of the data contract.
+
+Every table in ``results/`` is UTF-8, tab-separated, with a header, no index
+column, ``\\n`` line endings, rows sorted by the caller's key and floats written
+with a fixed number of significant digits, so that two runs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+
+class InputError(ValueError):
+    """Bad user input: the message names the file, the line or row and the fix."""
+
+
+def read_tsv(path: str | os.PathLike, required: list[str] | None = None) -> pd.DataFrame:
+    """Read a TSV as strings (no type guessing, empty cells stay "").
+
+    ``required`` columns that are missing raise :class:`InputError` naming the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False,
+                         quoting=csv.QUOTE_NONE, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: file is empty; expected a header line") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{path}: not a valid TSV ({exc})") from None
+    missing = [c for c in (required or []) if c not in df.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; "
+                         f"header has {', '.join(df.columns)}")
+    return df
+
+
+def format_value(value, digits: int = 6) -> str:
+    """Format one cell deterministically (floats to ``digits`` significant digits)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NA"
+        return f"{value:.{digits}g}"
+    try:  # numpy scalars
+        import numpy as np
+        if isinstance(value, np.bool_):
+            return "true" if bool(value) else "false"
+        if isinstance(value, np.floating):
+            return format_value(float(value), digits)
+        if isinstance(value, np.integer):
+            return str(int(value))
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
+
+
+def write_tsv(df: pd.DataFrame, path: str | os.PathLike, sort_by: list[str] | None = None,
+              digits: int = 6) -> None:
+    """Write ``df`` as a deterministic TSV (optionally sorted by ``sort_by``)."""
+    if sort_by:
+        df = df.sort_values(sort_by, kind="mergesort")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write("\t".join(map(str, df.columns)) + "\n")
+        for row in df.itertuples(index=False, name=None):
+            cells = [format_value(v, digits) for v in row]
+            for c in cells:
+                if "\t" in c or "\n" in c:
+                    raise ValueError(f"{path}: a cell contains a tab or newline: {c[:40]!r}")
+            fh.write("\t".join(cells) + "\n")
+    os.replace(tmp, path)

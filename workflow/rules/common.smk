@@ -13,8 +13,10 @@ validate(config, schema="../schemas/config.schema.yaml")
 SESSIONS = studyconfig.load_sheet(config["sessions"], SCHEMAS / "sessions.schema.yaml", key="session_id")
 PARTICIPANTS = studyconfig.load_sheet(config["participants"], SCHEMAS / "participants.schema.yaml", key="participant_id")
 CODERS = studyconfig.load_sheet(config["coders"], SCHEMAS / "coders.schema.yaml")
+ROSTER = studyconfig.load_sheet(config["deidentify"]["roster"], SCHEMAS / "roster.schema.yaml", restricted=True)
 CODEBOOK = studyconfig.load_codebook(config["codebook"], SCHEMAS / "codebook.schema.yaml")
 studyconfig.check_study(config, SESSIONS, PARTICIPANTS, CODERS)
+studyconfig.check_roster(config, ROSTER, PARTICIPANTS, SESSIONS)
 
 SESSION_IDS = sorted(SESSIONS["session_id"])
 KEYS_DIR = config["deidentify"]["keys_dir"]

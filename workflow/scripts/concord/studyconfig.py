@@ -43,11 +43,12 @@ def _schema_error(data, schema_path):
     return None
 
 
-def load_sheet(path, schema_path, key: str | None = None) -> pd.DataFrame:
+def load_sheet(path, schema_path, key: str | None = None, restricted: bool = False) -> pd.DataFrame:
     """Read a TSV sheet and validate every row against a JSON schema.
 
     Rows are validated with ``snakemake.utils.validate``; the error is translated
     to name the file, the line and the column. ``key`` (if given) must be unique.
+    ``restricted`` sheets (the roster) never echo cell values in errors.
     """
     schema = _load_schema(schema_path)
     df = read_tsv(path, required=list(schema.get("required", [])))
@@ -59,13 +60,15 @@ def load_sheet(path, schema_path, key: str | None = None) -> pd.DataFrame:
         field = _field_path(err)
         hint = schema["properties"].get(field, {}).get("description", f"see {schema_path}")
         line = f"line {row + 2}" if row is not None else "a row"
-        raise InputError(f"{path}, {line}: column '{field}': {err.message} ({hint})")
+        why = (f"fails '{err.validator}: {err.validator_value}'" if restricted else err.message)
+        raise InputError(f"{path}, {line}: column '{field}': {why} ({hint})")
     if key is not None:
         dup = df[df[key].duplicated(keep="first")]
         if len(dup):
             i = dup.index[0]
             first = df.index[df[key] == df.loc[i, key]][0]
-            raise InputError(f"{path}, line {i + 2}: {key} {df.loc[i, key]!r} already used on line "
+            shown = "value" if restricted else repr(df.loc[i, key])
+            raise InputError(f"{path}, line {i + 2}: {key} {shown} already used on line "
                              f"{first + 2}; each {key} must be unique")
     return df
 
@@ -163,6 +166,36 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
         i = dup.index[0]
         raise InputError(f"{config['coders']}, line {i + 2}: coder {coders.loc[i, 'coder']!r} is "
                          f"listed twice for session {coders.loc[i, 'session_id']!r}")
-    roster = config["deidentify"]["roster"]
-    if not Path(roster).is_file():
-        raise InputError(f"config: deidentify.roster: {roster!r} does not exist")
+
+
+def check_roster(config: dict, roster: pd.DataFrame, participants: pd.DataFrame,
+                 sessions: pd.DataFrame) -> None:
+    """The restricted roster must name only known participants (or the moderator)
+    in known sessions, each in the session the participants sheet gives.
+    Messages never echo names."""
+    path = config["deidentify"]["roster"]
+    moderator = config["deidentify"]["moderator_id"]
+    where_enrolled = dict(zip(participants["participant_id"], participants["session_id"]))
+    session_ids = set(sessions["session_id"])
+    labels: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(roster.to_dict("records")):
+        where = f"{path}, line {i + 2}"
+        pid, sid = row["participant_id"], row["session_id"]
+        if sid not in session_ids:
+            raise InputError(f"{where}: session_id {sid!r} is not in {config['sessions']}")
+        if pid != moderator:
+            if pid not in where_enrolled:
+                raise InputError(f"{where}: participant_id {pid!r} is not in {config['participants']} "
+                                 f"(and is not the moderator id {moderator!r})")
+            if where_enrolled[pid] != sid:
+                raise InputError(f"{where}: participant {pid} is enrolled in session "
+                                 f"{where_enrolled[pid]!r} in {config['participants']}, not {sid!r}")
+        label_key = (sid, row["speaker_label"].casefold())
+        if label_key in labels:
+            raise InputError(f"{where}: the speaker label is already used on line "
+                             f"{labels[label_key]} for session {sid}; labels must be unique per session")
+        labels[label_key] = i + 2
+    missing = sorted(set(participants["participant_id"]) - set(roster["participant_id"]))
+    if missing:
+        raise InputError(f"{path}: participant(s) {', '.join(missing[:5])} from "
+                         f"{config['participants']} have no roster row; add their speaker label")

@@ -19,5 +19,7 @@ rule agreement:
         bootstrap=config["agreement"]["bootstrap"],
         ci=config["agreement"]["ci"],
         thresholds=config["agreement"]["thresholds"],
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/agreement.py"

@@ -14,6 +14,8 @@ rule code_machine:
         moderator_id=config["deidentify"]["moderator_id"],
         negation_window=config["code"]["negation_window"],
         negation_cues=config["code"]["negation_cues"],
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/code_machine.py"
 
@@ -32,5 +34,7 @@ rule combine_codings:
         "logs/combine_codings.log",
     params:
         sessions=SESSION_IDS,
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/combine_codings.py"

@@ -20,5 +20,7 @@ rule concordance:
         seed=config["concordance"]["seed"],
         bootstrap=config["concordance"]["bootstrap"],
         ci=config["concordance"]["ci"],
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/concordance.py"

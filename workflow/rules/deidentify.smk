@@ -16,6 +16,8 @@ rule deidentify:
     params:
         session="{session}",
         moderator_id=config["deidentify"]["moderator_id"],
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/deidentify.py"
 
@@ -30,5 +32,7 @@ rule deid_summary:
         "logs/deid_summary.log",
     params:
         sessions=SESSION_IDS,
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/deid_summary.py"

@@ -15,6 +15,8 @@ rule numbers:
         "logs/numbers.log",
     params:
         study=config["study"],
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/numbers.py"
 
@@ -33,5 +35,7 @@ rule render:
         formats=config["manuscript"]["formats"],
         study=config["study"],
         groups=config["groups"],
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/render.py"

@@ -16,6 +16,8 @@ rule segment:
         moderator_id=config["deidentify"]["moderator_id"],
         unit=config["segment"]["unit"],
         abbreviations=config["segment"]["abbreviations"],
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/segment.py"
 
@@ -34,5 +36,7 @@ rule segment_summary:
     params:
         groups=config["groups"],
         unit=config["segment"]["unit"],
+    conda:
+        "../envs/concord.yaml"
     script:
         "../scripts/segment_summary.py"

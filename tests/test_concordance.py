@@ -1,0 +1,172 @@
+"""Concordance on a small hand-built study with known shares."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from concord import concordance as cc
+from concord.tsvio import InputError, read_tsv, write_tsv
+
+GROUPS = [{"id": "ga", "label": "Group A", "stakeholder": "patient"},
+          {"id": "gb", "label": "Group B", "stakeholder": "clinician"}]
+CODEBOOK = [{"id": "X", "name": "Ex"}, {"id": "Y", "name": "Why"}, {"id": "Z", "name": "Zed"}]
+CODES = [c["id"] for c in CODEBOOK]
+
+
+def seg(sid, pid, group):
+    return {"segment_id": sid, "session_id": "S1" if group == "ga" else "S2", "turn": "1",
+            "speaker_id": pid or "MOD", "participant_id": pid, "group": group,
+            "start": "0", "end": "1", "text": "t"}
+
+
+@pytest.fixture
+def study():
+    # P3 is enrolled in ga but never speaks: counted in the denominator.
+    segments = pd.DataFrame([seg("s1", "P1", "ga"), seg("s2", "P1", "ga"), seg("s3", "P2", "ga"),
+                             seg("s4", "P4", "gb"), seg("s5", "P5", "gb"), seg("s6", "P6", "gb"),
+                             seg("m1", "", "ga")])
+    participants = pd.DataFrame({"participant_id": ["P1", "P2", "P3", "P4", "P5", "P6"],
+                                 "session_id": ["S1"] * 3 + ["S2"] * 3,
+                                 "group": ["ga"] * 3 + ["gb"] * 3})
+    rows = [("s1", "X"), ("s2", "X"), ("s2", "Y"), ("s3", "X"), ("s4", "Y"), ("s5", "Y"),
+            ("s6", "Y"), ("s6", "Z"), ("m1", "X")]
+    codings = pd.DataFrame([{"segment_id": s, "coder": "consensus", "code": c} for s, c in rows]
+                           + [{"segment_id": "s1", "coder": "machine", "code": "Z"}])
+    return codings, segments, participants
+
+
+def run(study, **kw):
+    codings, segments, participants = study
+    notes = []
+    mine = cc.coder_codings(codings, "consensus", segments, CODES, log=notes.append)
+    pseg = cc.participant_segments(segments, participants, GROUPS)
+    args = dict(seed=1, bootstrap=500, ci=0.95) | kw
+    prev, ids = cc.prevalence(mine, pseg, participants, GROUPS, CODES, **args)
+    return prev, ids, notes
+
+
+def test_prevalence_known_shares(study):
+    prev, ids, notes = run(study)
+    assert list(prev.columns) == cc.PREVALENCE_COLUMNS
+    assert list(zip(prev["group"], prev["code"])) == [("ga", "X"), ("ga", "Y"), ("ga", "Z"),
+                                                     ("gb", "X"), ("gb", "Y"), ("gb", "Z")]
+    assert prev["participants_with"].tolist() == [2, 1, 0, 0, 3, 1]
+    assert prev["participants"].tolist() == [3] * 6
+    np.testing.assert_allclose(prev["share"], [2 / 3, 1 / 3, 0, 0, 1, 1 / 3])
+    assert prev["segments_with"].tolist() == [3, 1, 0, 0, 3, 1]
+    assert prev["segments"].tolist() == [3] * 6          # moderator segment excluded
+    assert prev["rank"].tolist() == [1, 2, 3, 3, 1, 2]
+    assert ids[("ga", "X")] == ["s1", "s2", "s3"]        # m1 (moderator) not counted
+    assert ids[("gb", "Z")] == ["s6"]
+    assert any("moderator" in n for n in notes)
+    # degenerate cells: all-0 and all-1 columns have a zero-width interval
+    z = prev[(prev.group == "ga") & (prev.code == "Z")].iloc[0]
+    y = prev[(prev.group == "gb") & (prev.code == "Y")].iloc[0]
+    assert (z.ci_low, z.ci_high) == (0, 0) and (y.ci_low, y.ci_high) == (1, 1)
+    assert (prev["ci_low"] <= prev["share"] + 1e-12).all()
+    assert (prev["share"] <= prev["ci_high"] + 1e-12).all()
+
+
+def test_bootstrap_is_seeded_and_matches_naive_loop():
+    m = np.array([[1, 0], [1, 1], [0, 0], [1, 0], [0, 1]], dtype=float)
+    lo, hi = cc.bootstrap_share_ci(m, np.random.default_rng(7), 200, 0.9)
+    rng = np.random.default_rng(7)
+    idx = rng.integers(0, 5, size=(200, 5))
+    naive = np.array([[m[row, k].mean() for k in range(2)] for row in idx])
+    np.testing.assert_allclose(lo, np.quantile(naive, 0.05, axis=0))
+    np.testing.assert_allclose(hi, np.quantile(naive, 0.95, axis=0))
+    lo2, hi2 = cc.bootstrap_share_ci(m, np.random.default_rng(7), 200, 0.9)
+    assert (lo == lo2).all() and (hi == hi2).all()
+
+
+def test_ties_get_average_rank(study):
+    codings, segments, participants = study
+    codings = pd.concat([codings, pd.DataFrame([{"segment_id": "s3", "coder": "consensus",
+                                                 "code": "Y"}])])
+    prev, _, _ = run((codings, segments, participants))
+    ga = prev[prev.group == "ga"].set_index("code")["rank"]
+    assert ga.to_dict() == {"X": 1.5, "Y": 1.5, "Z": 3.0}
+
+
+def test_pairwise_spearman(study):
+    prev, _, _ = run(study)
+    pair = cc.pairwise(prev, GROUPS, CODES)
+    assert list(pair.columns) == cc.PAIRWISE_COLUMNS
+    # ranks ga (3,2,1) vs gb (1,3,2): d^2 = 6, rho = 1 - 6*6/(3*(9-1)) = -0.5
+    assert pair.iloc[0]["spearman_rho"] == pytest.approx(-0.5)
+    assert pair.iloc[0]["codes"] == 3
+
+
+def test_spearman_textbook_example():
+    """IQ vs hours of TV per week (Wikipedia, 'Spearman's rank correlation
+    coefficient'): rho = -29/165 = -0.1758 (no ties)."""
+    iq = [106, 100, 86, 101, 99, 103, 97, 113, 112, 110]
+    tv = [7, 27, 2, 50, 28, 29, 20, 12, 6, 17]
+    codes = [f"C{i}" for i in range(10)]
+    groups = [{"id": "iq"}, {"id": "tv"}]
+    prev = pd.DataFrame([{"group": "iq", "code": c, "share": v / 200} for c, v in zip(codes, iq)]
+                        + [{"group": "tv", "code": c, "share": v / 100} for c, v in zip(codes, tv)])
+    pair = cc.pairwise(prev, groups, codes)
+    assert pair.iloc[0]["spearman_rho"] == pytest.approx(-29 / 165)
+
+
+def test_constant_shares_give_nan_with_note():
+    prev = pd.DataFrame([{"group": g, "code": c, "share": s}
+                         for g, shares in (("ga", [0.5, 0.5]), ("gb", [0.1, 0.9]))
+                         for c, s in zip(["X", "Y"], shares)])
+    notes = []
+    pair = cc.pairwise(prev, GROUPS, ["X", "Y"], log=notes.append)
+    assert math.isnan(pair.iloc[0]["spearman_rho"]) and math.isnan(pair.iloc[0]["spearman_p"])
+    assert notes and "undefined" in notes[0]
+
+
+def test_input_errors(study):
+    codings, segments, participants = study
+    with pytest.raises(InputError, match="coder 'nobody'"):
+        cc.coder_codings(codings, "nobody", segments, CODES)
+    bad = pd.concat([codings, pd.DataFrame([{"segment_id": "zz", "coder": "consensus",
+                                             "code": "X"}])])
+    with pytest.raises(InputError, match="unknown segment"):
+        cc.coder_codings(bad, "consensus", segments, CODES)
+    with pytest.raises(InputError, match="not in the codebook"):
+        cc.coder_codings(codings, "consensus", segments, ["X", "Y"])
+    with pytest.raises(InputError, match="P6"):
+        cc.participant_segments(segments, participants[participants.participant_id != "P6"],
+                                GROUPS)
+    with pytest.raises(InputError, match="not in config groups"):
+        cc.participant_segments(segments, participants, GROUPS[:1])
+
+
+def test_outputs_and_fragment(study, tmp_path):
+    prev, ids, _ = run(study)
+    pair = cc.pairwise(prev, GROUPS, CODES)
+    pp, pw = tmp_path / "prevalence.tsv", tmp_path / "pairwise.tsv"
+    write_tsv(prev, pp)
+    write_tsv(pair, pw)
+    back = read_tsv(pp)
+    assert back.loc[0, "share"] == "0.666667" and back.loc[0, "rank"] == "1"
+    frag = cc.fragment(prev, pair, ids, GROUPS, CODEBOOK, "consensus", 0.95, str(pp), str(pw))
+    n = frag.numbers
+    e = n["prevalence.ga.X"]
+    assert e["display"] == "67%" and "2 of 3 participants" in e["meaning"]
+    assert e["segments"] == ["s1", "s2", "s3"] and e["source"]["lines"] == [2]
+    assert n["prevalence.participants_with.gb.Y"]["value"] == 3
+    assert n["concordance.top.ga"]["value"] == "X" and n["concordance.top.ga"]["display"] == "Ex"
+    assert n["pairwise.spearman.ga.gb"]["display"] == "-0.50"
+    assert n["pairwise.spearman.max.pair"]["display"] == "Group A and Group B"
+    assert n["concordance.codes.all_groups"]["value"] == 1      # only Y is raised in both groups
+    t = frag.tables["prevalence"]
+    assert t["columns"] == ["Code", "Group A", "Group B"]
+    assert t["rows"][0] == ["Ex", {"num": "prevalence.ga.X"}, {"num": "prevalence.gb.X"}]
+    assert len(frag.tables["pairwise"]["rows"]) == 1
+
+
+def test_heatmap_is_deterministic(study, tmp_path):
+    prev, _, _ = run(study)
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    cc.heatmap(prev, GROUPS, CODEBOOK, a)
+    cc.heatmap(prev, GROUPS, CODEBOOK, b)
+    data = a.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data == b.read_bytes()
+    assert b"Matplotlib" not in data

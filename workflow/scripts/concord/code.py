@@ -1,0 +1,365 @@
+"""Stage 3, coding: the automatic (machine) coder and the combination of codings.
+
+Pure functions; ``workflow/scripts/code_machine.py`` and
+``workflow/scripts/combine_codings.py`` read and write the files.
+
+Automatic coder
+---------------
+Each participant segment (``speaker_id`` != the moderator's ID) is tokenized with an
+NLTK :class:`~nltk.tokenize.RegexpTokenizer` (no downloaded NLTK data is needed):
+words, with English contractions split the Treebank way (``don't`` -> ``do`` +
+``n't``, ``cannot`` -> ``can`` + ``not``, ``I'm`` -> ``I`` + ``'m``). Tokens are
+lowercased (curly apostrophes straightened) and stemmed with the Snowball English
+stemmer. A code's patterns (see ``docs/architecture.md``) match as follows:
+
+* ``terms``: a token whose stem equals the term's stem (a term that tokenizes into
+  several words, e.g. ``side-effect``, is matched as a phrase);
+* ``phrases``: a contiguous run of tokens whose stems equal the phrase's stems;
+* ``regex``: ``re.search`` with ``re.IGNORECASE`` on the segment text;
+* ``exclude``: stemmed phrases; any term, phrase or regex match whose characters
+  overlap an occurrence of an exclude phrase is vetoed;
+* negation: a match is *negated* when one of the negation cues (compared on the
+  lowercased surface token, e.g. ``not``, ``n't``, ``never``) occurs among the
+  ``window`` tokens before the match's first token, looking back no further than
+  clause punctuation (``, ; : . ! ? ( ) — –``). With ``negation: flag`` (the default)
+  the code is applied with ``negated=true``; with ``skip`` a negated match does not
+  count.
+
+One row per (segment, code): the first (leftmost; at equal start a phrase before a
+term before a regex) non-negated match, or -- with ``flag`` and only negated
+matches -- the first negated match. ``evidence`` is the matched surface text of the
+segment, ``rule`` is ``term:<stem>``, ``phrase:<phrase as written>`` or
+``regex:<pattern>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from nltk.stem.snowball import SnowballStemmer
+from nltk.tokenize import RegexpTokenizer
+
+from concord.tsvio import InputError
+
+# Words; "n't" split off its verb; "cannot" split; clitics 's 'm 're 've 'll 'd.
+TOKEN_PATTERN = (r"[^\W_]+(?=n['’]t\b)|n['’]t\b|(?i:can)(?=not\b)"
+                 r"|['’](?:s|m|re|ve|ll|d)\b|[^\W_]+")
+_TOKENIZER = RegexpTokenizer(TOKEN_PATTERN)
+_STEMMER = SnowballStemmer("english")
+_CLAUSE_BREAK = re.compile(r"[,;:.!?()\[\]{}—–]")
+
+MACHINE_COLUMNS = ["segment_id", "code", "evidence", "rule", "negated"]
+RESERVED_CODERS = ("machine", "consensus")
+
+
+def normalize(token: str) -> str:
+    """Lowercase a token and straighten curly apostrophes."""
+    return token.lower().replace("’", "'")
+
+
+def tokenize(text: str) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of the word tokens of ``text``."""
+    return list(_TOKENIZER.span_tokenize(text))
+
+
+def stem(token: str) -> str:
+    return _STEMMER.stem(normalize(token))
+
+
+def stems_of(text: str) -> tuple[str, ...]:
+    return tuple(stem(text[a:b]) for a, b in tokenize(text))
+
+
+@dataclass(frozen=True)
+class CompiledCode:
+    id: str
+    terms: dict            # stem -> rule text "term:<stem>"
+    phrases: tuple         # ((stem, ...), rule text), longest first
+    regex: tuple           # (compiled pattern, rule text)
+    exclude: tuple         # ((stem, ...), ...)
+    negation: str          # "flag" | "skip"
+
+
+@dataclass(frozen=True)
+class CompiledCodebook:
+    version: str
+    codes: tuple           # CompiledCode, in codebook order
+    code_ids: frozenset = field(default_factory=frozenset)
+
+
+def compile_codebook(codebook: dict) -> CompiledCodebook:
+    """Compile a codebook dict (already schema-valid) into matchers, once.
+
+    Raises :class:`InputError` naming the code for a regex that does not compile, a
+    term or phrase with no word in it, or an unknown ``negation`` mode.
+    """
+    compiled = []
+    for code in codebook.get("codes", []):
+        cid = code["id"]
+        pats = code.get("patterns") or {}
+        terms: dict[str, str] = {}
+        phrases: list[tuple[tuple[str, ...], str]] = []
+        for term in pats.get("terms") or []:
+            st = stems_of(str(term))
+            if not st:
+                raise InputError(f"codebook: code {cid}: term {term!r} has no word in it; "
+                                 "remove it or write a word")
+            if len(st) == 1:
+                terms.setdefault(st[0], f"term:{st[0]}")
+            else:  # e.g. "side-effect": several tokens, match as a phrase
+                phrases.append((st, f"phrase:{term}"))
+        for phrase in pats.get("phrases") or []:
+            st = stems_of(str(phrase))
+            if not st:
+                raise InputError(f"codebook: code {cid}: phrase {phrase!r} has no word in it")
+            phrases.append((st, f"phrase:{phrase}"))
+        regexes = []
+        for pattern in pats.get("regex") or []:
+            try:
+                regexes.append((re.compile(pattern, re.IGNORECASE), f"regex:{pattern}"))
+            except re.error as exc:
+                raise InputError(f"codebook: code {cid}: regex {pattern!r} does not compile "
+                                 f"({exc}); fix the pattern (YAML needs \\\\ for a backslash "
+                                 "inside double quotes)") from None
+        exclude = []
+        for phrase in pats.get("exclude") or []:
+            st = stems_of(str(phrase))
+            if not st:
+                raise InputError(f"codebook: code {cid}: exclude phrase {phrase!r} has no word")
+            exclude.append(st)
+        negation = pats.get("negation", "flag")
+        if negation not in ("flag", "skip"):
+            raise InputError(f"codebook: code {cid}: negation must be 'flag' or 'skip', "
+                             f"not {negation!r}")
+        phrases.sort(key=lambda p: -len(p[0]))
+        compiled.append(CompiledCode(cid, terms, tuple(phrases), tuple(regexes),
+                                     tuple(exclude), negation))
+    ids = [c.id for c in compiled]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise InputError(f"codebook: duplicate code id(s) {', '.join(dupes)}; ids must be unique")
+    return CompiledCodebook(str(codebook.get("version", "")), tuple(compiled), frozenset(ids))
+
+
+def _find_runs(seq: tuple, pattern: tuple) -> list[int]:
+    n, m = len(seq), len(pattern)
+    return [i for i in range(n - m + 1) if seq[i:i + m] == pattern]
+
+
+def _negated(text: str, spans: list[tuple[int, int]], words: list[str], first: int,
+             window: int, cues: frozenset) -> bool:
+    """Is there a cue among the ``window`` tokens before token ``first``?"""
+    boundary = spans[first][0] if first < len(spans) else len(text)
+    for j in range(first - 1, max(first - 1 - window, -1), -1):
+        if _CLAUSE_BREAK.search(text, spans[j][1], boundary):
+            return False
+        if words[j] in cues:
+            return True
+        boundary = spans[j][0]
+    return False
+
+
+def match_segment(text: str, compiled: CompiledCodebook, window: int,
+                  cues: frozenset) -> list[tuple[str, str, str, bool]]:
+    """All codes of one segment: ``[(code, evidence, rule, negated)]`` in codebook order."""
+    spans = tokenize(text)
+    words = [normalize(text[a:b]) for a, b in spans]
+    stems = tuple(_STEMMER.stem(w) for w in words)
+    out = []
+    for code in compiled.codes:
+        # candidates: (char start, priority, char end, first token, rule)
+        cands = []
+        for pst, rule in code.phrases:
+            for i in _find_runs(stems, pst):
+                cands.append((spans[i][0], 0, spans[i + len(pst) - 1][1], i, rule))
+        for i, st in enumerate(stems):
+            rule = code.terms.get(st)
+            if rule is not None:
+                cands.append((spans[i][0], 1, spans[i][1], i, rule))
+        for rx, rule in code.regex:
+            for m in rx.finditer(text):
+                if m.end() == m.start():
+                    continue
+                first = next((k for k, (a, b) in enumerate(spans) if b > m.start()), len(spans))
+                cands.append((m.start(), 2, m.end(), first, rule))
+        if not cands:
+            continue
+        vetoes = [(spans[i][0], spans[i + len(ex) - 1][1])
+                  for ex in code.exclude for i in _find_runs(stems, ex)]
+        chosen = None
+        for start, _prio, end, first, rule in sorted(cands):
+            if any(start < ve and vs < end for vs, ve in vetoes):
+                continue
+            neg = _negated(text, spans, words, first, window, cues)
+            if not neg:
+                chosen = (text[start:end], rule, False)
+                break
+            if chosen is None and code.negation == "flag":
+                chosen = (text[start:end], rule, True)
+        if chosen is not None:
+            out.append((code.id, *chosen))
+    return out
+
+
+def code_segments(segments: pd.DataFrame, compiled: CompiledCodebook, moderator_id: str,
+                  window: int, cues) -> pd.DataFrame:
+    """Apply the automatic coder to the participant segments of ``segments``.
+
+    Returns a DataFrame with :data:`MACHINE_COLUMNS` sorted by segment_id, code;
+    ``negated`` is a bool.
+    """
+    cue_set = frozenset(normalize(str(c)) for c in cues)
+    rows = []
+    part = segments[segments["speaker_id"] != moderator_id]
+    for seg_id, text in zip(part["segment_id"], part["text"]):
+        for code, evidence, rule, neg in match_segment(str(text), compiled, int(window), cue_set):
+            rows.append((seg_id, code, evidence, rule, neg))
+    df = pd.DataFrame(rows, columns=MACHINE_COLUMNS)
+    df["negated"] = df["negated"].astype(bool)
+    return df.sort_values(["segment_id", "code"], kind="mergesort").reset_index(drop=True)
+
+
+def read_codebook(path: str | Path) -> dict:
+    """The codebook as a dict: ``studyconfig.load_codebook`` when available (schema +
+    semantic checks), else plain ``yaml.safe_load`` (the workflow validates it at
+    start-up in ``common.smk`` anyway)."""
+    schema = Path(__file__).resolve().parents[2] / "schemas" / "codebook.schema.yaml"
+    try:
+        from concord.studyconfig import load_codebook
+    except ImportError:
+        load_codebook = None
+    if load_codebook is not None and schema.exists():
+        return load_codebook(path, schema)
+    import yaml
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+# --------------------------------------------------------------------------- combine
+
+def _segment_index(segments: pd.DataFrame, moderator_id: str | None) -> dict:
+    """segment_id -> (session_id, is_moderator)."""
+    mod = segments["speaker_id"] == moderator_id if moderator_id else \
+        segments["participant_id"] == ""
+    return dict(zip(segments["segment_id"], zip(segments["session_id"], mod)))
+
+
+def check_coder_file(df: pd.DataFrame, path: str, coder: str, sessions: set,
+                     seg_index: dict, codes: frozenset | set) -> tuple[pd.DataFrame, list[str]]:
+    """Check one human coder file (already read with ``read_tsv``).
+
+    ``sessions`` are the sessions coders.tsv assigns to this file for ``coder``.
+    Every problem raises :class:`InputError` naming the file, the line (header = line 1)
+    and the fix; duplicate rows are dropped with a warning (returned) naming both lines.
+    """
+    problems = []
+    seen: dict[tuple[str, str], int] = {}
+    warnings = []
+    keep = []
+    for i, (seg, code) in enumerate(zip(df["segment_id"], df["code"])):
+        line = i + 2
+        where = f"{path}, line {line}"
+        info = seg_index.get(seg)
+        if info is None:
+            problems.append(f"{where}: segment_id {seg!r} is not a segment of any session; "
+                            "use an ID from results/segments/<session>.tsv (the coder must code "
+                            "the current segmentation)")
+            continue
+        seg_session, is_mod = info
+        if seg_session not in sessions:
+            problems.append(f"{where}: segment {seg} belongs to session {seg_session}, but "
+                            f"coders.tsv lists this file for coder {coder} for session(s) "
+                            f"{', '.join(sorted(sessions))}; fix the row or add a coders.tsv row "
+                            f"for {coder} and {seg_session}")
+            continue
+        if is_mod:
+            problems.append(f"{where}: segment {seg} is a moderator turn; only participant "
+                            "segments are coded -- delete this row")
+            continue
+        if code not in codes:
+            problems.append(f"{where}: code {code!r} is not in the codebook; use one of "
+                            f"{', '.join(sorted(codes))} or add it to the codebook")
+            continue
+        key = (seg, code)
+        if key in seen:
+            warnings.append(f"{where}: duplicate of line {seen[key]} ({seg}, {code}); "
+                            "counted once")
+            continue
+        seen[key] = line
+        keep.append(key)
+    if problems:
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise InputError("; ".join(problems[:10]) + more)
+    out = pd.DataFrame(keep, columns=["segment_id", "code"])
+    out.insert(1, "coder", coder)
+    return out, warnings
+
+
+def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: pd.DataFrame,
+                    coder_tables: dict, codes, moderator_id: str | None = None,
+                    sessions: list[str] | None = None):
+    """Combine machine, human and consensus codings.
+
+    ``coder_tables`` maps each path in ``coder_sheet`` to its DataFrame (``segment_id``,
+    ``code``). Returns ``(codings, coverage, warnings)``: codings has columns
+    segment_id, coder, code (coders ``machine``, each human coder, ``consensus``);
+    coverage has coder, session_id. The consensus for a session holds a code for a
+    segment when strictly more than half of that session's human coders applied it;
+    it covers only sessions with at least one human coder (a warning names the others).
+    """
+    codes = frozenset(codes)
+    sessions = sorted(sessions) if sessions is not None else sorted(set(segments["session_id"]))
+    seg_index = _segment_index(segments, moderator_id)
+    warnings: list[str] = []
+
+    bad = coder_sheet[coder_sheet["coder"].isin(RESERVED_CODERS)]
+    if len(bad):
+        raise InputError(f"coders.tsv, line {bad.index[0] + 2}: coder name "
+                         f"{bad['coder'].iloc[0]!r} is reserved; rename the coder")
+    dup = coder_sheet.duplicated(["coder", "session_id"], keep=False)
+    if dup.any():
+        lines = [str(i + 2) for i in coder_sheet.index[dup]]
+        raise InputError(f"coders.tsv, lines {', '.join(lines)}: the same coder and session "
+                         "appear more than once; keep one row per coder per session")
+    unknown = sorted(set(coder_sheet["session_id"]) - set(sessions))
+    if unknown:
+        raise InputError(f"coders.tsv: session(s) {', '.join(unknown)} are not in the study's "
+                         "sessions; fix the session_id")
+
+    parts = [machine[["segment_id", "code"]].assign(coder="machine")]
+    for (coder, path), grp in coder_sheet.groupby(["coder", "path"], sort=True):
+        df = coder_tables[path]
+        rows, warns = check_coder_file(df, path, coder, set(grp["session_id"]), seg_index, codes)
+        warnings += warns
+        parts.append(rows)
+    human = pd.concat(parts[1:], ignore_index=True) if len(parts) > 1 else \
+        pd.DataFrame(columns=["segment_id", "coder", "code"])
+    # the same coder could name a segment in two files of the same session: dedupe
+    human = human.drop_duplicates(["segment_id", "coder", "code"])
+
+    n_coders = coder_sheet.groupby("session_id")["coder"].nunique().to_dict()
+    human = human.assign(session_id=human["segment_id"].map(lambda s: seg_index[s][0]))
+    counts = human.groupby(["session_id", "segment_id", "code"]).size().reset_index(name="n")
+    counts["need"] = counts["session_id"].map(n_coders)
+    consensus = counts[counts["n"] > counts["need"] / 2][["segment_id", "code"]]
+    consensus = consensus.assign(coder="consensus")
+
+    codings = pd.concat([parts[0], human[["segment_id", "coder", "code"]], consensus],
+                        ignore_index=True)[["segment_id", "coder", "code"]]
+    codings = codings.sort_values(["segment_id", "coder", "code"], kind="mergesort")
+    codings = codings.reset_index(drop=True)
+
+    cov = [("machine", s) for s in sessions]
+    cov += [(c, s) for c, s in zip(coder_sheet["coder"], coder_sheet["session_id"])]
+    uncovered = [s for s in sessions if not n_coders.get(s)]
+    if uncovered:
+        warnings.append(f"session(s) {', '.join(uncovered)} have no human coder: no consensus "
+                        "coding for them (add coders.tsv rows to include them)")
+    cov += [("consensus", s) for s in sessions if n_coders.get(s)]
+    coverage = pd.DataFrame(cov, columns=["coder", "session_id"])
+    coverage = coverage.sort_values(["coder", "session_id"], kind="mergesort").reset_index(drop=True)
+    return codings, coverage, warnings

@@ -1,0 +1,35 @@
+"""Rule agreement: inter-coder agreement per code and overall, plus registry numbers."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
+
+import pandas as pd  # noqa: E402
+
+from concord import agreement, code  # noqa: E402
+from concord.numbers import Fragment  # noqa: E402
+from concord.tsvio import read_tsv, write_tsv  # noqa: E402
+
+sm = snakemake  # noqa: F821
+book = code.read_codebook(sm.input.codebook)
+codes = [c["id"] for c in book["codes"]]
+meta = {c["id"]: {"name": c.get("name", c["id"]), "category": c.get("category", "")}
+        for c in book["codes"]}
+codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
+coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
+segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id"])
+                      for p in sm.input.segments], ignore_index=True)
+th = sm.params.thresholds
+result = agreement.compute_agreement(
+    codings, coverage, segments, codes, moderator_id=sm.params.moderator_id,
+    seed=int(sm.params.seed), bootstrap=int(sm.params.bootstrap), ci=float(sm.params.ci),
+    reliable=float(th["reliable"]), tentative=float(th["tentative"]))
+for c, why in sorted(result.reasons.items()):
+    print(f"alpha undefined for {c}: {why}", file=sys.stderr)
+write_tsv(result.by_code, sm.output.by_code)  # already sorted by code
+write_tsv(result.overall, sm.output.overall)  # fixed measure order
+frag = Fragment("agreement")
+agreement.register_numbers(frag, result, meta, sm.output.by_code, sm.output.overall,
+                           float(sm.params.ci))
+frag.write(sm.output.numbers)
+print(f"{len(result.coders)} coders, {len(result.units)} units, {len(codes)} codes",
+      file=sys.stderr)

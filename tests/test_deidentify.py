@@ -1,0 +1,263 @@
+"""De-identification: detectors, pseudonyms, offsets, the key file and the summary."""
+
+import json
+import os
+import re
+import runpy
+import stat
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from concord import deidentify as deid
+from concord.tsvio import InputError, read_tsv
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
+
+ROSTER = """participant_id\tsession_id\tspeaker_label\tfull_name\taliases
+MOD\tA1\tModerator\tJanet Whitfield\tJan
+P01\tA1\tMaria\tMaria Lopez\tMari
+P02\tA1\tHope\tHope Mitchell\t
+MOD\tA2\tModerator\tJanet Whitfield\tJan
+P03\tA2\tTom\tThomas Baker\tTom;Tommy
+P04\tA2\tDr Singh\tAnita Singh\t
+"""
+
+RAW_A1 = """# SYNTHETIC transcript for tests
+# session A1
+
+Moderator: Welcome everyone. Maria, would you start?
+Maria: Sure. I'm 47 and my husband Tom Baker drives me to Riverside General Hospital.
+Hope: Hope is what keeps me going, honestly. MARIA's point is good and maria's too.
+Maria: Dr. Okafor told me on March 3rd, 2021 that it had spread. Okafor was kind.
+Hope: Thanks, Maria. In May I felt better. I saw Tommy at St. Luke's last week.
+Maria: You can call me at (555) 123-4567 or write to maria.lopez@example.com.
+Hope: My MRN is 00482913 and the portal is www.mychart-example.org/login by the way.
+Maria: My daughter Lily turned 12 on the third of March; scans on 3/3/21 and 2021-03-14.
+Hope: I moved from Springfield, I'm 2 weeks out from chemo and 52 years old.
+"""
+
+RAW_A2 = """# SYNTHETIC transcript for tests
+Moderator: Thank you for coming. Tom, go ahead.
+Tom: Maria Lopez from the other group and I met at Memorial Sloan Kettering.
+Dr Singh: Ms. Lopez's case, hypothetically, is one we see. Jan, next question?
+"""
+
+
+class NL(list):
+    """Enough of snakemake's Namedlist: positional + attribute access, .get()."""
+
+    def __init__(self, **kw):
+        super().__init__(kw.values())
+        self.__dict__.update(kw)
+
+    def get(self, key, default=None):
+        return self.__dict__.get(key, default)
+
+
+def run_script(name, monkeypatch, **parts):
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # the script redirects it; restore
+    smk = type("Snakemake", (), {k: NL(**v) for k, v in parts.items()})()
+    runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": smk}, run_name="__main__")
+
+
+@pytest.fixture
+def study(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "roster.tsv").write_text(ROSTER, encoding="utf-8")
+    (tmp_path / "raw" / "A1.txt").write_text(RAW_A1, encoding="utf-8")
+    (tmp_path / "raw" / "A2.txt").write_text(RAW_A2, encoding="utf-8")
+    return tmp_path
+
+
+def run_deid(study, session, monkeypatch, gazetteer=None):
+    out = study / "results" / "deid"
+    params = dict(session=session, moderator_id="MOD")
+    if gazetteer is not None:
+        params["gazetteer"] = gazetteer
+    run_script("deidentify.py", monkeypatch,
+               input=dict(transcript=str(study / "raw" / f"{session}.txt"),
+                          roster=str(study / "roster.tsv")),
+               output=dict(text=str(out / f"{session}.txt"),
+                           redactions=str(out / f"{session}.redactions.tsv"),
+                           key=str(study / "restricted" / "keys" / f"{session}.json")),
+               log=dict(log=str(study / f"deid_{session}.log")),
+               params=params)
+    text = (out / f"{session}.txt").read_text(encoding="utf-8")
+    red = read_tsv(out / f"{session}.redactions.tsv")
+    key = json.loads((study / "restricted" / "keys" / f"{session}.json").read_text())
+    return text, red, key
+
+
+def one(text, session="A1", gazetteer=None):
+    roster = pd.read_csv(pd.io.common.StringIO(ROSTER), sep="\t", dtype=str,
+                         keep_default_na=False)
+    label = {"A1": "Maria", "A2": "Tom"}[session]
+    res = deid.deidentify_session(f"{label}: {text}\n", roster, session, gazetteer=gazetteer)
+    return res.text.split("\t", 1)[1].rstrip("\n"), res
+
+
+def test_outputs_offsets_and_pseudonyms(study, monkeypatch):
+    text, red, key = run_deid(study, "A1", monkeypatch, gazetteer=["Springfield"])
+    lines = text.splitlines()
+    assert [ln.split("\t")[0] for ln in lines] == ["MOD", "P01", "P02", "P01", "P02", "P01",
+                                                   "P02", "P01", "P02"]
+    # every redaction's offsets point at its replacement in the file content
+    assert len(red) > 15
+    for r in red.itertuples(index=False):
+        assert text[int(r.start):int(r.end)] == r.replacement
+    assert list(red.columns) == deid.REDACTION_COLUMNS
+    assert [int(s) for s in red["start"]] == sorted(int(s) for s in red["start"])
+    # a person of another session (Tom, P03) is redacted with his own pseudonym
+    assert "my husband [P03]" in text and "I saw [P03] at" in text
+    # possessives and case variants
+    assert "[P01]'s point is good and [P01]'s too" in text
+    # the common noun is kept, the vocative is redacted
+    assert "Hope is what keeps me going" in text and "Thanks, [P01]." in text
+    assert "In May I felt better" in text
+
+
+def test_no_original_string_in_outputs(study, monkeypatch):
+    text, red, key = run_deid(study, "A1", monkeypatch, gazetteer=["Springfield"])
+    red_file = (study / "results" / "deid" / "A1.redactions.tsv").read_text()
+    originals = {e["original"] for e in key["entries"]} | {"Lopez", "Baker", "Whitfield"}
+    for orig in originals:
+        if orig == "Hope":
+            continue  # also a common noun, kept as such ("Hope is what keeps me going")
+        pat = re.compile(r"(?<!\w)" + re.escape(orig) + r"(?!\w)", re.IGNORECASE)
+        assert not pat.search(text), orig
+        assert not pat.search(red_file), orig
+    assert set(red.columns) == {"start", "end", "type", "replacement", "detector"}
+
+
+def test_key_file_mode_0600_and_content(study, monkeypatch):
+    keyfile = study / "restricted" / "keys" / "A1.json"
+    keyfile.parent.mkdir(parents=True)
+    keyfile.write_text("{}")
+    os.chmod(keyfile, 0o644)  # an old, too-open key is tightened
+    _, _, key = run_deid(study, "A1", monkeypatch)
+    assert stat.S_IMODE(os.stat(keyfile).st_mode) == 0o600
+    assert key["session_id"] == "A1"
+    entries = {(e["original"], e["replacement"], e["type"]) for e in key["entries"]}
+    assert ("Maria", "P01", "SPEAKER") in entries
+    assert ("MARIA", "[P01]", "NAME") in entries
+    assert ("Okafor", "[NAME-1]", "NAME") in entries
+
+
+def test_key_dir_created_0600(study, monkeypatch):
+    run_deid(study, "A2", monkeypatch)
+    keyfile = study / "restricted" / "keys" / "A2.json"
+    assert stat.S_IMODE(os.stat(keyfile).st_mode) == 0o600
+
+
+def test_consistent_across_sessions(study, monkeypatch):
+    t1, _, _ = run_deid(study, "A1", monkeypatch)
+    t2, _, _ = run_deid(study, "A2", monkeypatch)
+    assert "[P01]" in t1 and "[P01] from the other group" in t2  # Maria Lopez in A2
+    assert "[P03]" in t1 and t2.splitlines()[1].startswith("P03\t")
+    assert "Ms. [P01]'s case" in t2  # surname alone + possessive
+    assert "[MOD], next question" in t2  # the moderator's alias
+    assert t2.splitlines()[2].startswith("P04\t")
+
+
+def test_deterministic(study, monkeypatch):
+    a = run_deid(study, "A1", monkeypatch)
+    b = run_deid(study, "A1", monkeypatch)
+    assert a[0] == b[0] and a[1].equals(b[1]) and a[2] == b[2]
+
+
+@pytest.mark.parametrize("raw, expected, type_", [
+    ("Dr. Okafor said so, and Okafor was right.", "Dr. [NAME-1] said so, and [NAME-1] was right.", "NAME"),
+    ("my wife Sarah came; Sarah is great", "my wife [NAME-1] came; [NAME-1] is great", "NAME"),
+    ("our son, Daniel Reyes, drove", "our son, [NAME-1], drove", "NAME"),
+    ("write to a.b@mail.org please", "write to [EMAIL] please", "EMAIL"),
+    ("see https://example.org/x?y=1.", "see [URL].", "URL"),
+    ("call 555-123-4567 or +44 20 7946 0958", "call [PHONE] or [PHONE]", "PHONE"),
+    ("it was 3/3/21 then", "it was [DATE] then", "DATE"),
+    ("on 2021-03-03 and", "on [DATE] and", "DATE"),
+    ("since March 3rd I", "since [DATE] I", "DATE"),
+    ("on the 3rd of March we", "on [DATE] we", "DATE"),
+    ("on the third of March we", "on [DATE] we", "DATE"),
+    ("in March 2021 we", "in [DATE] we", "DATE"),
+    ("I'm 47 and tired", "I'm [AGE] and tired", "AGE"),
+    ("I am 47 years old", "I am [AGE] years old", "AGE"),
+    ("a 63-year-old woman", "a [AGE]-year-old woman", "AGE"),
+    ("my MRN is 00482913.", "my MRN is [ID].", "ID"),
+    ("medical record number: AB-55321", "medical record number: [ID]", "ID"),
+    ("at Lakeside Cancer Center now", "at [FACILITY] now", "FACILITY"),
+    ("went to St. Mary's for scans", "went to [FACILITY] for scans", "FACILITY"),
+    ("At Riverside General they", "At [FACILITY] they", "FACILITY"),
+])
+def test_each_detector(raw, expected, type_):
+    out, res = one(raw)
+    assert out == expected
+    assert type_ in set(res.redactions["type"])
+
+
+@pytest.mark.parametrize("raw", [
+    "I hope so. Hope matters to me.",
+    "In May it got worse, and by June it was better.",
+    "March was a hard month.",
+    "I'm 2 weeks out from my last cycle.",
+    "I take 2.5 mg twice a day for 21 days.",
+    "I went to the hospital and the clinic.",
+    "I'm not sure, I am fine with it.",
+    "In 2019 I was diagnosed.",
+])
+def test_common_words_not_redacted(raw):
+    out, res = one(raw)
+    assert out == raw
+    assert res.redactions.empty
+
+
+def test_gazetteer_optional():
+    out, _ = one("We drove from Springfield to Shelbyville.")
+    assert out == "We drove from Springfield to Shelbyville."
+    out, _ = one("We drove from Springfield to SHELBYVILLE.",
+                 gazetteer=["Springfield", "Shelbyville"])
+    assert out == "We drove from [LOCATION] to [LOCATION]."
+
+
+def test_name_numbering_consistent_per_string():
+    out, res = one("Dr. Adeyemi and Dr. Okafor, then Dr. Adeyemi again.")
+    assert out == "Dr. [NAME-1] and Dr. [NAME-2], then Dr. [NAME-1] again."
+
+
+def test_unknown_speaker_label_names_file_and_line(study):
+    bad = study / "raw" / "bad.txt"
+    bad.write_text("# header\n\nModerator: hi\nMaria: hello\nStranger: who am I\n")
+    roster = deid.load_roster(study / "roster.tsv")
+    with pytest.raises(InputError, match=r"bad\.txt, line 5: speaker label 'Stranger'.*roster"):
+        deid.deidentify_session(bad.read_text(), roster, "A1", source=str(bad))
+
+
+def test_line_without_label_is_error(study):
+    roster = deid.load_roster(study / "roster.tsv")
+    with pytest.raises(InputError, match=r"t\.txt, line 2: expected 'Label: text'"):
+        deid.deidentify_session("Maria: hi\njust text\n", roster, "A1", source="t.txt")
+
+
+def test_summary(study, monkeypatch):
+    run_deid(study, "A1", monkeypatch)
+    run_deid(study, "A2", monkeypatch)
+    out = study / "results" / "deid"
+    run_script("deid_summary.py", monkeypatch,
+               input=dict(redactions=[str(out / "A1.redactions.tsv"),
+                                      str(out / "A2.redactions.tsv")]),
+               output=dict(summary=str(out / "summary.tsv"), numbers=str(out / "numbers.json")),
+               log=dict(log=str(study / "sum.log")), params=dict(sessions=["A1", "A2"]))
+    summary = read_tsv(out / "summary.tsv")
+    assert list(summary["session_id"]) == ["A1", "A2", "all"]
+    numbers = json.loads((out / "numbers.json").read_text())["numbers"]
+    total = sum(len(read_tsv(out / f"{s}.redactions.tsv")) for s in ("A1", "A2"))
+    assert numbers["deid.redactions.total"]["value"] == total
+    names = sum((read_tsv(out / f"{s}.redactions.tsv")["type"] == "NAME").sum()
+                for s in ("A1", "A2"))
+    assert numbers["deid.redactions.NAME"]["value"] == names
+    lines = (out / "summary.tsv").read_text().splitlines()
+    line = numbers["deid.redactions.NAME"]["source"]["lines"][0]
+    assert lines[line - 1].startswith("all\t")
+    a2 = numbers["deid.sessions.A2.redactions"]
+    assert lines[a2["source"]["lines"][0] - 1].startswith("A2\t")

@@ -1,0 +1,588 @@
+"""De-identification of raw focus-group transcripts (pure functions).
+
+A raw transcript in the ``labelled`` format has ``#`` header lines, blank lines
+and turns ``Label: text``. :func:`deidentify_session` turns it into
+
+* the de-identified text: one line per turn, ``SPEAKER<TAB>text``, the speaker
+  replaced by its pseudonym (``P07`` or the moderator id, e.g. ``MOD``);
+* redactions: ``start``, ``end`` (offsets of the *replacement* in the
+  de-identified file content), ``type``, ``replacement``, ``detector`` -- never
+  the original string;
+* key entries ``original -> replacement`` (restricted, written 0600 by the script).
+
+Detectors (all offline, rule-based; candidates are collected on the raw turn text,
+overlaps are resolved longest-first, then by detector priority):
+
+``email``, ``url``
+    address patterns -> ``[EMAIL]``, ``[URL]``.
+``roster``
+    every roster person of the whole study (not only this session): full name,
+    first name, surname, aliases, any case (``maria``, ``MARIA``), possessives
+    (``Maria's`` -> ``[P07]'s``), word-bounded, longest first -> ``[P07]`` /
+    ``[MOD]``. A name token that is also a common English word (``Hope``,
+    ``June``, ``Rose``, ``Will``, see :data:`COMMON_WORD_NAMES`) only matches in
+    its capitalised form, not at the start of a sentence, and (for month names)
+    not after a date preposition ("in May") or before a day number. A token
+    shared by several roster people is resolved to the one in this session if
+    unique, otherwise it becomes a generic ``[NAME-n]``.
+``phone``
+    North-American and international numbers, 7-digit local numbers -> ``[PHONE]``.
+``record``
+    a cue (``MRN``, ``medical record number``, ``patient ID``, ``chart number``
+    ...) followed by a code; only the code is replaced -> ``MRN [ID]``.
+``long-number``
+    any other run of 6+ digits -> ``[ID]``.
+``date``
+    dates more specific than a year: ``3/3/21``, ``2021-03-03``, ``March 3rd``,
+    ``March 3, 2021``, ``3rd of March``, ``the third of March``, ``March the
+    third``, ``March 2021`` -> ``[DATE]``. A month name alone is kept.
+``age``
+    ``I'm 47``, ``I am forty-seven``, ``turned 60``, ``aged 52``, ``47 years old``,
+    ``47-year-old``; only the number is replaced -> ``I'm [AGE]``,
+    ``[AGE] years old``. Durations (``I'm 2 weeks out``) are not ages.
+``facility``
+    capitalised words before a cue word (``Memorial``, ``General``, ``Hospital``,
+    ``Clinic``, ``Cancer Center``, ``Medical Center`` ...), ``Memorial`` +
+    capitalised words, ``St. X`` / ``Saint X`` -> ``[FACILITY]``.
+``title``
+    a title and a capitalised name: ``Dr. Okafor`` -> ``Dr. [NAME-1]`` (the title
+    is kept, so the role stays readable).
+``kinship``
+    a kinship or relationship cue and a capitalised name: ``my husband Tom`` ->
+    ``my husband [NAME-2]``.
+``propagated``
+    a name found by ``title`` or ``kinship`` anywhere in the session is also
+    replaced where it occurs alone (same rules as roster names).
+``gazetteer``
+    place names from an optional list -> ``[LOCATION]``.
+
+``[NAME-n]`` numbers are per session, in order of first appearance, and the same
+string (case-insensitively) always gets the same number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from concord.tsvio import InputError, read_tsv
+
+ROSTER_COLUMNS = ["participant_id", "session_id", "speaker_label", "full_name", "aliases"]
+REDACTION_COLUMNS = ["start", "end", "type", "replacement", "detector"]
+TYPES = ["NAME", "DATE", "AGE", "LOCATION", "FACILITY", "PHONE", "EMAIL", "ID", "URL"]
+
+# Name tokens that are also ordinary English words: matched only when capitalised
+# and not sentence-initial (see module docstring).
+COMMON_WORD_NAMES = frozenset("""
+hope faith grace joy june may april august summer autumn dawn rose lily daisy iris
+ivy holly hazel olive pearl ruby amber jade violet heather ginger honey sunny
+patience prudence charity destiny harmony trinity will mark bill pat sue art rich
+frank guy drew rob chase hunter miles penny cherry brook clay dean don gene lane
+max norm ray rod sandy stone wade woody young long white black brown green king
+hill wood love bright star sky river page price rice wells ward hall bell cook
+baker mason carter porter park marsh lake ford field rivers best
+""".split())
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+MONTH_RE = (r"(?:January|February|March|April|May|June|July|August|September|October|"
+            r"November|December|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)")
+_ORD_UNITS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh",
+              "eighth", "ninth"]
+ORDINAL_WORDS = (_ORD_UNITS + ["tenth", "eleventh", "twelfth", "thirteenth", "fourteenth",
+                               "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+                               "nineteenth", "twentieth", "thirtieth"]
+                 + [f"twenty[- ]{u}" for u in _ORD_UNITS] + ["thirty[- ]first"])
+ORD_RE = "(?:" + "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True)) + ")"
+DAYNUM_RE = r"(?:[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+YEAR_RE = r"(?:,?\s+(?:19|20)\d\d\b)"
+
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_TEENS = ["eighteen", "nineteen"]
+_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+NUMWORD_RE = ("(?:(?:" + "|".join(_TENS) + r")(?:[- ](?:" + "|".join(_UNITS) + "))?|"
+              + "|".join(_TEENS) + ")")
+AGE_NUM_RE = r"(?:1[0-1][0-9]|[1-9][0-9]|" + NUMWORD_RE + ")"
+
+# Capitalised words that are not names (sentence starters, pronouns, roles ...).
+STOP_CAPS = frozenset("""
+I I'm I've I'd I'll The A An And But So Or Then He She They We You It This That
+These Those Yes No Not Okay OK Ok Well Oh Um Uh Also Because When What Who Why How
+Where Which If In On At To From For With By Of As Is Was Are Were Be Been Do Did
+Does Has Have Had My Our His Her Their Your Its Me Us Him Them There Here Now Just
+Maybe Sure Right Thanks Thank Hi Hello Monday Tuesday Wednesday Thursday Friday
+Saturday Sunday January February March April June July August September October
+November December Christmas Easter Thanksgiving God Practitioner Navigator
+Assistant Nurse Doctor Dr Mr Mrs Ms Miss Prof Professor Hospital Clinic Center
+Centre Medical General Memorial Cancer Oncology Health Insurance Medicare Medicaid
+English Spanish Facebook Google Tamoxifen Herceptin Ibrance Tylenol Advil
+""".split())
+
+CAP_RE = r"[A-Z][a-zA-Z]+(?:[-'’][A-Z][a-zA-Z]+)*"  # Okafor, O'Brien, Smith-Jones
+
+TITLE_RE = (r"\b(?:Dr\.?|Doctor|Mr\.?|Mrs\.?|Ms\.?|Miss|Mx\.?|Prof\.?|Professor|"
+            r"Nurse|Sister|Father|Pastor|Rabbi)\s+")
+KIN_WORDS = """husband wife partner spouse son daughter boy girl kid mother mom mum mama
+mother-in-law father dad papa father-in-law sister brother sister-in-law brother-in-law
+son-in-law daughter-in-law grandson granddaughter grandchild grandma grandmother granny
+nana grandpa grandfather aunt auntie uncle niece nephew cousin friend boyfriend
+girlfriend fiancé fiancée fiance fiancee neighbor neighbour oncologist doctor nurse
+surgeon GP pastor priest caregiver boss coworker co-worker colleague roommate""".split()
+KIN_RE = (r"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+(?:(?:late|ex-?|older|younger|"
+          r"oldest|youngest|little|big|eldest|step-?|best|dear)\s*)?(?:"
+          + "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=True))
+          + r")s?,?\s+")
+
+FACILITY_CUES = (r"(?:Memorial|General|Hospital|Hospitals|Cancer\s+Center|Cancer\s+Centre|"
+                 r"Cancer\s+Institute|Medical\s+Center|Medical\s+Centre|Medical\s+Group|"
+                 r"Clinic|Infirmary|Hospice|Health\s+System|Health\s+Center|Oncology|"
+                 r"Infusion\s+Center|Breast\s+Center|Cancer\s+Care)")
+FACILITY_CAP = r"[A-Z][a-zA-Z'’&.-]*"
+FACILITY_LEAD_STOP = frozenset("""The A An At In To From And But So Then I We My Our
+Their His Her This That Went Go Going When After Before Over Near""".split())
+
+PRIORITY = {"email": 0, "url": 1, "roster": 2, "phone": 3, "record": 4, "date": 5,
+            "facility": 6, "title": 7, "kinship": 8, "propagated": 9, "gazetteer": 10,
+            "age": 11, "long-number": 12}
+
+_SENT_END = re.compile(r"(?:^|[.!?]['\"”’)\]]*)\s*$")
+_DATE_PREP = re.compile(r"\b(?:in|of|since|until|till|by|last|next|early|late|mid|"
+                        r"this|that|from|through|to|before|after|during|around)\s+$",
+                        re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Turn:
+    line: int        # 1-based line number in the raw file
+    label: str       # speaker label as written in the raw file
+    text: str
+
+
+@dataclass
+class Candidate:
+    start: int
+    end: int
+    type: str
+    detector: str
+    pseudonym: str | None = None   # roster person, e.g. "P07"; None -> [TYPE] or [NAME-n]
+
+
+@dataclass
+class Result:
+    text: str                               # the de-identified file content
+    redactions: pd.DataFrame                # REDACTION_COLUMNS
+    key: dict = field(default_factory=dict)  # {"session_id", "entries"}
+
+
+# ---------------------------------------------------------------------------
+# inputs
+
+def load_roster(path) -> pd.DataFrame:
+    """Read the restricted roster (errors never echo names)."""
+    df = read_tsv(path, required=ROSTER_COLUMNS)
+    for col in ["participant_id", "session_id", "speaker_label", "full_name"]:
+        empty = df.index[df[col].str.strip() == ""]
+        if len(empty):
+            raise InputError(f"{path}, line {empty[0] + 2}: column '{col}' is empty; "
+                             f"every roster row needs a {col}")
+    dup = df[df.duplicated(["session_id", "speaker_label"], keep="first")]
+    if len(dup):
+        raise InputError(f"{path}, line {dup.index[0] + 2}: the same speaker_label appears "
+                         f"twice for session {df.loc[dup.index[0], 'session_id']}; "
+                         f"labels must be unique within a session")
+    return df
+
+
+def parse_labelled(text: str, labels: set[str], source: str) -> list[Turn]:
+    """Parse a ``labelled`` transcript; every turn's label must be in ``labels``."""
+    turns = []
+    for i, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if ":" not in line:
+            raise InputError(f"{source}, line {i}: expected 'Label: text' (a speaker label, "
+                             f"a colon, the turn); add the speaker label or make the line a "
+                             f"'#' comment")
+        label, body = line.split(":", 1)
+        label = label.strip()
+        if label not in labels:
+            raise InputError(f"{source}, line {i}: speaker label {label!r} is not in the "
+                             f"roster for this session; add a roster row with this "
+                             f"speaker_label (or fix the label in the transcript)")
+        turns.append(Turn(i, label, " ".join(body.replace("\t", " ").split())))
+    return turns
+
+
+# ---------------------------------------------------------------------------
+# name matching helpers
+
+def _name_tokens(full_name: str) -> list[str]:
+    toks = [t.strip(",") for t in full_name.split()]
+    return [t for t in toks if len(t) > 1 and not t.endswith(".") and t not in STOP_CAPS]
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    return bool(_SENT_END.search(text[:start]))
+
+
+def _name_ok(name: str, text: str, start: int, end: int) -> bool:
+    """Case and context rules for a (case-insensitive) name match at text[start:end]."""
+    found = text[start:end]
+    if " " in name.strip() or name.lower() not in COMMON_WORD_NAMES:
+        return True  # multi-word names and non-word names: any case
+    if found != name[0].upper() + name[1:] and found != name:
+        return False
+    if not found[:1].isupper() or _sentence_initial(text, start):
+        return False
+    if name.capitalize() in MONTHS:
+        if _DATE_PREP.search(text[:start]) or re.match(r"\s+(?:the\s+)?\d|\s+" + ORD_RE,
+                                                         text[end:]):
+            return False
+    return True
+
+
+def _word_regex(strings) -> re.Pattern | None:
+    strings = sorted(set(strings), key=lambda s: (-len(s), s))
+    if not strings:
+        return None
+    alt = "|".join(re.escape(s).replace(r"\ ", r"\s+") for s in strings)
+    return re.compile(r"(?<![\w@.])(?:" + alt + r")(?![\w@]|\.\w)", re.IGNORECASE)
+
+
+class NameIndex:
+    """Roster names of the whole study -> pseudonyms."""
+
+    def __init__(self, roster: pd.DataFrame, session: str):
+        by_name: dict[str, set[str]] = {}
+        local: dict[str, set[str]] = {}
+        self.forms: dict[str, str] = {}
+        for row in roster.itertuples(index=False):
+            names = [row.full_name.strip()] + _name_tokens(row.full_name)
+            names += [a.strip() for a in str(row.aliases).split(";") if a.strip()]
+            for n in names:
+                if len(n) < 2:
+                    continue
+                k = n.casefold()
+                self.forms.setdefault(k, n)
+                by_name.setdefault(k, set()).add(row.participant_id)
+                if row.session_id == session:
+                    local.setdefault(k, set()).add(row.participant_id)
+        self.pseudonym: dict[str, str | None] = {}
+        for k, ids in by_name.items():
+            if len(ids) == 1:
+                self.pseudonym[k] = next(iter(ids))
+            elif len(local.get(k, ())) == 1:
+                self.pseudonym[k] = next(iter(local[k]))
+            else:
+                self.pseudonym[k] = None  # ambiguous -> generic [NAME-n]
+        self.regex = _word_regex(self.forms.values())
+
+    def find(self, text: str) -> list[Candidate]:
+        out = []
+        if self.regex is None:
+            return out
+        for m in self.regex.finditer(text):
+            k = " ".join(m.group(0).split()).casefold()
+            name = self.forms[k]
+            if not _name_ok(name, text, m.start(), m.end()):
+                continue
+            pid = self.pseudonym[k]
+            out.append(Candidate(m.start(), m.end(), "NAME",
+                                 "roster" if pid else "roster-ambiguous", pid))
+        return out
+
+
+# ---------------------------------------------------------------------------
+# pattern detectors
+
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_URL = re.compile(r"(?:\bhttps?://|\bwww\.)[^\s<>\"]+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|"
+                  r"edu|gov|io|info|health|co\.uk|org\.uk)(?:/[^\s<>\"]*)?\b", re.IGNORECASE)
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?!\w)"
+    r"|(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,5}\)?){2,5}(?!\w)"
+    r"|(?<![\w.-])\d{3}-\d{4}(?![\w-])"
+    r"|(?<!\w)0\d{3,4}\s?\d{6}(?!\w)")
+_RECORD = re.compile(
+    r"\b(?:MRN|M\.R\.N\.|[Mm]edical\s+[Rr]ecord(?:\s+(?:[Nn]umber|[Nn]o\.?|#))?|"
+    r"[Rr]ecord\s+(?:[Nn]umber|[Nn]o\.?|#)|[Pp]atient\s+(?:ID|[Nn]umber|[Nn]o\.?)|"
+    r"[Cc]hart\s+(?:[Nn]umber|[Nn]o\.?)|[Aa]ccount\s+(?:[Nn]umber|[Nn]o\.?)|"
+    r"[Mm]ember\s+(?:ID|[Nn]umber)|[Pp]olicy\s+[Nn]umber|[Ii]nsurance\s+(?:ID|[Nn]umber)|"
+    r"ID(?:\s+[Nn]umber)?|SSN|[Ss]ocial\s+[Ss]ecurity(?:\s+[Nn]umber)?)"
+    r"(?:\s*(?:is|was|:|#|number|no\.?))*\s*"
+    r"(?P<v>[A-Z]{0,4}[-\s]?\d[\d-]{3,}[A-Za-z0-9]*)")
+_LONGNUM = re.compile(r"(?<![\w.,])\d{6,}(?![\w.,]\d)")
+_DATE = re.compile(
+    r"\b\d{4}-\d{1,2}-\d{1,2}\b"
+    r"|\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b"
+    r"|\b\d{1,2}/(?:19|20)\d\d\b"
+    rf"|\b{MONTH_RE}\s+(?:the\s+)?(?:{DAYNUM_RE}|{ORD_RE})\b{YEAR_RE}?"
+    rf"|\b(?:the\s+)?(?:{DAYNUM_RE}|{ORD_RE})\s+(?:of\s+)?{MONTH_RE}(?!\w){YEAR_RE}?"
+    rf"|\b{MONTH_RE}\s+(?:of\s+)?(?:19|20)\d\d\b")
+_DURATION_AFTER = (r"(?!\s*(?:%|percent|mg|milligrams?|ml|cc|kg|kilos?|lbs?|pounds?|minutes?|"
+                   r"mins?|hours?|hrs?|days?|weeks?|months?|years?|cycles?|rounds?|times?|"
+                   r"doses?|pills?|tablets?|miles?|feet|foot|inches|cm|mm|o'clock|a\.?m\b|"
+                   r"p\.?m\b|out\b|of\b|x\b|treatments?|infusions?|sessions?|visits?|kids|"
+                   r"children|grandchildren|people|patients?|st\b|nd\b|rd\b|th\b|\.\d|,\d|"
+                   r"[/:-]\d))")
+_AGE_CUE = re.compile(
+    r"\b(?:I'm|I’m|I\s+am|I\s+was|[Ss]he's|[Hh]e's|[Ss]he’s|[Hh]e’s|[Ss]he\s+is|[Hh]e\s+is|"
+    r"[Ss]he\s+was|[Hh]e\s+was|turned|turning|[Aa]ged|[Aa]ge|at\s+age|just\s+turned)\s+"
+    r"(?P<v>" + AGE_NUM_RE + r")(?![\w-])" + _DURATION_AFTER, re.IGNORECASE)
+_AGE_YEARS = re.compile(
+    r"(?<![\w.-])(?P<v>\d{1,3}|" + NUMWORD_RE + r")(?:\s+|-)years?(?:\s+|-)old\b",
+    re.IGNORECASE)
+_FACILITY = re.compile(
+    rf"\b(?:(?:St\.?|Saint)\s+{CAP_RE}(?:['’]s)?(?:\s+{FACILITY_CAP})*"
+    rf"|(?:{FACILITY_CAP}\s+){{1,4}}{FACILITY_CUES}(?:\s+(?:of\s+)?{FACILITY_CAP})*"
+    rf"|Memorial(?:\s+{FACILITY_CAP})+)")
+_FACILITY_TAIL = re.compile(r"(?:\s+(?:of|[A-Z][a-zA-Z'’&.-]*))*$")
+
+
+def _pattern(regex: re.Pattern, text: str, type_: str, detector: str,
+             group: str | None = None) -> list[Candidate]:
+    out = []
+    for m in regex.finditer(text):
+        if group:
+            s, e = m.span(group)
+        else:
+            s, e = m.span()
+        while e > s and text[e - 1] in ".,;:!?)'\"”’":
+            e -= 1
+        if e > s:
+            out.append(Candidate(s, e, type_, detector))
+    return out
+
+
+def _facilities(text: str) -> list[Candidate]:
+    out = []
+    for m in _FACILITY.finditer(text):
+        s, e = m.span()
+        words = text[s:e].split()
+        # drop leading sentence words ("At Riverside General" -> "Riverside General")
+        while len(words) > 1 and words[0] in FACILITY_LEAD_STOP:
+            s = text.index(words[1], s + len(words[0]))
+            words = words[1:]
+        # drop a trailing "of", trailing punctuation and a trailing stop word
+        seg = text[s:e]
+        seg = seg.rstrip(".,;:!?'’")
+        while True:
+            parts = seg.rsplit(None, 1)
+            if len(parts) == 2 and (parts[1] in ("of",) or parts[1] in STOP_CAPS
+                                    and parts[1] not in ("Hospital", "Clinic", "Center",
+                                                          "Centre", "General", "Memorial",
+                                                          "Oncology", "Health")):
+                seg = parts[0].rstrip(".,;:!?")
+            else:
+                break
+        if not re.search(r"[A-Z]", seg) or seg in STOP_CAPS:
+            continue
+        out.append(Candidate(s, s + len(seg), "FACILITY", "facility"))
+    return out
+
+
+def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
+    out = []
+    for m in re.finditer(regex_prefix + rf"(?P<n>{CAP_RE})(?:\s+(?P<n2>{CAP_RE}))?", text):
+        first = m.group("n")
+        if first in STOP_CAPS or first.upper() == first and len(first) <= 3:
+            continue
+        s, e = m.span("n")
+        if m.group("n2") and m.group("n2") not in STOP_CAPS:
+            e = m.end("n2")
+        out.append(Candidate(s, e, "NAME", detector))
+    return out
+
+
+def _gazetteer(regex: re.Pattern | None, places: dict[str, str], text: str) -> list[Candidate]:
+    out = []
+    if regex is None:
+        return out
+    for m in regex.finditer(text):
+        found = m.group(0)
+        form = places[" ".join(found.split()).casefold()]
+        if found in (form, form.upper()) or " ".join(found.split()) in (form, form.upper()):
+            out.append(Candidate(m.start(), m.end(), "LOCATION", "gazetteer"))
+    return out
+
+
+def detect(text: str, names: NameIndex, gazetteer_regex=None, places=None) -> list[Candidate]:
+    """All candidate identifiers in one turn's text (overlapping, unresolved)."""
+    c: list[Candidate] = []
+    c += _pattern(_EMAIL, text, "EMAIL", "email")
+    c += _pattern(_URL, text, "URL", "url")
+    c += names.find(text)
+    c += _pattern(_PHONE, text, "PHONE", "phone")
+    c += _pattern(_RECORD, text, "ID", "record", group="v")
+    c += _pattern(_LONGNUM, text, "ID", "long-number")
+    c += _pattern(_DATE, text, "DATE", "date")
+    c += _pattern(_AGE_CUE, text, "AGE", "age", group="v")
+    c += _pattern(_AGE_YEARS, text, "AGE", "age", group="v")
+    c += _facilities(text)
+    c += _cue_names(TITLE_RE, text, "title")
+    c += _cue_names(KIN_RE, text, "kinship")
+    c += _gazetteer(gazetteer_regex, places or {}, text)
+    return c
+
+
+def _prefer_roster(cands: list[Candidate], text: str) -> list[Candidate]:
+    """Merge adjacent roster matches of one person ("Tom Baker" = alias + surname) and
+    drop cue-found names (title, kinship, propagated) whose words are all roster
+    matches, so that a known person keeps his or her pseudonym."""
+    roster = sorted((c for c in cands if c.detector == "roster"), key=lambda c: c.start)
+    merged: list[Candidate] = []
+    for c in roster:
+        if (merged and merged[-1].pseudonym == c.pseudonym
+                and c.start >= merged[-1].end and not text[merged[-1].end:c.start].strip()):
+            merged[-1] = Candidate(merged[-1].start, c.end, "NAME", "roster", c.pseudonym)
+        else:
+            merged.append(Candidate(c.start, c.end, c.type, c.detector, c.pseudonym))
+    out = [c for c in cands if c.detector != "roster"] + merged
+    cue = ("title", "kinship", "propagated")
+
+    def covered(c: Candidate) -> bool:
+        for m in re.finditer(r"\S+", text[c.start:c.end]):
+            a, b = c.start + m.start(), c.start + m.end()
+            if not any(r.start <= a and b <= r.end for r in merged):
+                return False
+        return True
+
+    return [c for c in out if c.detector not in cue or not covered(c)]
+
+
+def resolve(cands: list[Candidate], text: str = "") -> list[Candidate]:
+    """Non-overlapping candidates: longest first, then detector priority, then position."""
+    if text:
+        cands = _prefer_roster(cands, text)
+    chosen: list[Candidate] = []
+    for c in sorted(cands, key=lambda c: (-(c.end - c.start),
+                                          PRIORITY.get(c.detector, PRIORITY["roster"]),
+                                          c.start)):
+        if all(c.end <= o.start or c.start >= o.end for o in chosen):
+            chosen.append(c)
+    return sorted(chosen, key=lambda c: c.start)
+
+
+# ---------------------------------------------------------------------------
+# a session
+
+def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
+                       moderator_id: str = "MOD", gazetteer: list[str] | None = None,
+                       source: str = "transcript") -> Result:
+    """De-identify one session's raw ``labelled`` transcript.
+
+    ``roster`` holds the whole study (mentions of people from other sessions are
+    redacted too); the session's rows give the speaker labels. ``gazetteer`` is an
+    optional list of place names. Output is deterministic.
+    """
+    rows = roster[roster["session_id"] == session]
+    if rows.empty:
+        raise InputError(f"roster: no rows for session {session}; add the session's "
+                         f"speakers (participant_id, session_id, speaker_label, ...)")
+    label_to_id = dict(zip(rows["speaker_label"].str.strip(), rows["participant_id"]))
+    turns = parse_labelled(raw_text, set(label_to_id), source)
+    names = NameIndex(roster, session)
+    places = {" ".join(p.split()).casefold(): " ".join(p.split())
+              for p in (gazetteer or []) if p.strip()}
+    gaz_regex = _word_regex(places.values())
+
+    per_turn = [resolve(detect(t.text, names, gaz_regex, places), t.text) for t in turns]
+
+    # names found by cues (title/kinship) are also redacted where they occur alone
+    cue_names = {}
+    for t, cands in zip(turns, per_turn):
+        for c in cands:
+            if c.detector in ("title", "kinship"):
+                s = t.text[c.start:c.end]
+                for n in [s] + s.split():
+                    if len(n) > 2 and n not in STOP_CAPS:
+                        cue_names.setdefault(n.casefold(), n)
+    if cue_names:
+        prop_regex = _word_regex(cue_names.values())
+        for i, t in enumerate(turns):
+            extra = []
+            for m in prop_regex.finditer(t.text):
+                name = cue_names[" ".join(m.group(0).split()).casefold()]
+                found = m.group(0)
+                if found not in (name, name.upper()):
+                    continue  # propagated names: capitalised or ALL CAPS only
+                if not _name_ok(name, t.text, m.start(), m.end()):
+                    continue
+                extra.append(Candidate(m.start(), m.end(), "NAME", "propagated"))
+            if extra:
+                per_turn[i] = resolve(per_turn[i] + extra, t.text)
+
+    # assemble the de-identified text, numbering generic names per session
+    name_numbers: dict[str, str] = {}
+    key_entries: dict[tuple, None] = {}
+    redactions = []
+    out_lines = []
+    offset = 0
+    for t, cands in zip(turns, per_turn):
+        speaker = label_to_id[t.label]
+        key_entries[(t.label, speaker, "SPEAKER")] = None
+        prefix = f"{speaker}\t"
+        pieces, pos, col = [], 0, len(prefix)
+        for c in cands:
+            original = t.text[c.start:c.end]
+            if c.pseudonym:
+                repl = f"[{c.pseudonym}]"
+            elif c.type == "NAME":
+                k = " ".join(original.split()).casefold()
+                if k not in name_numbers:
+                    name_numbers[k] = f"[NAME-{len(name_numbers) + 1}]"
+                repl = name_numbers[k]
+            else:
+                repl = f"[{c.type}]"
+            chunk = t.text[pos:c.start]
+            pieces.append(chunk)
+            col += len(chunk)
+            redactions.append((offset + col, offset + col + len(repl), c.type, repl,
+                               c.detector))
+            pieces.append(repl)
+            col += len(repl)
+            pos = c.end
+            key_entries[(original, repl, c.type)] = None
+        pieces.append(t.text[pos:])
+        line = prefix + "".join(pieces) + "\n"
+        out_lines.append(line)
+        offset += len(line)
+    content = "".join(out_lines)
+    red = pd.DataFrame(redactions, columns=REDACTION_COLUMNS)
+    entries = [{"original": o, "replacement": r, "type": ty}
+               for (o, r, ty) in sorted(key_entries, key=lambda e: (e[2], e[1], e[0]))]
+    return Result(content, red, {"session_id": session, "entries": entries})
+
+
+def read_gazetteer(value) -> list[str]:
+    """A gazetteer given as a list of names, or a path to a file with one per line."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        lines = Path(value).read_text(encoding="utf-8").splitlines()
+        return [x.strip() for x in lines if x.strip() and not x.startswith("#")]
+    return [str(x) for x in value]
+
+
+# ---------------------------------------------------------------------------
+# summary
+
+def summarise(redactions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Counts per session and type (wide): session_id, total, one column per type,
+    then a final row ``all``. ``redactions`` maps session id -> redactions table."""
+    if "all" in redactions:
+        raise InputError("session id 'all' is reserved for the totals row of "
+                         "results/deid/summary.tsv; rename the session")
+    extra = sorted({t for df in redactions.values() for t in df["type"]} - set(TYPES))
+    types = TYPES + extra
+    rows = []
+    for sid in sorted(redactions):
+        counts = redactions[sid]["type"].value_counts()
+        rows.append([sid, int(counts.sum())] + [int(counts.get(t, 0)) for t in types])
+    df = pd.DataFrame(rows, columns=["session_id", "total"] + types)
+    total = ["all"] + [int(df[c].sum()) for c in ["total"] + types]
+    return pd.concat([df, pd.DataFrame([total], columns=df.columns)], ignore_index=True)

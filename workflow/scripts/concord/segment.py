@@ -1,0 +1,179 @@
+"""Segmentation of de-identified transcripts into coding units (pure functions).
+
+The de-identified file has one turn per line, ``SPEAKER<TAB>text``; the line
+number is the turn number. Each turn's text is split into sentences
+(``unit: sentence``) or kept whole (``unit: turn``). A segment's ``start``/``end``
+are offsets into the whole file content (a Python ``str``), so
+``content[start:end] == text`` always holds.
+
+Sentences come from NLTK's Punkt algorithm *without downloaded data*: a
+:class:`PunktSentenceTokenizer` built from explicit :class:`PunktParameters`:
+
+* ``abbrev_types``: the configured abbreviations, lower case, without the final
+  period (Punkt's own convention: a trained model stores ``e.g.`` as ``"e.g"``),
+  so "Dr. Okafor" stays one sentence;
+* ``sent_starters``: common sentence-initial words of spoken English
+  (:data:`SENT_STARTERS`), so that after an abbreviation or an ellipsis a
+  capitalised starter still opens a new sentence ("No. It was fine." ->
+  two sentences even though "no" is an abbreviation for "No. 5"; "I was... I was
+  scared." -> two). Name-like words (Will, May, Hope) are deliberately absent.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pandas as pd
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+from concord.tsvio import InputError, read_tsv
+
+SEGMENT_COLUMNS = ["segment_id", "session_id", "turn", "speaker_id", "participant_id",
+                   "group", "start", "end", "text"]
+SUMMARY_COLUMNS = ["session_id", "group", "turns", "segments", "participant_segments",
+                   "words", "participants_speaking", "participants_enrolled"]
+
+SENT_STARTERS = frozenset("""
+i i'm i've i'd i'll it it's we we're they they're he she you you're the a an and but so
+then that that's this there there's what when why how who where which if because or
+also just maybe yes yeah no not nothing well um uh oh okay ok my our your his her their
+honestly actually really sure right thank thanks do did does is was are were can could
+would should in on at for with after before now one some many most all everyone nobody
+let let's like as even still first second last
+""".split())
+
+WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*")
+
+
+def _norm_abbrev(a: str) -> str:
+    return str(a).strip().lower().rstrip(".")
+
+
+@lru_cache(maxsize=8)
+def _tokenizer(abbrevs: tuple[str, ...]) -> PunktSentenceTokenizer:
+    params = PunktParameters()
+    params.abbrev_types = {a for a in abbrevs if a}
+    params.sent_starters = set(SENT_STARTERS)
+    return PunktSentenceTokenizer(params)
+
+
+def sentence_spans(text: str, abbreviations) -> list[tuple[int, int]]:
+    """Sentence ``(start, end)`` offsets in ``text`` (Punkt, no downloaded data).
+
+    ``abbreviations``: e.g. ``["dr", "mrs", "e.g", "p.m"]`` (case and a final
+    period do not matter). Whitespace between sentences belongs to no span.
+    """
+    if not text.strip():
+        return []
+    tok = _tokenizer(tuple(sorted({_norm_abbrev(a) for a in abbreviations or []})))
+    return [(int(s), int(e)) for s, e in tok.span_tokenize(text)]
+
+
+def count_words(text: str) -> int:
+    """Words by a regexp tokenizer (``\\w+`` with inner apostrophes/hyphens)."""
+    return len(WORD_RE.findall(text))
+
+
+def segment_text(content: str, session: str, group: str, participants: pd.DataFrame,
+                 moderator_id: str = "MOD", unit: str = "sentence", abbreviations=(),
+                 source: str = "deid") -> pd.DataFrame:
+    """Segments of one de-identified transcript (``content`` = the whole file).
+
+    ``participants``: the study's participants sheet (participant_id, session_id).
+    A speaker that is neither the moderator nor a participant of ``session`` is an
+    :class:`InputError` naming ``source`` and the line.
+    """
+    if unit not in ("sentence", "turn"):
+        raise InputError(f"config segment.unit: {unit!r} is not 'sentence' or 'turn'")
+    sessions_of = dict(zip(participants["participant_id"], participants["session_id"]))
+    rows = []
+    pos = 0
+    lines = content.split("\n")
+    if lines and lines[-1] == "":
+        lines = lines[:-1]
+    for turn, line in enumerate(lines, start=1):
+        line_start = pos
+        pos += len(line) + 1
+        if "\t" not in line:
+            raise InputError(f"{source}, line {turn}: expected 'SPEAKER<TAB>text'; the "
+                             f"de-identified file is damaged, re-run deidentify")
+        speaker, body = line.split("\t", 1)
+        if speaker == moderator_id:
+            pid = ""
+        elif speaker not in sessions_of:
+            raise InputError(f"{source}, line {turn}: speaker {speaker!r} is not in the "
+                             f"participants sheet (nor the moderator {moderator_id!r}); "
+                             f"add a row for {speaker} with session_id {session}")
+        elif sessions_of[speaker] != session:
+            raise InputError(f"{source}, line {turn}: speaker {speaker!r} belongs to session "
+                             f"{sessions_of[speaker]!r} in the participants sheet but speaks "
+                             f"in session {session!r}; fix participants.tsv or the roster")
+        else:
+            pid = speaker
+        body_start = line_start + len(speaker) + 1
+        if unit == "turn":
+            stripped = body.strip()
+            spans = [(body.index(stripped), body.index(stripped) + len(stripped))] \
+                if stripped else []
+        else:
+            spans = sentence_spans(body, abbreviations)
+        for k, (s, e) in enumerate(spans, start=1):
+            start, end = body_start + s, body_start + e
+            rows.append([f"{session}-T{turn:04d}-S{k:02d}", session, turn, speaker, pid,
+                         group, start, end, content[start:end]])
+    return pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
+
+
+# ---------------------------------------------------------------------------
+# summary
+
+def read_segments(path) -> pd.DataFrame:
+    df = read_tsv(path, required=SEGMENT_COLUMNS)
+    for col in ("turn", "start", "end"):
+        df[col] = df[col].astype(int)
+    return df
+
+
+def summarise(segments: pd.DataFrame, sessions: pd.DataFrame, participants: pd.DataFrame,
+              groups: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-session summary (:data:`SUMMARY_COLUMNS`) and per-group table.
+
+    ``segments``: all sessions' segments. ``turns`` counts turns with text.
+    The per-group table has one row per configured group (config order) and a
+    final row ``all``: group, label, sessions, participants, participants_speaking,
+    age_bands, segments, words.
+    """
+    seg = segments.copy()
+    seg["words"] = seg["text"].map(count_words)
+    rows = []
+    for srow in sessions.sort_values("session_id").itertuples(index=False):
+        sid = srow.session_id
+        s = seg[seg["session_id"] == sid]
+        ps = s[s["participant_id"] != ""]
+        rows.append([sid, srow.group, int(s["turn"].nunique()), len(s), len(ps),
+                     int(s["words"].sum()), int(ps["participant_id"].nunique()),
+                     int((participants["session_id"] == sid).sum())])
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+    def age_bands(p: pd.DataFrame) -> str:
+        if "age_band" not in p.columns or p.empty:
+            return ""
+        counts = p["age_band"].replace("", "unknown").value_counts()
+        return "; ".join(f"{b}: {int(counts[b])}" for b in sorted(counts.index))
+
+    grows = []
+    for g in groups:
+        gid = g["id"]
+        sm = summary[summary["group"] == gid]
+        p = participants[participants["session_id"].isin(sm["session_id"])]
+        grows.append([gid, g.get("label", gid), len(sm), len(p),
+                      int(sm["participants_speaking"].sum()), age_bands(p),
+                      int(sm["participant_segments"].sum()), int(sm["words"].sum())])
+    grows.append(["all", "Total", len(summary), len(participants),
+                  int(summary["participants_speaking"].sum()), age_bands(participants),
+                  int(summary["participant_segments"].sum()), int(summary["words"].sum())])
+    by_group = pd.DataFrame(grows, columns=["group", "label", "sessions", "participants",
+                                            "participants_speaking", "age_bands",
+                                            "segments", "words"])
+    return summary, by_group

@@ -194,9 +194,9 @@ def bootstrap_weights(n_units: int, resamples: int, seed: int) -> np.ndarray:
     """Resamples x units matrix: how often each unit is drawn in each bootstrap resample."""
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n_units, size=(resamples, n_units))
-    w = np.zeros((resamples, n_units))
-    np.add.at(w, (np.repeat(np.arange(resamples), n_units), idx.ravel()), 1)
-    return w
+    flat = (idx + np.arange(resamples)[:, None] * n_units).ravel()
+    return np.bincount(flat, minlength=resamples * n_units).reshape(resamples, n_units) \
+        .astype(float)
 
 
 def percentile_ci(samples, ci: float) -> tuple[float, float]:

@@ -170,3 +170,21 @@ def test_heatmap_is_deterministic(study, tmp_path):
     data = a.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data == b.read_bytes()
     assert b"Matplotlib" not in data
+
+
+def test_summary_keys_and_top_table(study, tmp_path):
+    prev, ids, _ = run(study)
+    pair = cc.pairwise(prev, GROUPS, CODES)
+    pp, pw = tmp_path / "prevalence.tsv", tmp_path / "pairwise.tsv"
+    write_tsv(prev, pp)
+    write_tsv(pair, pw)
+    frag = cc.fragment(prev, pair, ids, GROUPS, CODEBOOK, "consensus", 0.95, str(pp), str(pw),
+                       bootstrap=500)
+    n = frag.numbers
+    assert n["concordance.ci"]["display"] == "95%"
+    assert n["concordance.bootstrap"]["display"] == "500"
+    assert n["concordance.codes"]["value"] == 3 and n["concordance.groups"]["value"] == 2
+    assert n["pairwise.spearman.median"]["value"] == pytest.approx(-0.5)
+    assert frag.tables["top"]["rows"] == [
+        ["Group A", {"num": "concordance.top.ga"}, {"num": "prevalence.ga.X"}],
+        ["Group B", {"num": "concordance.top.gb"}, {"num": "prevalence.gb.Y"}]]

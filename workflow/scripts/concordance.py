@@ -38,7 +38,8 @@ def main(sm):
     write_tsv(pair, sm.output.pairwise)
     cc.heatmap(prev, groups, codebook_codes, sm.output.heatmap)
     frag = cc.fragment(prev, pair, seg_ids, groups, codebook_codes, sm.params.coder,
-                       float(sm.params.ci), str(sm.output.prevalence), str(sm.output.pairwise))
+                       float(sm.params.ci), str(sm.output.prevalence), str(sm.output.pairwise),
+                       bootstrap=int(sm.params.bootstrap))
     frag.write(sm.output.numbers)
     log(f"concordance: {len(groups)} groups x {len(code_ids)} codes, coder "
         f"{sm.params.coder!r}, {len(mine)} codings on participant segments, "

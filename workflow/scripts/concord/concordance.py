@@ -249,7 +249,7 @@ def _p_shown(p: float) -> str:
 
 def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list[dict],
              codebook_codes: list[dict], coder: str, ci: float,
-             prevalence_path: str, pairwise_path: str) -> Fragment:
+             prevalence_path: str, pairwise_path: str, bootstrap: int | None = None) -> Fragment:
     """The concordance numbers (written files must exist: entries hash them)."""
     frag = Fragment("concordance")
     label = {g["id"]: g.get("label", g["id"]) for g in groups}
@@ -289,6 +289,14 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
 
     # group-agnostic summaries
     n_codes = len(codebook_codes)
+    frag.add("concordance.ci", ci, "confidence level of the prevalence intervals",
+             prevalence_path, percent=True, digits=2)
+    if bootstrap is not None:
+        frag.add("concordance.bootstrap", int(bootstrap),
+                 "bootstrap resamples (participants resampled within group) per interval",
+                 prevalence_path)
+    frag.add("concordance.coder", coder, "the coding whose codes the prevalence counts",
+             prevalence_path, shown=coder)
     frag.add("concordance.codes", n_codes, "codes in the codebook", prevalence_path)
     frag.add("concordance.groups", len(groups), "stakeholder groups compared", prevalence_path)
     every = [c["id"] for c in codebook_codes
@@ -333,6 +341,17 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
                ["Code"] + [label[g["id"]] for g in groups],
                [[name[c["id"]]] + [{"num": f"prevalence.{g['id']}.{c['id']}"} for g in groups]
                 for c in codebook_codes])
+    top_rows = []
+    for g in groups:
+        key = f"concordance.top.{g['id']}"
+        if key in frag.numbers:
+            code = frag.numbers[key]["value"]
+            top_rows.append([label[g["id"]], {"num": key},
+                             {"num": f"prevalence.{g['id']}.{code}"}])
+    frag.table("top",
+               f"The most widely raised code in each group ({coder} coding) and the share of "
+               f"the group's participants who raised it; ties are broken by codebook order.",
+               ["Group", "Most widely raised code", "Participants"], top_rows)
     frag.table("pairwise",
                "Spearman's rank correlation between groups over the codes' participant shares.",
                ["Group", "Group", "Spearman's rho", "p"],

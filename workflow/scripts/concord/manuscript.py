@@ -1,0 +1,283 @@
+"""The manuscript: resolve registry shortcodes in the .qmd, then render it.
+
+Shortcodes (Quarto syntax, resolved here before Quarto or pandoc sees the text):
+
+* ``{{< num KEY >}}`` → the entry's display text. With ``link=True`` it is a link
+  ``[display](#num-KEY "meaning")`` to the entry in the audit appendix (HTML shows
+  the meaning as a tooltip; DOCX gets an internal hyperlink to a bookmark).
+* ``{{< table NAME >}}`` → a pipe table from the registry table ``NAME`` with its
+  caption (``: caption {#tbl-NAME}``); number cells are resolved like ``num``.
+* ``{{< audit >}}`` → the audit appendix: for every number used anywhere in the
+  document (first use first), an anchor ``[KEY]{#num-KEY}``, the value, meaning,
+  rule, source file, lines, sha256 and the first segment IDs (+ count).
+
+Inside the YAML front matter shortcodes resolve to plain text escaped for a
+double-quoted YAML string (write ``title: "{{< num study.title >}}"``).
+An unknown key, table or shortcode raises :class:`~concord.tsvio.InputError`
+naming it and the .qmd line.
+
+:func:`render` turns the resolved text into HTML/DOCX with Quarto when it is on
+``PATH``, otherwise with the pandoc bundled in ``pypandoc-binary``; both read the
+same resolved file. DOCX gets fixed timestamps (``SOURCE_DATE_EPOCH``) so that
+two runs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from concord.tsvio import InputError
+
+SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z_][\w-]*)((?:\s+[^\s>]+)*)\s*>\}\}")
+KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+MD_SPECIAL = set("\\`*_{}[]<>#|$~^@\"")
+AUDIT_SEGMENTS = 5
+# 1980-01-01T00:00:00Z, the earliest ZIP timestamp: "no real date" in DOCX metadata
+DEFAULT_EPOCH = "315532800"
+
+
+def md_escape(text: str) -> str:
+    """Backslash-escape Markdown punctuation so text is shown literally."""
+    return "".join("\\" + ch if ch in MD_SPECIAL else ch for ch in str(text))
+
+
+def _yaml_escape(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _title_escape(text: str) -> str:
+    return " ".join(str(text).split()).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def anchor(key: str) -> str:
+    return f"num-{key}"
+
+
+def _front_matter_end(lines: list[str]) -> int:
+    """Index of the line after the closing ``---`` of a leading YAML block, or 0."""
+    if not lines or lines[0].rstrip("\r\n") != "---":
+        return 0
+    for i in range(1, len(lines)):
+        if lines[i].rstrip("\r\n") in ("---", "..."):
+            return i + 1
+    raise InputError("manuscript: YAML front matter starting on line 1 is not closed by '---'")
+
+
+class _Resolver:
+    def __init__(self, registry: dict, source: str):
+        self.numbers = registry.get("numbers", {})
+        self.tables = registry.get("tables", {})
+        self.source = source
+        self.used: list[str] = []           # keys in order of first use
+
+    def _where(self, lineno: int) -> str:
+        return f"{self.source}:{lineno}"
+
+    def entry(self, key: str, lineno: int, context: str = "") -> dict:
+        if key not in self.numbers:
+            close = difflib.get_close_matches(key, list(self.numbers), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise InputError(f"{self._where(lineno)}: unknown number key {key!r}{context} "
+                             f"(not in the numbers registry){hint}")
+        if key not in self.used:
+            self.used.append(key)
+        return self.numbers[key]
+
+    def num(self, key: str, lineno: int, link: bool, context: str = "") -> str:
+        e = self.entry(key, lineno, context)
+        if not link:
+            return md_escape(e["display"])
+        return (f"[{md_escape(e['display'])}](#{anchor(key)} "
+                f"\"{_title_escape(e.get('meaning', ''))}\")")
+
+    def table(self, name: str, lineno: int, link: bool) -> str:
+        if name not in self.tables:
+            close = difflib.get_close_matches(name, list(self.tables), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise InputError(f"{self._where(lineno)}: unknown table {name!r} "
+                             f"(not in the numbers registry){hint}")
+        t = self.tables[name]
+        cols = list(t["columns"])
+        body, numeric = [], [False] * len(cols)
+        for row in t["rows"]:
+            if len(row) != len(cols):
+                raise InputError(f"{self._where(lineno)}: table {name!r}: a row has {len(row)} "
+                                 f"cells for {len(cols)} columns")
+            cells = []
+            for j, cell in enumerate(row):
+                if isinstance(cell, dict):
+                    numeric[j] = True
+                    cells.append(self.num(cell["num"], lineno, link, f" in table {name!r}"))
+                else:
+                    cells.append(md_escape("" if cell is None else cell))
+            body.append(cells)
+        # dashes set relative column widths when lines are long: use visible text length
+        widths = [max([len(c) for c in cols[j:j + 1]]
+                      + [len(re.sub(r"\]\(#.*", "", r[j])) for r in body]) for j in range(len(cols))]
+        rule = ["-" * max(3, min(w, 40)) for w in widths]
+        rule = [("" if numeric[j] else ":") + d[:-1] + (":" if numeric[j] else "-")
+                for j, d in enumerate(rule)]
+        out = ["| " + " | ".join(md_escape(c) for c in cols) + " |",
+               "|" + "|".join(rule) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in body]
+        caption = md_escape(t.get("caption", "")).strip()
+        out += ["", f": {caption} {{#tbl-{name}}}"]
+        return "\n".join(out)
+
+    def audit(self) -> str:
+        if not self.used:
+            return "No numbers from the registry are used in this document."
+        out = []
+        for key in self.used:
+            e = self.numbers[key]
+            src = e.get("source", {})
+            lines = _ranges(src.get("lines", []))
+            segs = e.get("segments", [])
+            value = e.get("value")
+            parts = [f"[**{md_escape(key)}**]{{#{anchor(key)}}}: {md_escape(e['display'])}"
+                     + ("" if value is None or str(value) == e["display"]
+                        else f" (value `{value:.6g}`)" if isinstance(value, float)
+                        else f" (value `{value}`)"),
+                     f"  {md_escape(e.get('meaning', ''))}.",
+                     f"  Rule `{e.get('rule', '?')}`; source `{src.get('file', '?')}`"
+                     + (f", line{'s' if ',' in lines or '–' in lines else ''} {lines}"
+                        if lines else "")
+                     + f"; sha256 `{src.get('sha256', '?')}`"]
+            if segs:
+                shown = ", ".join(f"`{s}`" for s in segs[:AUDIT_SEGMENTS])
+                more = f" … ({len(segs)} in all)" if len(segs) > AUDIT_SEGMENTS else ""
+                parts[-1] += f"; segments: {shown}{more}"
+            parts[-1] += "."
+            out.append("- " + "\n".join(parts))
+        return "\n".join(out)
+
+
+def _ranges(lines: list[int]) -> str:
+    """[2, 3, 4, 9] -> '2–4, 9'."""
+    out, nums = [], sorted(set(int(x) for x in lines))
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        out.append(str(nums[i]) if i == j else f"{nums[i]}–{nums[j]}")
+        i = j + 1
+    return ", ".join(out)
+
+
+def resolve(qmd_text: str, registry: dict, link: bool = True,
+            source: str = "manuscript.qmd") -> str:
+    """Replace ``num``/``table``/``audit`` shortcodes (see the module docstring)."""
+    r = _Resolver(registry, source)
+    lines = qmd_text.splitlines(keepends=True)
+    fm_end = _front_matter_end(lines)
+    audits: list[int] = []
+    out = []
+    for i, line in enumerate(lines):
+        lineno = i + 1
+        in_fm = i < fm_end
+
+        def sub(m, lineno=lineno, in_fm=in_fm):
+            name, args = m.group(1), m.group(2).split()
+            if name == "num":
+                if len(args) != 1 or not KEY.match(args[0]):
+                    raise InputError(f"{source}:{lineno}: {{{{< num KEY >}}}} needs one key, "
+                                     f"got {m.group(0)!r}")
+                if in_fm:
+                    return _yaml_escape(r.entry(args[0], lineno)["display"])
+                return r.num(args[0], lineno, link)
+            if in_fm:
+                raise InputError(f"{source}:{lineno}: only num shortcodes may appear in the "
+                                 f"front matter, got {m.group(0)!r}")
+            if name == "table":
+                if len(args) != 1:
+                    raise InputError(f"{source}:{lineno}: {{{{< table NAME >}}}} needs one "
+                                     f"name, got {m.group(0)!r}")
+                return r.table(args[0], lineno, link)
+            if name == "audit":
+                audits.append(lineno)
+                return "\x00AUDIT\x00"
+            raise InputError(f"{source}:{lineno}: unknown shortcode {name!r} in {m.group(0)!r} "
+                             f"(known: num, table, audit)")
+
+        out.append(SHORTCODE.sub(sub, line))
+    text = "".join(out)
+    if len(audits) > 1:
+        raise InputError(f"{source}:{audits[1]}: a second {{{{< audit >}}}} "
+                         f"(first on line {audits[0]}); anchors must be unique")
+    if audits:
+        text = text.replace("\x00AUDIT\x00", r.audit())
+    return text
+
+
+# ---------------------------------------------------------------------------
+# rendering
+# ---------------------------------------------------------------------------
+
+def pandoc_path() -> str:
+    import pypandoc
+    return pypandoc.get_pandoc_path()
+
+
+def render(resolved_md: str, formats: list[str], outdir, bibliography,
+           resource_path: list | str = ".", backend: str | None = None,
+           stem: str = "manuscript", log=None) -> dict:
+    """Render ``resolved_md`` to ``outdir/{stem}.{fmt}`` for each format.
+
+    The text is first written to ``outdir/{stem}.qmd``; Quarto (when
+    ``shutil.which("quarto")`` finds it, or ``backend="quarto"``) or the bundled
+    pandoc (``backend="pandoc"``) renders that same file. Paths in the text (figures)
+    are looked up along ``resource_path`` (a list, or an ``os.pathsep``-joined
+    string). Returns ``{fmt: path}``.
+    """
+    outdir = Path(outdir).resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    bibliography = Path(bibliography).resolve()
+    if isinstance(resource_path, (list, tuple)):
+        resource_path = os.pathsep.join(str(Path(p).resolve()) for p in resource_path)
+    if backend is None:
+        backend = "quarto" if shutil.which("quarto") else "pandoc"
+    if backend not in ("quarto", "pandoc"):
+        raise ValueError(f"unknown backend {backend!r}")
+    unknown = [f for f in formats if f not in ("html", "docx")]
+    if unknown:
+        raise InputError(f"manuscript.formats: unsupported format(s) {', '.join(unknown)} "
+                         f"(supported: html, docx)")
+    src = outdir / f"{stem}.qmd"
+    src.write_text(resolved_md, encoding="utf-8", newline="\n")
+    env = dict(os.environ)
+    env.setdefault("SOURCE_DATE_EPOCH", DEFAULT_EPOCH)
+    out = {}
+    for fmt in formats:
+        target = outdir / f"{stem}.{fmt}"
+        if backend == "quarto":
+            cmd = [shutil.which("quarto") or "quarto", "render", str(src), "--to", fmt,
+                   "--output", target.name, "-M", f"bibliography:{bibliography}",
+                   f"--resource-path={resource_path}"]
+            if fmt == "html":
+                cmd += ["-M", "embed-resources:true", "--mathml"]
+            cwd = outdir
+        else:
+            cmd = [pandoc_path(), str(src), "--from", "markdown", "--to", fmt,
+                   "--standalone", "--citeproc", f"--bibliography={bibliography}",
+                   f"--resource-path={resource_path}", "--output", str(target)]
+            if fmt == "html":
+                cmd += ["--embed-resources", "--mathml"]
+            cwd = None
+        if log:
+            log(f"render: {backend}: {' '.join(cmd)}")
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        if log and proc.stderr.strip():
+            log(proc.stderr.strip())
+        if proc.returncode != 0:
+            raise RuntimeError(f"{backend} failed rendering {fmt} (exit {proc.returncode}): "
+                               f"{proc.stderr.strip()[-2000:]}")
+        if not target.exists():
+            raise RuntimeError(f"{backend} reported success but {target} was not written")
+        out[fmt] = str(target)
+    return out

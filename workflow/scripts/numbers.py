@@ -1,0 +1,51 @@
+"""Snakemake script for rule `numbers`: merge the stages' number fragments into the
+manuscript registry and add the study metadata from the config."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
+
+import json  # noqa: E402
+import re  # noqa: E402
+
+from concord.numbers import Fragment, merge, write_json  # noqa: E402
+
+CONFIG = "config/config.yaml"
+
+
+def config_lines(path, section, fields):
+    """1-based line of each ``field:`` inside the top-level ``section:`` of a YAML file."""
+    found, inside = {}, False
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if re.match(rf"^{re.escape(section)}\s*:", line):
+                inside = True
+                continue
+            if inside and re.match(r"^\S", line) and not line.startswith("#"):
+                break
+            m = re.match(r"^\s+([A-Za-z_][\w-]*)\s*:", line)
+            if inside and m and m.group(1) in fields and m.group(1) not in found:
+                found[m.group(1)] = n
+    return found
+
+
+def main(sm):
+    fragments = []
+    for path in sm.input.fragments:
+        with open(path, encoding="utf-8") as fh:
+            fragments.append(json.load(fh))
+        print(f"numbers: read {path}", file=sys.stderr)
+    study = Fragment("numbers")
+    scalars = {k: v for k, v in dict(sm.params.study).items()
+               if isinstance(v, (str, int, float, bool))}
+    where = config_lines(CONFIG, "study", scalars)
+    for field, value in sorted(scalars.items()):
+        shown = value if isinstance(value, str) else None
+        study.add(f"study.{field}", value, f"study {field} (config: study.{field})", CONFIG,
+                  [where[field]] if field in where else [], shown=shown)
+    registry = merge(fragments + [{"numbers": study.numbers, "tables": study.tables}])
+    write_json(registry, sm.output.registry)
+    print(f"numbers: {len(registry['numbers'])} numbers, {len(registry['tables'])} tables "
+          f"from {len(fragments)} fragments", file=sys.stderr)
+
+
+main(snakemake)  # noqa: F821

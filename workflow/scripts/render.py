@@ -1,0 +1,36 @@
+"""Snakemake script for rule `render`: resolve the registry shortcodes in the
+manuscript source and render it (Quarto if installed, else the bundled pandoc)."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
+
+import json  # noqa: E402
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from concord import manuscript  # noqa: E402
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main(sm):
+    source = Path(sm.input.source)
+    with open(sm.input.registry, encoding="utf-8") as fh:
+        registry = json.load(fh)
+    text = manuscript.resolve(source.read_text(encoding="utf-8"), registry, link=True,
+                              source=str(source))
+    outdir = {str(Path(p).parent) for p in sm.output.documents}
+    if len(outdir) != 1:
+        raise ValueError(f"render: outputs must share one folder, got {sorted(outdir)}")
+    stems = {Path(p).stem for p in sm.output.documents}
+    # figures are referenced relative to the repository root (the working directory)
+    written = manuscript.render(text, list(sm.params.formats), outdir.pop(),
+                                sm.input.bibliography, resource_path=[os.getcwd()],
+                                stem=stems.pop(), log=log)
+    for fmt, path in written.items():
+        log(f"render: wrote {path}")
+
+
+main(snakemake)  # noqa: F821

@@ -158,7 +158,8 @@ _DATE_PREP = re.compile(r"\b(?:in|of|since|until|till|by|last|next|early|late|mi
 class Turn:
     line: int        # 1-based line number in the raw file
     label: str       # speaker label as written in the raw file
-    text: str
+    text: str        # the turn (tabs and other whitespace controls -> spaces)
+    offset: int = 0  # offset of ``text`` in the raw file content
 
 
 @dataclass
@@ -175,6 +176,9 @@ class Result:
     text: str                               # the de-identified file content
     redactions: pd.DataFrame                # REDACTION_COLUMNS
     key: dict = field(default_factory=dict)  # {"session_id", "entries"}
+    # (raw_start, raw_end, type, detector) of every redaction in the *raw* file;
+    # in memory only (for evaluation against gold spans), never written
+    raw_spans: list = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------
@@ -199,7 +203,11 @@ def load_roster(path) -> pd.DataFrame:
 def parse_labelled(text: str, labels: set[str], source: str) -> list[Turn]:
     """Parse a ``labelled`` transcript; every turn's label must be in ``labels``."""
     turns = []
-    for i, raw in enumerate(text.splitlines(), start=1):
+    pos = 0
+    for i, raw in enumerate(text.split("\n"), start=1):
+        line_start = pos
+        pos += len(raw) + 1
+        raw = raw.rstrip("\r")
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -213,7 +221,11 @@ def parse_labelled(text: str, labels: set[str], source: str) -> list[Turn]:
             raise InputError(f"{source}, line {i}: speaker label {label!r} is not in the "
                              f"roster for this session; add a roster row with this "
                              f"speaker_label (or fix the label in the transcript)")
-        turns.append(Turn(i, label, " ".join(body.replace("\t", " ").split())))
+        body_start = raw.index(":") + 1
+        stripped = body.strip()
+        body_start = line_start + raw.index(stripped, body_start) if stripped else line_start
+        # keep offsets: every whitespace character becomes one space
+        turns.append(Turn(i, label, re.sub(r"\s", " ", stripped), body_start))
     return turns
 
 
@@ -520,6 +532,7 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     name_numbers: dict[str, str] = {}
     key_entries: dict[tuple, None] = {}
     redactions = []
+    raw_spans = []
     out_lines = []
     offset = 0
     for t, cands in zip(turns, per_turn):
@@ -547,6 +560,7 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
             col += len(repl)
             pos = c.end
             key_entries[(original, repl, c.type)] = None
+            raw_spans.append((t.offset + c.start, t.offset + c.end, c.type, c.detector))
         pieces.append(t.text[pos:])
         line = prefix + "".join(pieces) + "\n"
         out_lines.append(line)
@@ -555,7 +569,7 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     red = pd.DataFrame(redactions, columns=REDACTION_COLUMNS)
     entries = [{"original": o, "replacement": r, "type": ty}
                for (o, r, ty) in sorted(key_entries, key=lambda e: (e[2], e[1], e[0]))]
-    return Result(content, red, {"session_id": session, "entries": entries})
+    return Result(content, red, {"session_id": session, "entries": entries}, raw_spans)
 
 
 def read_gazetteer(value) -> list[str]:
@@ -586,3 +600,34 @@ def summarise(redactions: dict[str, pd.DataFrame]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["session_id", "total"] + types)
     total = ["all"] + [int(df[c].sum()) for c in ["total"] + types]
     return pd.concat([df, pd.DataFrame([total], columns=df.columns)], ignore_index=True)
+
+
+# ---------------------------------------------------------------------------
+# evaluation against gold identifier spans (e.g. the demo corpus)
+
+def recall_by_type(gold: pd.DataFrame, raw_spans: list, raw_text: str) -> pd.DataFrame:
+    """Recall of gold identifier spans (``start``, ``end``, ``type`` in raw offsets).
+
+    A gold span counts as *hidden* when every non-space character of it lies inside
+    some redaction (of any type), and as *typed* when one of the covering
+    redactions also has the gold type. Returns type, gold, hidden, recall, typed.
+    """
+    covered = bytearray(len(raw_text) + 1)
+    by_type: dict[str, bytearray] = {}
+    for s, e, ty, _ in raw_spans:
+        covered[s:e] = b"\x01" * (e - s)
+        by_type.setdefault(ty, bytearray(len(raw_text) + 1))[s:e] = b"\x01" * (e - s)
+    rows = {}
+    for g in gold.itertuples(index=False):
+        s, e = int(g.start), int(g.end)
+        idx = [i for i in range(s, e) if not raw_text[i].isspace()]
+        hidden = all(covered[i] for i in idx)
+        typed = hidden and any(by_type.get(g.type, b"\x00" * (e + 1))[i] for i in idx)
+        r = rows.setdefault(g.type, [0, 0, 0])
+        r[0] += 1
+        r[1] += hidden
+        r[2] += typed
+    out = pd.DataFrame([[t, n, h, h / n if n else float("nan"), ty]
+                        for t, (n, h, ty) in sorted(rows.items())],
+                       columns=["type", "gold", "hidden", "recall", "typed"])
+    return out

@@ -188,3 +188,45 @@ def test_summary_keys_and_top_table(study, tmp_path):
     assert frag.tables["top"]["rows"] == [
         ["Group A", {"num": "concordance.top.ga"}, {"num": "prevalence.ga.X"}],
         ["Group B", {"num": "concordance.top.gb"}, {"num": "prevalence.gb.Y"}]]
+
+
+def test_concordance_script(study, tmp_path, monkeypatch):
+    """The thin Snakemake script end to end on the hand-built study."""
+    import json
+    import runpy
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import yaml
+
+    monkeypatch.setattr(sys, "stderr", sys.stderr)          # the script redirects stderr
+    codings, segments, participants = study
+    write_tsv(codings, tmp_path / "codings.tsv")
+    for sid, part in segments.groupby("session_id"):
+        write_tsv(part, tmp_path / f"{sid}.tsv")
+    write_tsv(participants, tmp_path / "participants.tsv")
+    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump({"codes": CODEBOOK}), encoding="utf-8")
+    out = tmp_path / "out"
+    sm = SimpleNamespace(
+        input=SimpleNamespace(codings=str(tmp_path / "codings.tsv"),
+                              segments=[str(tmp_path / "S1.tsv"), str(tmp_path / "S2.tsv")],
+                              participants=str(tmp_path / "participants.tsv"),
+                              codebook=str(tmp_path / "codebook.yaml")),
+        output=SimpleNamespace(prevalence=str(out / "prevalence.tsv"),
+                               pairwise=str(out / "pairwise.tsv"),
+                               heatmap=str(out / "prevalence_heatmap.png"),
+                               numbers=str(out / "numbers.json")),
+        log=[str(tmp_path / "concordance.log")],
+        params=SimpleNamespace(groups=GROUPS, coder="consensus", seed=3, bootstrap=100, ci=0.9))
+    script = Path(__file__).resolve().parents[1] / "workflow/scripts/concordance.py"
+    runpy.run_path(str(script), init_globals={"snakemake": sm})
+    prev = read_tsv(out / "prevalence.tsv")
+    assert prev["participants_with"].tolist() == ["2", "1", "0", "0", "3", "1"]
+    reg = json.loads((out / "numbers.json").read_text(encoding="utf-8"))
+    assert reg["numbers"]["prevalence.gb.Y"]["display"] == "100%"
+    assert reg["numbers"]["concordance.ci"]["display"] == "90%"
+    assert "moderator" in (tmp_path / "concordance.log").read_text(encoding="utf-8")
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    runpy.run_path(str(script), init_globals={"snakemake": sm})
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first     # deterministic

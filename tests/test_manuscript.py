@@ -225,3 +225,26 @@ def test_numbers_script_merges_and_adds_study(tmp_path, monkeypatch):
     assert t["source"]["lines"] and "title:" in (ROOT / "config/config.yaml").read_text(
         encoding="utf-8").splitlines()[t["source"]["lines"][0] - 1]
     assert reg["tables"]["t"]["rows"] == [["two", {"num": "b.two"}]]
+
+
+def test_render_script(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    monkeypatch.chdir(tmp_path)                    # figures resolve against the cwd
+    (tmp_path / "figs").mkdir()
+    _png(tmp_path / "figs" / "fig.png")
+    (tmp_path / "m.qmd").write_text(QMD.replace("## Audit", "![F](figs/fig.png)\n\n## Audit"),
+                                    encoding="utf-8")
+    (tmp_path / "r.bib").write_text("", encoding="utf-8")
+    write_json(REGISTRY, tmp_path / "numbers.json")
+    sm = SimpleNamespace(
+        input=SimpleNamespace(source="m.qmd", bibliography="r.bib", registry="numbers.json",
+                              figures=["figs/fig.png"]),
+        output=SimpleNamespace(documents=["res/manuscript.html", "res/manuscript.docx"]),
+        log=[str(tmp_path / "render.log")],
+        params=SimpleNamespace(formats=["html", "docx"], study={}, groups=[]))
+    runpy.run_path(str(ROOT / "workflow/scripts/render.py"), init_globals={"snakemake": sm})
+    html = (tmp_path / "res/manuscript.html").read_text(encoding="utf-8")
+    assert 'id="num-prevalence.ga.X"' in html and "data:image/png;base64" in html
+    assert zipfile.is_zipfile(tmp_path / "res/manuscript.docx")
+    log = (tmp_path / "render.log").read_text(encoding="utf-8")
+    assert "render: pandoc" in log or "render: quarto" in log

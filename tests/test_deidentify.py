@@ -189,6 +189,11 @@ def test_deterministic(study, monkeypatch):
     ("at Lakeside Cancer Center now", "at [FACILITY] now", "FACILITY"),
     ("went to St. Mary's for scans", "went to [FACILITY] for scans", "FACILITY"),
     ("At Riverside General they", "At [FACILITY] they", "FACILITY"),
+    ("I switched to Pinecrest Regional in May", "I switched to [FACILITY] in May", "FACILITY"),
+    ("my mom is 93 and", "my mom is [AGE] and", "AGE"),
+    ("my grandmother lived to 91, so", "my grandmother lived to [AGE], so", "AGE"),
+    ("we moved to East Linden. East Linden is nice", "we moved to [LOCATION]. [LOCATION] is nice", "LOCATION"),
+    ("patients from out around Cedar Ridge.", "patients from out around [LOCATION].", "LOCATION"),
 ])
 def test_each_detector(raw, expected, type_):
     out, res = one(raw)
@@ -213,11 +218,11 @@ def test_common_words_not_redacted(raw):
 
 
 def test_gazetteer_optional():
-    out, _ = one("We drove from Springfield to Shelbyville.")
-    assert out == "We drove from Springfield to Shelbyville."
-    out, _ = one("We drove from Springfield to SHELBYVILLE.",
+    out, _ = one("Springfield is far from Shelbyville.")
+    assert out == "Springfield is far from Shelbyville."
+    out, _ = one("Springfield is far from SHELBYVILLE.",
                  gazetteer=["Springfield", "Shelbyville"])
-    assert out == "We drove from [LOCATION] to [LOCATION]."
+    assert out == "[LOCATION] is far from [LOCATION]."
 
 
 def test_name_numbering_consistent_per_string():
@@ -272,10 +277,12 @@ def test_raw_spans_and_recall(study):
         assert RAW_A1[s:e] in {x["original"] for x in res.key["entries"]}
     start = RAW_A1.index("Springfield")
     okafor = RAW_A1.index("Okafor")
-    gold = pd.DataFrame([[okafor, okafor + 6, "NAME"],
-                         [start, start + 11, "LOCATION"]], columns=["start", "end", "type"])
+    chemo = RAW_A1.index("chemo")
+    gold = pd.DataFrame([[okafor, okafor + 6, "NAME"], [start, start + 11, "LOCATION"],
+                         [chemo, chemo + 5, "OTHER"]], columns=["start", "end", "type"])
     rec = deid.recall_by_type(gold, res.raw_spans, RAW_A1).set_index("type")
-    assert rec.loc["NAME", "recall"] == 1.0 and rec.loc["LOCATION", "recall"] == 0.0
+    assert rec.loc["NAME", "recall"] == 1.0 and rec.loc["LOCATION", "recall"] == 1.0
+    assert rec.loc["OTHER", "recall"] == 0.0
 
 
 def test_demo_corpus_recall_if_present():

@@ -40,9 +40,11 @@ overlaps are resolved longest-first, then by detector priority):
     ``I'm 47``, ``I am forty-seven``, ``turned 60``, ``aged 52``, ``47 years old``,
     ``47-year-old``; only the number is replaced -> ``I'm [AGE]``,
     ``[AGE] years old``. Durations (``I'm 2 weeks out``) are not ages.
+    Relatives' ages too: ``my mom is 93``, ``lived to 91``, ``died at 88``.
 ``facility``
     capitalised words before a cue word (``Memorial``, ``General``, ``Hospital``,
-    ``Clinic``, ``Cancer Center``, ``Medical Center`` ...), ``Memorial`` +
+    ``Clinic``, ``Cancer Center``, ``Medical Center``, ``Regional``, ``Pavilion``,
+    ``Institute``, ``Center`` ...), ``Memorial`` +
     capitalised words, ``St. X`` / ``Saint X`` -> ``[FACILITY]``.
 ``title``
     a title and a capitalised name: ``Dr. Okafor`` -> ``Dr. [NAME-1]`` (the title
@@ -53,6 +55,10 @@ overlaps are resolved longest-first, then by detector priority):
 ``propagated``
     a name found by ``title`` or ``kinship`` anywhere in the session is also
     replaced where it occurs alone (same rules as roster names).
+``place-cue``
+    capitalised words after a residence/travel cue (``we moved to Glenhaven``,
+    ``drove in from Harbor Falls``, ``patients from out around Fenwick``,
+    ``... Medical Center in Alder Bay``) -> ``[LOCATION]``; propagated like names.
 ``gazetteer``
     place names from an optional list -> ``[LOCATION]``.
 
@@ -139,13 +145,15 @@ KIN_RE = (r"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+(?:(?:late|ex-?|older|yo
 FACILITY_CUES = (r"(?:Memorial|General|Hospital|Hospitals|Cancer\s+Center|Cancer\s+Centre|"
                  r"Cancer\s+Institute|Medical\s+Center|Medical\s+Centre|Medical\s+Group|"
                  r"Clinic|Infirmary|Hospice|Health\s+System|Health\s+Center|Oncology|"
-                 r"Infusion\s+Center|Breast\s+Center|Cancer\s+Care)")
+                 r"Infusion\s+Center|Breast\s+Center|Cancer\s+Care|Pavilion|Regional|Institute|"
+                 r"Center|Centre)")
 FACILITY_CAP = r"[A-Z][a-zA-Z'’&.-]*"
 FACILITY_LEAD_STOP = frozenset("""The A An At In To From And But So Then I We My Our
 Their His Her This That Went Go Going When After Before Over Near""".split())
 
 PRIORITY = {"email": 0, "url": 1, "roster": 2, "phone": 3, "record": 4, "date": 5,
             "facility": 6, "title": 7, "kinship": 8, "propagated": 9, "gazetteer": 10,
+            "place-cue": 10,
             "age": 11, "long-number": 12}
 
 _SENT_END = re.compile(r"(?:^|[.!?]['\"”’)\]]*)\s*$")
@@ -345,6 +353,12 @@ _AGE_CUE = re.compile(
     r"\b(?:I'm|I’m|I\s+am|I\s+was|[Ss]he's|[Hh]e's|[Ss]he’s|[Hh]e’s|[Ss]he\s+is|[Hh]e\s+is|"
     r"[Ss]he\s+was|[Hh]e\s+was|turned|turning|[Aa]ged|[Aa]ge|at\s+age|just\s+turned)\s+"
     r"(?P<v>" + AGE_NUM_RE + r")(?![\w-])" + _DURATION_AFTER, re.IGNORECASE)
+_AGE_REL = re.compile(
+    r"\b(?:lived\s+to(?:\s+be)?|died\s+at|passed\s+(?:away\s+)?at|made\s+it\s+to)\s+"
+    r"(?P<v>" + AGE_NUM_RE + r")(?![\w-])" + _DURATION_AFTER
+    + r"|\b(?:" + "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=True))
+    + r")s?\s+(?:is|was|will\s+be|just\s+turned|turned|turns)\s+(?P<w>" + AGE_NUM_RE
+    + r")(?![\w-])" + _DURATION_AFTER, re.IGNORECASE)
 _AGE_YEARS = re.compile(
     r"(?<![\w.-])(?P<v>\d{1,3}|" + NUMWORD_RE + r")(?:\s+|-)years?(?:\s+|-)old\b",
     re.IGNORECASE)
@@ -410,6 +424,34 @@ def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
     return out
 
 
+_PLACE_CUE = re.compile(
+    r"\b(?:(?:live|lives|living|lived)\s+(?:out\s+|over\s+|up\s+|down\s+)?in|"
+    r"moved\s+(?:out\s+|back\s+|over\s+)?(?:to|from)|"
+    r"(?:drove|drive|driving|came|come|coming|commute|flew|fly)\s+(?:in\s+|up\s+|down\s+|"
+    r"back\s+|over\s+|all\s+the\s+way\s+)?(?:to|from)|"
+    r"grew\s+up\s+in|born\s+in|raised\s+in|home\s+(?:in|to)|"
+    r"(?:outside|near|around)(?:\s+of)?|"
+    r"(?:Center|Centre|Hospital|Clinic|Institute|Pavilion|Regional|Memorial|General)\s+in)\s+"
+    rf"(?P<n>{CAP_RE}(?:\s+{CAP_RE}){{0,2}})")
+
+
+def _place_cues(text: str) -> list[Candidate]:
+    """Capitalised words after a residence/travel cue ("we moved to Glenhaven")."""
+    out = []
+    for m in _PLACE_CUE.finditer(text):
+        words = m.group("n").split()
+        keep = []
+        for w in words:
+            if w in STOP_CAPS or w in MONTHS:
+                break
+            keep.append(w)
+        if not keep:
+            continue
+        s = m.start("n")
+        out.append(Candidate(s, s + len(" ".join(keep)), "LOCATION", "place-cue"))
+    return out
+
+
 def _gazetteer(regex: re.Pattern | None, places: dict[str, str], text: str) -> list[Candidate]:
     out = []
     if regex is None:
@@ -434,6 +476,9 @@ def detect(text: str, names: NameIndex, gazetteer_regex=None, places=None) -> li
     c += _pattern(_DATE, text, "DATE", "date")
     c += _pattern(_AGE_CUE, text, "AGE", "age", group="v")
     c += _pattern(_AGE_YEARS, text, "AGE", "age", group="v")
+    c += _pattern(_AGE_REL, text, "AGE", "age", group="v")
+    c += _pattern(_AGE_REL, text, "AGE", "age", group="w")
+    c += _place_cues(text)
     c += _facilities(text)
     c += _cue_names(TITLE_RE, text, "title")
     c += _cue_names(KIN_RE, text, "kinship")
@@ -508,23 +553,24 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     cue_names = {}
     for t, cands in zip(turns, per_turn):
         for c in cands:
-            if c.detector in ("title", "kinship"):
+            if c.detector in ("title", "kinship", "place-cue"):
                 s = t.text[c.start:c.end]
-                for n in [s] + s.split():
+                parts = [s] + (s.split() if c.type == "NAME" else [])
+                for n in parts:
                     if len(n) > 2 and n not in STOP_CAPS:
-                        cue_names.setdefault(n.casefold(), n)
+                        cue_names.setdefault(n.casefold(), (n, c.type))
     if cue_names:
-        prop_regex = _word_regex(cue_names.values())
+        prop_regex = _word_regex(n for n, _ in cue_names.values())
         for i, t in enumerate(turns):
             extra = []
             for m in prop_regex.finditer(t.text):
-                name = cue_names[" ".join(m.group(0).split()).casefold()]
+                name, type_ = cue_names[" ".join(m.group(0).split()).casefold()]
                 found = m.group(0)
                 if found not in (name, name.upper()):
                     continue  # propagated names: capitalised or ALL CAPS only
                 if not _name_ok(name, t.text, m.start(), m.end()):
                     continue
-                extra.append(Candidate(m.start(), m.end(), "NAME", "propagated"))
+                extra.append(Candidate(m.start(), m.end(), type_, "propagated"))
             if extra:
                 per_turn[i] = resolve(per_turn[i] + extra, t.text)
 

@@ -230,3 +230,25 @@ def test_concordance_script(study, tmp_path, monkeypatch):
     first = {p.name: p.read_bytes() for p in out.iterdir()}
     runpy.run_path(str(script), init_globals={"snakemake": sm})
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first     # deterministic
+
+
+def test_exact_p_for_few_codes():
+    # perfect reversal over three codes: exact two-sided p = 2/3! = 1/3 (t approx says 0)
+    assert cc.spearman_exact_p([1, 2, 3], [3, 2, 1]) == pytest.approx(1 / 3)
+    prev = pd.DataFrame([{"group": g, "code": c, "share": s}
+                         for g, shares in (("ga", [0.1, 0.2, 0.3]), ("gb", [0.3, 0.2, 0.1]))
+                         for c, s in zip(CODES, shares)])
+    pair = cc.pairwise(prev, GROUPS, CODES)
+    assert pair.iloc[0]["spearman_rho"] == pytest.approx(-1)
+    assert pair.iloc[0]["spearman_p"] == pytest.approx(1 / 3)
+    # with ties the exact p still matches brute force over all 3! orderings
+    import itertools
+    x, y = np.array([1 / 3, 2 / 3, 2 / 3]), np.array([1, 0.5, 0.25])
+    r0 = abs(stats_rho(x, y))
+    perms = [abs(stats_rho(np.array(p), y)) >= r0 - 1e-12 for p in itertools.permutations(x)]
+    assert cc.spearman_exact_p(x, y) == pytest.approx(np.mean(perms))
+
+
+def stats_rho(x, y):
+    from scipy import stats
+    return stats.spearmanr(x, y).statistic

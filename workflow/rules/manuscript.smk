@@ -15,6 +15,9 @@ rule numbers:
         "logs/numbers.log",
     params:
         study=config["study"],
+        # the config file the study metadata came from (a --configfile wins over the default)
+        configfile=str((list(workflow.overwrite_configfiles) or workflow.configfiles
+                        or ["config/config.yaml"])[-1]),
     conda:
         "../envs/concord.yaml"
     script:

@@ -5,11 +5,12 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import json  # noqa: E402
+import os  # noqa: E402
 import re  # noqa: E402
 
 from concord.numbers import Fragment, merge, write_json  # noqa: E402
 
-CONFIG = "config/config.yaml"
+DEFAULT_CONFIG = "config/config.yaml"
 
 
 def config_lines(path, section, fields):
@@ -28,6 +29,13 @@ def config_lines(path, section, fields):
     return found
 
 
+def config_path(path):
+    """The config file as recorded in the registry: relative to the working directory
+    when inside it, so that runs in different folders give the same bytes."""
+    rel = os.path.relpath(os.path.abspath(path))
+    return path if rel.startswith("..") else rel
+
+
 def main(sm):
     fragments = []
     for path in sm.input.fragments:
@@ -37,10 +45,11 @@ def main(sm):
     study = Fragment("numbers")
     scalars = {k: v for k, v in dict(sm.params.study).items()
                if isinstance(v, (str, int, float, bool))}
-    where = config_lines(CONFIG, "study", scalars)
+    config = config_path(getattr(sm.params, "configfile", None) or DEFAULT_CONFIG)
+    where = config_lines(config, "study", scalars)
     for field, value in sorted(scalars.items()):
         shown = value if isinstance(value, str) else None
-        study.add(f"study.{field}", value, f"study {field} (config: study.{field})", CONFIG,
+        study.add(f"study.{field}", value, f"study {field} (config: study.{field})", config,
                   [where[field]] if field in where else [], shown=shown)
     registry = merge(fragments + [{"numbers": study.numbers, "tables": study.tables}])
     write_json(registry, sm.output.registry)

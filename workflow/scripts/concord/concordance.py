@@ -22,8 +22,11 @@ codings, ``consensus`` by default). For every group × code:
   get 1.5.
 
 ``pairwise`` compares every unordered pair of groups (display order) with
-Spearman's ρ over the codes' shares; a group whose shares are all equal gives NaN
-(ρ is undefined) and a note.
+Spearman's ρ over the codes' shares (``scipy.stats.spearmanr``); a group whose shares
+are all equal gives NaN (ρ is undefined) and a note. The p value is two-sided: exact
+(all permutations, :data:`EXACT_MAX_CODES` codes or fewer) or scipy's t approximation
+(more codes) — the t approximation is badly off for a handful of codes (ρ = ±1 over
+three codes gets p = 0 instead of 1/3).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from concord.tsvio import InputError
 PREVALENCE_COLUMNS = ["group", "code", "participants_with", "participants", "share",
                       "ci_low", "ci_high", "segments_with", "segments", "rank"]
 PAIRWISE_COLUMNS = ["group_a", "group_b", "spearman_rho", "spearman_p", "codes"]
+EXACT_MAX_CODES = 8          # 8! = 40,320 permutations
 
 
 # ---------------------------------------------------------------------------
@@ -164,6 +168,22 @@ def prevalence(codings: pd.DataFrame, segments: pd.DataFrame, participants: pd.D
     return pd.DataFrame(rows, columns=PREVALENCE_COLUMNS), seg_ids
 
 
+def spearman_exact_p(x, y) -> float:
+    """Two-sided exact permutation p value of Spearman's ρ (all n! pairings)."""
+    ry = stats.rankdata(y)
+
+    def rho(a, axis=-1):
+        ra = stats.rankdata(a, axis=axis)
+        ra = ra - ra.mean(axis=axis, keepdims=True)
+        b = ry - ry.mean()
+        return (ra * b).sum(axis=axis) / np.sqrt((ra ** 2).sum(axis=axis) * (b ** 2).sum())
+
+    res = stats.permutation_test((np.asarray(x, dtype=float),), rho, vectorized=True,
+                                 permutation_type="pairings", n_resamples=np.inf,
+                                 alternative="two-sided")
+    return float(min(1.0, res.pvalue))
+
+
 def share_matrix(prev: pd.DataFrame, groups: list[dict], codes: list[str]) -> np.ndarray:
     """groups × codes array of shares in the given orders."""
     piv = prev.pivot(index="group", columns="code", values="share")
@@ -191,6 +211,8 @@ def pairwise(prev: pd.DataFrame, groups: list[dict], codes: list[str],
                 warnings.simplefilter("ignore")
                 res = stats.spearmanr(x, y)
             rho, p = float(res.statistic), float(res.pvalue)
+            if len(codes_sorted) <= EXACT_MAX_CODES:
+                p = spearman_exact_p(x, y)
         if note and log is not None:
             log(f"note: spearman {a['id']} vs {b['id']}: NaN — {note}")
         rows.append({"group_a": a["id"], "group_b": b["id"], "spearman_rho": rho,

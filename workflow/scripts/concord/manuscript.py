@@ -244,6 +244,9 @@ def render(resolved_md: str, formats: list[str], outdir, bibliography,
         backend = "quarto" if shutil.which("quarto") else "pandoc"
     if backend not in ("quarto", "pandoc"):
         raise ValueError(f"unknown backend {backend!r}")
+    if log:
+        log(f"render: backend {backend}" + ("" if backend == "quarto" else
+            f" (bundled pandoc {pandoc_path()}; quarto not used)"))
     unknown = [f for f in formats if f not in ("html", "docx")]
     if unknown:
         raise InputError(f"manuscript.formats: unsupported format(s) {', '.join(unknown)} "

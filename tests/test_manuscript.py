@@ -162,7 +162,7 @@ def test_manuscript_qmd_uses_only_documented_keys_and_renders(tmp_path):
 
     src = (ROOT / "workflow/report/manuscript.qmd").read_text(encoding="utf-8")
     body = re.sub(r"<!--.*?-->", "", src, flags=re.S)
-    prose = re.sub(r"\{\{<.*?>\}\}|\[@[^\]]*\]|\(results/[^)]*\)|\{#[^}]*\}|"
+    prose = re.sub(r"\{\{<.*?>\}\}|\[@[^\]]*\]|@[\w-]+|\(results/[^)]*\)|\{#[^}]*\}|"
                    r"width=\"[^\"]*\"|SHA-256", "", body)
     assert not re.findall(r"\d", prose), "typed digits in manuscript.qmd"
 

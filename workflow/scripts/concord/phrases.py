@@ -91,6 +91,10 @@ THEMES = {
             "I look at how effective it is in the subgroup that looks like my patient",
             "when the lesions melt away on the first restaging scan that changes everything",
             "you need real activity, not a marginal difference that only shows up in a huge trial",
+            "a drug that shrinks disease in the liver buys people real time and real function",
+            "I tell patients the drug is doing its job when the scan and the markers agree",
+            "the waterfall plot tells you more than the headline number",
+            "in second line you take a twenty percent response rate seriously",
         ],
         "patient_neg": [
             "it isn't working anymore and everyone is tiptoeing around that",
@@ -138,6 +142,9 @@ THEMES = {
             "my job is to keep them here and keep them well",
             "adding a year of life is huge in this disease",
             "the number that matters most to me is how many are still alive at five years",
+            "a three-month gain in median survival sounds small until it's your three months",
+            "I'm always asking whether the crossover muddied the survival data",
+            "we're finally seeing women live for years with this disease",
         ],
         "patient_neg": [
             "I don't need to live forever",
@@ -181,6 +188,9 @@ THEMES = {
             "the gap between the median lines on the curve is what I tell them about",
             "time on treatment without new lesions is what I actually follow",
             "we restage every three months to see if it's growing",
+            "the question is how long we can keep someone on a tolerable pill before we go to chemo",
+            "two years on a first-line pill is now pretty common",
+            "new liver lesions are what make me switch, not a marker bump",
         ],
         "patient_neg": [
             "stable isn't enough if I feel terrible the whole time",
@@ -265,6 +275,9 @@ THEMES = {
             "supportive care has gotten so much better",
             "we have growth factor, antiemetics, cold caps, we have tools",
             "I teach everyone what to watch for and when to call",
+            "half of infusion nursing is catching the little stuff before it becomes an admission",
+            "we switch to every-other-week dosing when the fatigue piles up",
+            "I walk them through the mouth rinse and the sunscreen and the creams before day one",
             "a good education visit before the first cycle prevents half the ER trips",
             "we adjust the schedule, two weeks on and one week off, and people tolerate it",
         ],
@@ -593,7 +606,8 @@ THEMES = {
 OPENERS = {
     "any": ["", "", "", "", "", "I mean, ", "You know, ", "Honestly, ", "Um, ", "So ",
             "Well, ", "I think ", "Yeah, ", "And ", "But ", "Like, ", "To be honest, ",
-            "I'd say ", "Okay, so ", "For me, ", "Uh, ", "And honestly, ", "Right, and "],
+            "I'd say ", "Okay, so ", "For me, ", "Uh, ", "Right, and ", "The thing is, ",
+            "You know what, ", "I guess ", "Oh, and ", "See, ", "Mm, ", "Look, "],
     "patient": ["For me personally, ", "As a patient, ", "Speaking for myself, ",
                 "When you're the one in the chair, ", "After everything, "],
     "caregiver": ["From where I sit, ", "As the husband, or the partner, whatever, ",
@@ -601,10 +615,12 @@ OPENERS = {
     "clinician": ["In my practice, ", "From the clinic side, ", "Clinically, ",
                   "In our center, ", "From what I see, ", "Frankly, "],
 }
-CLOSERS = [".", ".", ".", ".", ".", ".", ", you know.", ", if that makes sense.",
+CLOSERS = [".", ".", ".", ".", ".", ".", ".", ".", ", you know.", ", if that makes sense.",
            ", honestly.", ", for me anyway.", ", I think.", ", at least for me.", ", right?",
-           " — that's the big one.", ", really.", ", and that's hard.", "!"]
-JOINERS = [", and ", " — and ", ", but ", ", because ", ", and honestly ", ", so ", ", plus "]
+           " — that's the big one.", ", really.", ", in my experience.", ", you know what I mean?",
+           ", and that's the truth.", "!"]
+JOINERS = [", and ", " — and ", ", but ", ", and honestly ", ", and also ", ", plus ",
+           ", and at the same time "]
 FILLERS = ["um,", "you know,", "like,", "uh,", "I mean,"]
 REFER = ["Like {other} said, ", "Going back to what {other} said, ",
          "I agree with {other}, ", "To piggyback on {other_pos} point, ",

@@ -294,6 +294,17 @@ class Context:
     speaker: Person | None
     others: list                  # other participants (for {other})
     moderator: tuple
+    used: set = field(default_factory=set)   # (speaker, template) already said this session
+
+    def pick(self, pool: list) -> str:
+        """A template from ``pool``, avoiding ones this speaker already used (a few tries)."""
+        who = self.speaker.pid if self.speaker else "MOD"
+        for _ in range(6):
+            tpl = self.rng.choice(pool)
+            if (who, tpl) not in self.used:
+                break
+        self.used.add((who, tpl))
+        return tpl
 
     def fill(self, slot: str) -> tuple[str, list]:
         """Text for ``slot`` and identifier spans relative to it."""
@@ -403,7 +414,7 @@ def coded_sentence(codes: list[str], voice: str, ctx: Context, first_in_turn: bo
         pool = PH.THEMES[code]
         neg = pool.get(f"{voice}_neg", [])
         base = pool.get(voice) or pool["patient"]
-        clauses.append(rng.choice(neg) if neg and rng.random() < NEGATED else rng.choice(base))
+        clauses.append(ctx.pick(neg) if neg and rng.random() < NEGATED else ctx.pick(base))
     body = clauses[0] if len(clauses) == 1 else clauses[0] + rng.choice(PH.JOINERS) + clauses[1]
     body = _disfluent(body, rng)
     if first_in_turn and ctx.others and rng.random() < 0.10:
@@ -497,7 +508,7 @@ def _participant_turn(p: Person, ctx: Context, affinity: set, n_sent: int) -> Tu
             turn.pieces.append(coded_sentence(codes, p.voice, ctx, j == 0))
         else:
             pool = PH.NEUTRAL["any"] if rng.random() < 0.6 else PH.NEUTRAL[p.voice]
-            turn.pieces.append(plain(rng.choice(pool), ctx))
+            turn.pieces.append(plain(ctx.pick(pool), ctx))
     return turn
 
 
@@ -513,8 +524,10 @@ def generate_session(spec: StudySpec, index: int, people: list, moderator: tuple
     voice = VOICE[group]
     turns: list[Turn] = []
 
+    used: set = set()
+
     def ctx_for(p):
-        return Context(rng, p, [q for q in people if q is not p] or people, moderator)
+        return Context(rng, p, [q for q in people if q is not p] or people, moderator, used)
 
     def mod(*templates, target=None):
         ctx = Context(rng, None, [target] if target else people, moderator)

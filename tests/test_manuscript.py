@@ -217,7 +217,7 @@ def test_numbers_script_merges_and_adds_study(tmp_path, monkeypatch):
         log=[str(tmp_path / "numbers.log")],
         params=SimpleNamespace(study={"id": "s", "title": "T", "synthetic": True,
                                       "nested": {"x": 1}}))
-    runpy.run_path(str(ROOT / "workflow/scripts/numbers.py"), init_globals={"snakemake": sm})
+    runpy.run_path(str(ROOT / "workflow/scripts/registry.py"), init_globals={"snakemake": sm})
     reg = json.loads((tmp_path / "numbers.json").read_text(encoding="utf-8"))
     assert set(reg["numbers"]) == {"a.one", "b.two", "study.id", "study.title", "study.synthetic"}
     t = reg["numbers"]["study.title"]

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
 SCHEMAS = ROOT / "workflow" / "schemas"
 CONFIG = yaml.safe_load((ROOT / "config" / "studies" / "study_b.yaml").read_text(encoding="utf-8"))
-ABBREV = CONFIG["segment"]["abbreviations"]  # study_b.yaml quotes "no" (YAML 1.1 reads bare no as false)
+DEFAULT_CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+ABBREV = CONFIG["segment"]["abbreviations"]
 
 
 def read_tsv(path: Path) -> list[dict]:
@@ -112,7 +113,8 @@ def test_study_configs_and_codebook_validate():
     cfg_schema = yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text(encoding="utf-8"))
     b = CONFIG
     jsonschema.validate(b, cfg_schema)
-    assert "no" in b["segment"]["abbreviations"]
+    jsonschema.validate(DEFAULT_CONFIG, cfg_schema)
+    assert b["segment"] == DEFAULT_CONFIG["segment"]
     assert [g["id"] for g in b["groups"]] == ["patients", "caregivers", "oncologists", "apps", "nurses"]
     cb = yaml.safe_load((ROOT / "config" / "codebook.yaml").read_text(encoding="utf-8"))
     jsonschema.validate(cb, yaml.safe_load((SCHEMAS / "codebook.schema.yaml").read_text(encoding="utf-8")))

@@ -21,7 +21,7 @@ rule numbers:
     conda:
         "../envs/concord.yaml"
     script:
-        "../scripts/numbers.py"
+        "../scripts/registry.py"
 
 
 rule render:

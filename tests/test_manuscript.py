@@ -58,7 +58,7 @@ def test_resolve_num_table_audit():
             in out)
     assert '[-0.50](#num-pairwise.spearman.ga.gb "rho \\"A\\" vs B")' in out
     assert "| Code | Group A |" in out and "| Ex\\_1 | [67%](#num-prevalence.ga.X" in out
-    assert ": Share \\| by group {#tbl-prevalence}" in out
+    assert "::: {#tbl-prevalence}" in out and ": Share \\| by group\n" in out
     # audit: only the numbers used (title included), first use first, with anchors
     audit = out.split("## Audit")[1]
     assert "{#num-prevalence.ga.X}" in audit and "{#num-pairwise.spearman.ga.gb}" in audit

@@ -7,6 +7,7 @@ rule agreement:
         coverage="results/coding/coverage.tsv",
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         codebook=config["codebook"],
+        code=package("agreement", "code"),
     output:
         by_code="results/agreement/by_code.tsv",
         overall="results/agreement/overall.tsv",

@@ -6,6 +6,7 @@ rule code_machine:
     input:
         segments="results/segments/{session}.tsv",
         codebook=config["codebook"],
+        code=package("code"),
     output:
         codings="results/coding/machine/{session}.tsv",
     log:
@@ -27,6 +28,7 @@ rule combine_codings:
         coders=config["coders"],
         coder_files=coder_files(),
         codebook=config["codebook"],
+        code=package("code"),
     output:
         codings="results/coding/codings.tsv",
         coverage="results/coding/coverage.tsv",

@@ -28,3 +28,12 @@ def session_row(session):
 
 def coder_files():
     return sorted(CODERS["path"].unique())
+
+
+PACKAGE = Path(workflow.basedir) / "workflow" / "scripts" / "concord"
+
+
+def package(*modules):
+    """The concord modules a rule's script imports, declared as inputs so that a
+    change to the package (not only to the thin script) reruns the rule."""
+    return [str(PACKAGE / f"{m}.py") for m in sorted({"tsvio", "numbers", *modules})]

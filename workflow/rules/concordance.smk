@@ -7,6 +7,7 @@ rule concordance:
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         participants=config["participants"],
         codebook=config["codebook"],
+        code=package("concordance"),
     output:
         prevalence="results/concordance/prevalence.tsv",
         pairwise="results/concordance/pairwise.tsv",

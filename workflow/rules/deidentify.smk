@@ -7,6 +7,7 @@ rule deidentify:
     input:
         transcript=lambda w: session_row(w.session)["transcript"],
         roster=config["deidentify"]["roster"],
+        code=package("deidentify"),
     output:
         text="results/deid/{session}.txt",
         redactions="results/deid/{session}.redactions.tsv",
@@ -25,6 +26,7 @@ rule deidentify:
 rule deid_summary:
     input:
         redactions=expand("results/deid/{session}.redactions.tsv", session=SESSION_IDS),
+        code=package("deidentify"),
     output:
         summary="results/deid/summary.tsv",
         numbers="results/deid/numbers.json",

@@ -9,6 +9,7 @@ rule numbers:
             "results/agreement/numbers.json",
             "results/concordance/numbers.json",
         ],
+        code=package(),
     output:
         registry="results/manuscript/numbers.json",
     log:
@@ -30,6 +31,7 @@ rule render:
         bibliography=config["manuscript"]["bibliography"],
         registry="results/manuscript/numbers.json",
         figures=["results/concordance/prevalence_heatmap.png"],
+        code=package("manuscript"),
     output:
         documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
     log:

@@ -6,6 +6,7 @@ rule segment:
     input:
         text="results/deid/{session}.txt",
         participants=config["participants"],
+        code=package("segment"),
     output:
         segments="results/segments/{session}.tsv",
     log:
@@ -27,6 +28,7 @@ rule segment_summary:
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         sessions=config["sessions"],
         participants=config["participants"],
+        code=package("segment"),
     output:
         summary="results/segments/summary.tsv",
         participants="results/segments/participants_by_group.tsv",

@@ -146,8 +146,9 @@ FACILITY_CUES = (r"(?:Memorial|General|Hospital|Hospitals|Cancer\s+Center|Cancer
                  r"Cancer\s+Institute|Medical\s+Center|Medical\s+Centre|Medical\s+Group|"
                  r"Clinic|Infirmary|Hospice|Health\s+System|Health\s+Center|Oncology|"
                  r"Infusion\s+Center|Breast\s+Center|Cancer\s+Care|Pavilion|Regional|Institute|"
-                 r"Center|Centre)")
-FACILITY_CAP = r"[A-Z][a-zA-Z'’&.-]*"
+                 r"Center|Centre)\b")
+# a capitalised word; a period only as an initial ("J."), never a sentence end
+FACILITY_CAP = r"[A-Z](?:[a-zA-Z'’&-]*|\.)"
 FACILITY_LEAD_STOP = frozenset("""The A An At In To From And But So Then I We My Our
 Their His Her This That Went Go Going When After Before Over Near""".split())
 
@@ -156,6 +157,7 @@ PRIORITY = {"email": 0, "url": 1, "roster": 2, "phone": 3, "record": 4, "date": 
             "place-cue": 10,
             "age": 11, "long-number": 12}
 
+_CROSSES_SENTENCE = re.compile(r"(?<!\b[A-Z])(?<!\bS[tr])(?<!\bD[r])(?<!\bMrs)(?<!\bM[rs])[.!?]\s+(?=[A-Z])")
 _SENT_END = re.compile(r"(?:^|[.!?]['\"”’)\]]*)\s*$")
 _DATE_PREP = re.compile(r"\b(?:in|of|since|until|till|by|last|next|early|late|mid|"
                         r"this|that|from|through|to|before|after|during|around)\s+$",
@@ -483,7 +485,9 @@ def detect(text: str, names: NameIndex, gazetteer_regex=None, places=None) -> li
     c += _cue_names(TITLE_RE, text, "title")
     c += _cue_names(KIN_RE, text, "kinship")
     c += _gazetteer(gazetteer_regex, places or {}, text)
-    return c
+    # An identifier never runs across a sentence end ("... Tarrow. Clinically"):
+    # such a match is a detector error and would also merge two coding units.
+    return [x for x in c if not _CROSSES_SENTENCE.search(text, x.start, x.end)]
 
 
 def _prefer_roster(cands: list[Candidate], text: str) -> list[Candidate]:

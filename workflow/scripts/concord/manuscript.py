@@ -6,7 +6,7 @@ Shortcodes (Quarto syntax, resolved here before Quarto or pandoc sees the text):
   ``[display](#num-KEY "meaning")`` to the entry in the audit appendix (HTML shows
   the meaning as a tooltip; DOCX gets an internal hyperlink to a bookmark).
 * ``{{< table NAME >}}`` → a pipe table from the registry table ``NAME`` with its
-  caption (``: caption {#tbl-NAME}``); number cells are resolved like ``num``.
+  caption, inside a ``::: {#tbl-NAME}`` div; number cells are resolved like ``num``.
 * ``{{< audit >}}`` → the audit appendix: for every number used anywhere in the
   document (first use first), an anchor ``[KEY]{#num-KEY}``, the value, meaning,
   rule, source file, lines, sha256 and the first segment IDs (+ count).
@@ -126,8 +126,9 @@ class _Resolver:
                "|" + "|".join(rule) + "|"]
         out += ["| " + " | ".join(r) + " |" for r in body]
         caption = md_escape(t.get("caption", "")).strip()
-        out += ["", f": {caption} {{#tbl-{name}}}"]
-        return "\n".join(out)
+        # a fenced div carries the id: quarto reads it as a table cross-reference,
+        # pandoc as an anchor (pandoc does not read ids in table captions)
+        return "\n".join([f"::: {{#tbl-{name}}}", "", *out, "", f": {caption}", "", ":::"])
 
     def audit(self) -> str:
         if not self.used:

@@ -238,7 +238,9 @@ def render(resolved_md: str, formats: list[str], outdir, bibliography,
     """
     outdir = Path(outdir).resolve()
     outdir.mkdir(parents=True, exist_ok=True)
-    bibliography = Path(bibliography).resolve()
+    # relative to outdir, where the backend runs: the path ends up in the document's
+    # metadata (DOCX custom properties), and must not carry this machine's folders
+    bibliography = os.path.relpath(Path(bibliography).resolve(), outdir)
     if isinstance(resource_path, (list, tuple)):
         resource_path = os.pathsep.join(str(Path(p).resolve()) for p in resource_path)
     if backend is None:
@@ -267,12 +269,12 @@ def render(resolved_md: str, formats: list[str], outdir, bibliography,
                 cmd += ["-M", "embed-resources:true", "--mathml"]
             cwd = outdir
         else:
-            cmd = [pandoc_path(), str(src), "--from", "markdown", "--to", fmt,
+            cmd = [pandoc_path(), src.name, "--from", "markdown", "--to", fmt,
                    "--standalone", "--citeproc", f"--bibliography={bibliography}",
-                   f"--resource-path={resource_path}", "--output", str(target)]
+                   f"--resource-path={resource_path}", "--output", target.name]
             if fmt == "html":
                 cmd += ["--embed-resources", "--mathml"]
-            cwd = None
+            cwd = outdir
         if log:
             log(f"render: {backend}: {' '.join(cmd)}")
         proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)

@@ -24,3 +24,6 @@ rule agreement:
         "../envs/concord.yaml"
     script:
         "../scripts/agreement.py"
+
+
+FRAGMENTS.append("results/agreement/numbers.json")

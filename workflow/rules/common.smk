@@ -19,6 +19,11 @@ studyconfig.check_study(config, SESSIONS, PARTICIPANTS, CODERS)
 studyconfig.check_roster(config, ROSTER, PARTICIPANTS, SESSIONS)
 
 SESSION_IDS = sorted(SESSIONS["session_id"])
+
+# Each stage's .smk appends the numbers-registry fragments and the figures it
+# writes; the manuscript stage (included last) merges and embeds them.
+FRAGMENTS = []
+FIGURES = []
 KEYS_DIR = config["deidentify"]["keys_dir"]
 
 

@@ -25,3 +25,7 @@ rule concordance:
         "../envs/concord.yaml"
     script:
         "../scripts/concordance.py"
+
+
+FRAGMENTS.append("results/concordance/numbers.json")
+FIGURES.append("results/concordance/prevalence_heatmap.png")

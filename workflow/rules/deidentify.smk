@@ -38,3 +38,6 @@ rule deid_summary:
         "../envs/concord.yaml"
     script:
         "../scripts/deid_summary.py"
+
+
+FRAGMENTS.append("results/deid/numbers.json")

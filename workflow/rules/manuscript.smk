@@ -3,12 +3,7 @@
 
 rule numbers:
     input:
-        fragments=[
-            "results/deid/numbers.json",
-            "results/segments/numbers.json",
-            "results/agreement/numbers.json",
-            "results/concordance/numbers.json",
-        ],
+        fragments=FRAGMENTS,
         code=package(),
     output:
         registry="results/manuscript/numbers.json",
@@ -30,7 +25,7 @@ rule render:
         source=config["manuscript"]["source"],
         bibliography=config["manuscript"]["bibliography"],
         registry="results/manuscript/numbers.json",
-        figures=["results/concordance/prevalence_heatmap.png"],
+        figures=FIGURES,
         code=package("manuscript"),
     output:
         documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),

@@ -42,3 +42,6 @@ rule segment_summary:
         "../envs/concord.yaml"
     script:
         "../scripts/segment_summary.py"
+
+
+FRAGMENTS.append("results/segments/numbers.json")

@@ -74,6 +74,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from concord import transcripts
 from concord.tsvio import InputError, read_tsv
 
 ROSTER_COLUMNS = ["participant_id", "session_id", "speaker_label", "full_name", "aliases"]
@@ -545,7 +546,8 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
         raise InputError(f"roster: no rows for session {session}; add the session's "
                          f"speakers (participant_id, session_id, speaker_label, ...)")
     label_to_id = dict(zip(rows["speaker_label"].str.strip(), rows["participant_id"]))
-    turns = parse_labelled(raw_text, set(label_to_id), source)
+    # any format (labelled, labelled_multiline, webvtt, docx); auto-detected here
+    turns = transcripts.parse(raw_text, set(label_to_id), source)
     names = NameIndex(roster, session)
     places = {" ".join(p.split()).casefold(): " ".join(p.split())
               for p in (gazetteer or []) if p.strip()}

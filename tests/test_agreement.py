@@ -97,10 +97,11 @@ def test_single_value_alpha_is_undefined_not_an_error():
 
 def study(codings_rows, coverage_rows, n_seg=(6, 6, 4)):
     segs = []
-    for s, n in zip(["S1", "S2", "S3"], n_seg):
-        segs.append({"segment_id": f"{s}-T0001-S01", "session_id": s, "speaker_id": "MOD"})
+    for s, n, g in zip(["S1", "S2", "S3"], n_seg, ["patients", "nurses", "patients"]):
+        segs.append({"segment_id": f"{s}-T0001-S01", "session_id": s, "speaker_id": "MOD",
+                     "group": g})
         segs += [{"segment_id": f"{s}-T{i + 2:04d}-S01", "session_id": s,
-                  "speaker_id": f"P{i:02d}"} for i in range(n)]
+                  "speaker_id": f"P{i:02d}", "group": g} for i in range(n)]
     codings = pd.DataFrame(codings_rows, columns=["segment_id", "coder", "code"])
     coverage = pd.DataFrame(coverage_rows, columns=["coder", "session_id"])
     return codings, coverage, pd.DataFrame(segs)
@@ -218,11 +219,16 @@ def test_numbers_fragment_points_at_rows(tmp_path):
     nums = reg["numbers"]
     lines = bc.read_text().splitlines()
     entry = nums["agreement.alpha.HOPE"]
-    row = lines[entry["source"]["lines"][0] - 1].split("\t")
-    assert row[0] == "HOPE" and float(row[5]) == pytest.approx(entry["value"], rel=1e-5)
+    header = lines[0].split("\t")
+    row = dict(zip(header, lines[entry["source"]["lines"][0] - 1].split("\t")))
+    assert row["code"] == "HOPE"
+    assert float(row["krippendorff_alpha"]) == pytest.approx(entry["value"], rel=1e-5)
     ci = nums["agreement.ci.HOPE"]
-    assert ci["value"] == [pytest.approx(float(row[6]), rel=1e-5),
-                           pytest.approx(float(row[7]), rel=1e-5)]
+    assert ci["value"] == [pytest.approx(float(row["ci_low"]), rel=1e-5),
+                           pytest.approx(float(row["ci_high"]), rel=1e-5)]
+    assert float(row["gwet_ac1"]) == pytest.approx(nums["agreement.ac1.HOPE"]["value"], rel=1e-5)
+    assert float(row["p_below_threshold"]) == pytest.approx(
+        nums["agreement.p_below.HOPE"]["value"], rel=1e-5)
     assert ci["display"] == f"{ci['value'][0]:.2f}–{ci['value'][1]:.2f}"
     assert nums["agreement.alpha.UNUSED"]["value"] is None
     assert nums["agreement.alpha.UNUSED"]["display"] == "NA"
@@ -238,7 +244,7 @@ def test_numbers_fragment_points_at_rows(tmp_path):
     assert ov.read_text().splitlines()[thr["source"]["lines"][0] - 1].startswith(
         "threshold_reliable\t0.8")
     table = reg["tables"]["agreement"]
-    assert table["columns"] == ["Code", "Name", "Category", "α", "95% CI", "% agreement",
-                                "Reliability"]
+    assert table["columns"] == ["Code", "Name", "Category", "α", "95% CI", "P(α < threshold)",
+                                "AC1", "% agreement", "Reliability"]
     assert table["rows"][0][:3] == ["HOPE", "Hope", "humanistic"]
     assert table["rows"][0][4] == {"num": "agreement.ci.HOPE"}

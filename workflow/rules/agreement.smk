@@ -1,4 +1,5 @@
-# Stage 4: inter-coder agreement between the human coders, per code and overall.
+# Stage 4: inter-coder agreement per code and overall: human vs human, each human vs
+# the automatic coder, and per stakeholder group; forest plot of alpha per code.
 
 
 rule agreement:
@@ -11,6 +12,9 @@ rule agreement:
     output:
         by_code="results/agreement/by_code.tsv",
         overall="results/agreement/overall.tsv",
+        machine="results/agreement/human_vs_machine.tsv",
+        by_group="results/agreement/by_group.tsv",
+        forest="results/agreement/alpha_forest.png",
         numbers="results/agreement/numbers.json",
     log:
         "logs/agreement.log",
@@ -27,3 +31,4 @@ rule agreement:
 
 
 FRAGMENTS.append("results/agreement/numbers.json")
+FIGURES.append("results/agreement/alpha_forest.png")

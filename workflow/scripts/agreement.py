@@ -1,4 +1,5 @@
-"""Rule agreement: inter-coder agreement per code and overall, plus registry numbers."""
+"""Rule agreement: inter-coder agreement per code and overall (human vs human), each
+human vs the automatic coder, per stakeholder group; forest plot; registry numbers."""
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
@@ -16,7 +17,7 @@ meta = {c["id"]: {"name": c.get("name", c["id"]), "category": c.get("category", 
         for c in book["codes"]}
 codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
 coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
-segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id"])
+segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id", "group"])
                       for p in sm.input.segments], ignore_index=True)
 th = sm.params.thresholds
 result = agreement.compute_agreement(
@@ -27,9 +28,13 @@ for c, why in sorted(result.reasons.items()):
     print(f"alpha undefined for {c}: {why}", file=sys.stderr)
 write_tsv(result.by_code, sm.output.by_code)  # already sorted by code
 write_tsv(result.overall, sm.output.overall)  # fixed measure order
+write_tsv(result.human_vs_machine, sm.output.machine)  # sorted by coder, code
+write_tsv(result.by_group, sm.output.by_group)  # sorted by group, code
+agreement.forest_plot(result, meta, sm.output.forest, float(sm.params.ci))
 frag = Fragment("agreement")
 agreement.register_numbers(frag, result, meta, sm.output.by_code, sm.output.overall,
-                           float(sm.params.ci))
+                           float(sm.params.ci), machine_path=sm.output.machine,
+                           group_path=sm.output.by_group)
 frag.write(sm.output.numbers)
 print(f"{len(result.coders)} coders, {len(result.units)} units, {len(codes)} codes",
       file=sys.stderr)

@@ -1,31 +1,55 @@
-"""Stage 4, inter-coder agreement between the human coders. Pure functions.
+"""Stage 4, inter-coder agreement. Pure functions.
 
-Units are the participant segments of the sessions covered by at least two human
-coders (``coverage.tsv``; ``machine`` and ``consensus`` are not human coders). For
+The coding unit is the participant segment (moderator segments are not coded). For
 each code the *reliability matrix* is coders x units with 1 (the coder applied the
 code to the segment), 0 (the coder coded the session but not this code here) or NaN
-(the coder did not code the unit's session).
+(the coder did not code the unit's session: missing, not absent).
 
-Per code we report
+Three comparisons, each its own table (same statistic columns, ``STAT_COLUMNS``):
+
+* ``by_code``: the human coders with each other, on the participant segments of the
+  sessions coded by two or more human coders (``machine`` and ``consensus`` are not
+  human coders);
+* ``human_vs_machine``: each human coder with the automatic coder, on the
+  participant segments of the sessions both coded;
+* ``by_group``: the human coders with each other within each stakeholder group
+  (the ``group`` column of the segment files).
+
+Per code (presence/absence per unit):
 
 * Krippendorff's alpha, nominal, from the ``krippendorff`` package (the level of
-  measurement is always passed explicitly); when only one value occurs in the
-  pairable data (nobody, or everybody, applied the code) alpha is undefined: NaN,
-  reliability ``undefined`` and a reason;
-* percent agreement: agreeing pairable pairs / pairable pairs, where the pairs are
-  the pairs of coders who both coded a unit;
+  measurement is always passed explicitly);
+* percent agreement: agreeing pairable coder pairs / pairable pairs;
 * Cohen's kappa, the mean over coder pairs of the pair's kappa on the units both
   coded (pairs whose kappa is undefined are left out of the mean);
+* Fleiss' kappa and Gwet's AC1 in the form for any number of raters with missing
+  ratings (Gwet 2014, ch. 2 and 4; as in the R package irrCAC): with ``r_ik`` raters
+  putting unit i in category k and ``r_i`` raters of unit i,
+  ``p_a`` = mean over units with r_i >= 2 of sum_k r_ik (r_ik - 1) / (r_i (r_i - 1)),
+  ``pi_k`` = mean over units with r_i >= 1 of r_ik / r_i, and
+  ``p_e`` = sum_k pi_k^2 (Fleiss) or sum_k pi_k (1 - pi_k) / (q - 1) (AC1, q = 2
+  categories: present/absent); coefficient = (p_a - p_e) / (1 - p_e);
 * a bootstrap percentile interval for alpha: units are resampled with replacement
   (``np.random.default_rng(seed)``), alpha recomputed on each resample in closed
-  form from the units x values count matrix (identical to
-  ``krippendorff.alpha(value_counts=..., level_of_measurement="nominal")``; see
-  :func:`binary_alpha_from_counts`), resamples where alpha is undefined are dropped.
+  form from per-unit sums (identical to ``krippendorff.alpha(value_counts=...,
+  level_of_measurement="nominal")``; see :func:`binary_alpha_from_counts`). All
+  codes of a table share the resamples, drawn in chunks so memory stays bounded.
+  ``p_below_threshold`` is the share of resamples whose alpha is below the reliable
+  threshold (Hayes & Krippendorff 2007, q_min).
 
-Overall: the mean of the per-code alphas, the pooled alpha over all code x unit
-decisions (every (code, unit) is one unit of the stacked reliability data), and the
-pooled percent agreement, each with a bootstrap interval from the same resamples of
-segments (a resampled segment brings all its codes along).
+Degenerate cases are reported, never crashed on, and the ``note`` column says why:
+a code nobody applied or everybody applied to every unit has one value only, so
+alpha and the kappas are undefined (NaN, reliability ``undefined``) while percent
+agreement and AC1 are 1 (AC1's chance agreement is 0 when one category has all the
+ratings); a table with a single unit has no bootstrap interval; no pairable unit
+leaves everything undefined.
+
+Overall (human vs human): the mean of the per-code alphas, the pooled alpha over all
+code x unit decisions, the pooled percent agreement (each with an interval from the
+same resamples: a resampled segment brings all its codes along), the mean Cohen's
+kappa and AC1, and the multi-label alpha with the MASI distance (Passonneau 2006)
+over each unit's *set* of codes (:func:`masi_alpha`, equal to NLTK's
+``AnnotationTask(distance=masi_distance).alpha()`` with two empty sets at distance 0).
 """
 
 from __future__ import annotations
@@ -38,10 +62,19 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
+from concord.tsvio import InputError
+
 HUMAN_EXCLUDED = ("machine", "consensus")
-BY_CODE_COLUMNS = ["code", "coders", "units", "percent_agreement", "cohen_kappa",
-                   "krippendorff_alpha", "ci_low", "ci_high", "reliability", "meets_threshold"]
-OVERALL_COLUMNS = ["measure", "value", "ci_low", "ci_high", "coders", "units", "codes"]
+MACHINE = "machine"
+STAT_COLUMNS = ["code", "coders", "units", "percent_agreement", "cohen_kappa", "fleiss_kappa",
+                "gwet_ac1", "krippendorff_alpha", "ci_low", "ci_high", "p_below_threshold",
+                "threshold", "reliability", "meets_threshold", "note"]
+BY_CODE_COLUMNS = STAT_COLUMNS
+MACHINE_COLUMNS = ["coder"] + STAT_COLUMNS
+GROUP_COLUMNS = ["group"] + STAT_COLUMNS
+OVERALL_COLUMNS = ["measure", "value", "ci_low", "ci_high", "coders", "units", "codes", "note"]
+BOOT_CHUNK = 50          # resamples drawn at a time (memory: chunk x units floats)
+MASI_CI_MAX_SETS = 512   # MASI-alpha interval only when this few distinct code sets occur
 
 
 # ------------------------------------------------------------------ coefficients
@@ -208,35 +241,237 @@ def percentile_ci(samples, ci: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def chance_corrected(counts) -> dict:
+    """Percent agreement, Fleiss' kappa and Gwet's AC1 from a units x categories matrix
+    of rater counts, with any number of raters per unit (missing ratings allowed).
+
+    Gwet (2014), Handbook of Inter-Rater Reliability, 4th ed.; irrCAC's
+    ``fleiss.kappa.raw`` / ``gwet.ac1.raw``. ``q`` is the number of columns (pass every
+    possible category, used or not). Returns ``{"pa", "pe_fleiss", "fleiss", "pe_ac1",
+    "ac1"}``; a coefficient is NaN when its chance agreement is 1 or no unit has two
+    ratings.
+    """
+    c = np.asarray(counts, dtype=float)
+    q = c.shape[1]
+    r = c.sum(axis=1)
+    two = r >= 2
+    one = r >= 1
+    nan = float("nan")
+    if not two.any():
+        return {"pa": nan, "pe_fleiss": nan, "fleiss": nan, "pe_ac1": nan, "ac1": nan}
+    pa = float(np.mean((c[two] * (c[two] - 1)).sum(axis=1) / (r[two] * (r[two] - 1))))
+    pi = (c[one] / r[one, None]).mean(axis=0)
+    pe_f = float(pi @ pi)
+    pe_g = float((pi * (1 - pi)).sum() / (q - 1)) if q > 1 else nan
+
+    def coef(pe):
+        return nan if np.isnan(pe) or np.isclose(pe, 1.0) else float((pa - pe) / (1 - pe))
+
+    return {"pa": pa, "pe_fleiss": pe_f, "fleiss": coef(pe_f), "pe_ac1": pe_g, "ac1": coef(pe_g)}
+
+
+def gwet_ac1(data, categories=None) -> float:
+    """Gwet's AC1 of a coders x units matrix (NaN = missing); ``categories`` defaults to
+    the values that occur."""
+    data = np.asarray(data, dtype=float)
+    cats = np.unique(data[~np.isnan(data)]) if categories is None else np.asarray(categories)
+    counts = np.stack([np.sum(data == v, axis=0) for v in cats], axis=1)
+    return chance_corrected(counts)["ac1"]
+
+
+# ------------------------------------------------------------------ MASI
+
+def masi_matrix(a, b) -> np.ndarray:
+    """MASI distances (Passonneau 2006; NLTK ``masi_distance``) between the rows of two
+    boolean sets x codes matrices; two empty sets are at distance 0 (NLTK divides by 0)."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    inter = a @ b.T
+    la, lb = a.sum(axis=1)[:, None], b.sum(axis=1)[None, :]
+    union = la + lb - inter
+    m = np.where((la == lb) & (inter == la), 1.0,
+                 np.where(inter == np.minimum(la, lb), 2 / 3, np.where(inter > 0, 1 / 3, 0.0)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.where(union > 0, 1 - inter / np.where(union > 0, union, 1) * m, 0.0)
+    return d
+
+
+def masi_distance0(x, y) -> float:
+    """NLTK's ``masi_distance`` that gives 0 for two empty sets (instead of dividing by 0)."""
+    from nltk.metrics.distance import masi_distance
+    return 0.0 if not x and not y else masi_distance(x, y)
+
+
+def _masi_parts(sets, present):
+    """Per-unit observed-disagreement contributions and rating counts for MASI alpha.
+
+    ``sets``: coders x units x codes boolean; ``present``: coders x units boolean.
+    Returns ``(do_u, m_u, uniq, counts)`` for the pairable units (m_u >= 2), with
+    ``uniq`` the distinct sets (S x codes) and ``counts`` units x S (how many of a
+    unit's ratings are each set)."""
+    n_coders, n_units, _ = sets.shape
+    m = present.sum(axis=0)
+    ok = m >= 2
+    do = np.zeros(n_units)
+    for i, j in combinations(range(n_coders), 2):
+        both = present[i] & present[j] & ok
+        if both.any():
+            a, b = sets[i][both], sets[j][both]
+            inter = (a & b).sum(axis=1).astype(float)
+            la, lb = a.sum(axis=1), b.sum(axis=1)
+            union = la + lb - inter
+            mm = np.where((la == lb) & (inter == la), 1.0,
+                          np.where(inter == np.minimum(la, lb), 2 / 3,
+                                   np.where(inter > 0, 1 / 3, 0.0)))
+            d = np.where(union > 0, 1 - inter / np.where(union > 0, union, 1) * mm, 0.0)
+            do[both] += 2 * d
+    do = np.where(ok, do / np.where(ok, m - 1, 1), 0.0)
+    keep = present & ok[None, :]
+    flat = sets[keep]                               # ratings x codes
+    unit_of = np.broadcast_to(np.arange(n_units), present.shape)[keep]
+    if len(flat) == 0:
+        return do, np.where(ok, m, 0), np.zeros((0, sets.shape[2]), bool), None, unit_of, None
+    packed = np.packbits(flat, axis=1)
+    _, first, inv = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    uniq = flat[first]
+    return do, np.where(ok, m, 0), uniq, inv, unit_of, np.bincount(inv, minlength=len(uniq))
+
+
+def _quad_form(uniq, n_s, block: int = 2048) -> float:
+    """sum_ab n_a n_b MASI(a, b) over the distinct sets, in blocks (bounded memory)."""
+    total = 0.0
+    for i in range(0, len(uniq), block):
+        d = masi_matrix(uniq[i:i + block], uniq)
+        total += float(n_s[i:i + block] @ d @ n_s)
+    return total
+
+
+def masi_alpha(sets, present, weights_iter=None, ci: float = 0.95):
+    """Krippendorff's alpha with the MASI distance over each unit's set of codes.
+
+    ``sets`` coders x units x codes (bool), ``present`` coders x units (bool: the coder
+    coded the unit). Returns ``(alpha, ci_low, ci_high, note)``. With ``weights_iter``
+    (chunks of resamples x units bootstrap weights) the percentile interval is computed
+    when at most ``MASI_CI_MAX_SETS`` distinct sets occur (the expected disagreement of
+    a resample is a quadratic form over the distinct sets)."""
+    sets = np.asarray(sets, dtype=bool)
+    present = np.asarray(present, dtype=bool)
+    nan = float("nan")
+    do_u, m_u, uniq, inv, unit_of, n_s = _masi_parts(sets, present)
+    n = float(m_u.sum())
+    if n < 2 or len(uniq) < 2:
+        return nan, nan, nan, ("only one distinct code set occurs, so agreement cannot be "
+                               "told from chance" if n >= 2 else "no unit coded by two coders")
+    de = _quad_form(uniq, n_s.astype(float)) / (n * (n - 1))
+    alpha = 1 - (do_u.sum() / n) / de
+    if weights_iter is None:
+        return float(alpha), nan, nan, ""
+    if len(uniq) > MASI_CI_MAX_SETS:
+        return float(alpha), nan, nan, (f"{len(uniq)} distinct code sets: no bootstrap "
+                                        f"interval (computed up to {MASI_CI_MAX_SETS})")
+    n_units = sets.shape[1]
+    us = np.zeros((n_units, len(uniq)))
+    np.add.at(us, (unit_of, inv), 1.0)
+    dmat = masi_matrix(uniq, uniq)
+    boot = []
+    for w in weights_iter:
+        ns = w @ us
+        nn = ns.sum(axis=1)
+        de_b = np.einsum("rs,st,rt->r", ns, dmat, ns) / (nn * (nn - 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot.append(np.where(de_b > 0, 1 - ((w @ do_u) / nn) / de_b, np.nan))
+    lo, hi = percentile_ci(np.concatenate(boot), ci)
+    return float(alpha), lo, hi, ""
+
+
+def masi_alpha_nltk(sets, present) -> float:
+    """The same through NLTK's ``AnnotationTask(distance=masi_distance0).alpha()``
+    (reference implementation; slow for many distinct sets)."""
+    from nltk.metrics.agreement import AnnotationTask
+    sets = np.asarray(sets, dtype=bool)
+    triples = [(str(c), str(u), frozenset(np.flatnonzero(sets[c, u]).tolist()))
+               for c in range(sets.shape[0]) for u in range(sets.shape[1]) if present[c, u]]
+    return float(AnnotationTask(data=triples, distance=masi_distance0).alpha())
+
+
+# ------------------------------------------------------------------ bootstrap sums
+
+def iter_bootstrap_weights(n_units: int, resamples: int, seed: int, chunk: int = BOOT_CHUNK):
+    """Yield chunks (<= ``chunk`` resamples x units) of bootstrap weights: how often each
+    unit is drawn. Deterministic for a given (seed, chunk)."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, chunk):
+        k = min(chunk, resamples - start)
+        idx = rng.integers(0, n_units, size=(k, n_units))
+        flat = (idx + np.arange(k)[:, None] * n_units).ravel()
+        yield np.bincount(flat, minlength=k * n_units).reshape(k, n_units).astype(float)
+
+
+def bootstrap_sums(columns, resamples: int, seed: int, chunk: int = BOOT_CHUNK) -> np.ndarray:
+    """Resamples x K: per resample, the weighted sums of each per-unit column
+    (``columns`` units x K). One matrix product per chunk; no loop over units."""
+    columns = np.asarray(columns, dtype=float)
+    out = [w @ columns for w in iter_bootstrap_weights(len(columns), resamples, seed, chunk)]
+    return np.vstack(out) if out else np.zeros((0, columns.shape[1]))
+
+
+def _alpha_from_sums(n0, n1, dd):
+    n = n0 + n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n0 * n1 > 0, 1.0 - (n - 1) * dd / (n0 * n1), np.nan)
+
+
+def unit_parts(counts):
+    """Per-unit columns (n_u0, n_u1, disagreement term) for the pairable units."""
+    counts = np.asarray(counts, dtype=float)
+    m = counts.sum(axis=1)
+    ok = m >= 2
+    c0 = np.where(ok, counts[:, 0], 0.0)
+    c1 = np.where(ok, counts[:, 1], 0.0)
+    d = np.where(ok, c0 * c1 / np.where(ok, m - 1, 1), 0.0)
+    return c0, c1, d
+
+
 # ------------------------------------------------------------------ the stage
 
 @dataclass
 class AgreementResult:
-    by_code: pd.DataFrame        # BY_CODE_COLUMNS, sorted by code
-    overall: pd.DataFrame        # OVERALL_COLUMNS
-    reasons: dict                # code -> why alpha is undefined
-    coders: list                 # human coders included
-    units: list                  # segment IDs of the units, sorted
-    disagreements: dict          # code -> segment IDs where the coders disagree
+    by_code: pd.DataFrame          # STAT_COLUMNS, sorted by code (human vs human)
+    overall: pd.DataFrame          # OVERALL_COLUMNS
+    reasons: dict                  # code -> why alpha is undefined (human vs human)
+    coders: list                   # human coders in the human-vs-human comparison
+    units: list                    # segment IDs of those units, sorted
+    disagreements: dict            # code -> segment IDs where the human coders disagree
+    human_vs_machine: pd.DataFrame = None  # MACHINE_COLUMNS, sorted by coder, code
+    by_group: pd.DataFrame = None          # GROUP_COLUMNS, sorted by group, code
+    boot: dict = None              # (table, key, code) -> bootstrap alphas (for plots/tests)
 
 
 def reliability_matrices(codings: pd.DataFrame, coverage: pd.DataFrame, segments: pd.DataFrame,
-                         codes: list[str], moderator_id: str):
+                         codes: list[str], moderator_id: str, coders: list[str] | None = None,
+                         min_coders: int = 2):
     """Build the binary coders x units matrix of every code.
 
-    Returns ``(coders, units, data)`` with ``data`` of shape codes x coders x units.
+    Units: participant segments of the sessions that ``min_coders`` or more of
+    ``coders`` coded (default: the human coders). Returns ``(coders, units, data)``
+    with ``data`` codes x coders x units; NaN where a coder did not code the session.
     """
-    human_cov = coverage[~coverage["coder"].isin(HUMAN_EXCLUDED)]
-    per_session = human_cov.groupby("session_id")["coder"].nunique()
-    sessions = set(per_session[per_session >= 2].index)
-    coders = sorted(set(human_cov[human_cov["session_id"].isin(sessions)]["coder"]))
+    if coders is None:
+        cov = coverage[~coverage["coder"].isin(HUMAN_EXCLUDED)]
+    else:
+        cov = coverage[coverage["coder"].isin(coders)]
+    per_session = cov.groupby("session_id")["coder"].nunique()
+    sessions = set(per_session[per_session >= min_coders].index)
+    coders = sorted(set(cov[cov["session_id"].isin(sessions)]["coder"])) if coders is None \
+        else [c for c in coders if c in set(cov["coder"])]
     part = segments[(segments["speaker_id"] != moderator_id)
                     & segments["session_id"].isin(sessions)]
     part = part.sort_values("segment_id", kind="mergesort")
     units = list(part["segment_id"])
     unit_session = np.asarray(part["session_id"])
-    cov = set(zip(human_cov["coder"], human_cov["session_id"]))
-    covered = np.array([[(c, s) in cov for s in unit_session] for c in coders], dtype=bool)
+    covset = set(zip(cov["coder"], cov["session_id"]))
+    covered = np.array([[(c, s) in covset for s in unit_session] for c in coders], dtype=bool)
     covered = covered.reshape(len(coders), len(units))
 
     data = np.zeros((len(codes), len(coders), len(units)))
@@ -252,96 +487,239 @@ def reliability_matrices(codings: pd.DataFrame, coverage: pd.DataFrame, segments
     return coders, units, data
 
 
+def _note(alpha_reason: str, n_units: int, bootstrap: int) -> str:
+    notes = []
+    if n_units == 0:
+        return "no unit was coded by two or more of these coders"
+    if alpha_reason:
+        notes.append(f"alpha and kappas undefined: {alpha_reason}; percent agreement and "
+                     "AC1 are trivially 1")
+    if n_units == 1:
+        notes.append("a single unit: no bootstrap interval")
+    elif bootstrap == 0:
+        notes.append("bootstrap disabled")
+    return "; ".join(notes)
+
+
+def code_table(data: np.ndarray, codes: list[str], seed: int, bootstrap: int, ci: float,
+               reliable: float, tentative: float):
+    """Per-code statistics of one comparison (``data`` codes x coders x units).
+
+    Returns ``(DataFrame[STAT_COLUMNS], reasons, boot_sums, boot_alphas)`` where
+    ``boot_sums`` are the resamples x columns sums used for the overall intervals
+    (columns: n0, n1, d per code, then agreeing and pairable pairs over all codes) and
+    ``boot_alphas`` codes x resamples.
+    """
+    n_codes, n_coders, n_units = data.shape
+    cols, reasons, rows, stats = [], {}, [], []
+    agree_tot = np.zeros(n_units)
+    pairs_tot = np.zeros(n_units)
+    for k, code in enumerate(codes):
+        d = data[k]
+        counts = value_counts(d)
+        alpha, reason = krippendorff_alpha(d, "nominal") if n_units else (float("nan"),
+                                                                           "no units")
+        if reason:
+            reasons[code] = reason
+        c0, c1, dd = unit_parts(counts)
+        cols += [c0, c1, dd]
+        a, p = pair_agreement_counts(counts)
+        agree_tot += a
+        pairs_tot += p
+        cc = chance_corrected(counts) if n_units else {"pa": float("nan"),
+                                                       "fleiss": float("nan"),
+                                                       "ac1": float("nan")}
+        stats.append((alpha, reason, cc, float(a.sum() / p.sum()) if p.sum() else float("nan"),
+                      mean_pairwise_kappa(d) if n_units else float("nan")))
+    do_boot = bootstrap > 0 and n_units >= 2
+    if do_boot:
+        sums = bootstrap_sums(np.column_stack(cols + [agree_tot, pairs_tot]), bootstrap, seed)
+        balpha = np.vstack([_alpha_from_sums(sums[:, 3 * k], sums[:, 3 * k + 1],
+                                             sums[:, 3 * k + 2]) for k in range(n_codes)]) \
+            if n_codes else np.zeros((0, bootstrap))
+    else:
+        sums = None
+        balpha = np.full((n_codes, max(bootstrap, 0)), np.nan)
+    for k, code in enumerate(codes):
+        alpha, reason, cc, pa, kappa = stats[k]
+        lo = hi = pbelow = float("nan")
+        if do_boot and not np.isnan(alpha):
+            b = balpha[k]
+            lo, hi = percentile_ci(b, ci)
+            ok = ~np.isnan(b)
+            pbelow = float(np.mean(b[ok] < reliable)) if ok.any() else float("nan")
+        rows.append({"code": code, "coders": n_coders, "units": n_units,
+                     "percent_agreement": pa, "cohen_kappa": kappa,
+                     "fleiss_kappa": cc["fleiss"], "gwet_ac1": cc["ac1"],
+                     "krippendorff_alpha": alpha, "ci_low": lo, "ci_high": hi,
+                     "p_below_threshold": pbelow, "threshold": float(reliable),
+                     "reliability": classify(alpha, reliable, tentative),
+                     "meets_threshold": bool(not np.isnan(alpha) and alpha >= reliable),
+                     "note": _note(reason if n_units else "", n_units, bootstrap)})
+    return pd.DataFrame(rows, columns=STAT_COLUMNS), reasons, sums, balpha
+
+
 def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: pd.DataFrame,
                       codes: list[str], moderator_id: str, seed: int, bootstrap: int,
                       ci: float, reliable: float, tentative: float) -> AgreementResult:
-    """Per-code and overall agreement of the human coders (see the module docstring)."""
+    """The three comparisons and the overall measures (see the module docstring)."""
     codes = sorted(codes)
+    if "group" not in segments.columns:
+        raise InputError("segments: no 'group' column; the segment files of the segment stage "
+                         "carry each segment's stakeholder group (rerun the segment rule)")
     coders, units, data = reliability_matrices(codings, coverage, segments, codes, moderator_id)
     n_units = len(units)
-    weights = bootstrap_weights(n_units, bootstrap, seed) if bootstrap > 0 and n_units else None
-
-    rows, reasons, disagree, boot_alphas = [], {}, {}, []
-    tot_counts = np.zeros((n_units, 2))
-    tot_d = np.zeros(n_units)
+    by_code, reasons, sums, balpha = code_table(data, codes, seed, bootstrap, ci, reliable,
+                                                tentative)
+    disagree = {}
     for k, code in enumerate(codes):
-        d = data[k]
-        alpha, reason = krippendorff_alpha(d, "nominal")
-        if reason:
-            reasons[code] = reason
-        counts = value_counts(d)
-        if weights is not None and not np.isnan(alpha):
-            b = binary_alpha_from_counts(counts, weights)
-            lo, hi = percentile_ci(b, ci)
-        else:
-            b = np.full(bootstrap, np.nan)
-            lo = hi = float("nan")
-        boot_alphas.append(b)
-        m = counts.sum(axis=1)
-        ok = m >= 2
-        tot_counts += np.where(ok[:, None], counts, 0)
-        tot_d += np.where(ok, counts[:, 0] * counts[:, 1] / np.where(ok, m - 1, 1), 0)
+        counts = value_counts(data[k])
         disagree[code] = [u for u, c in zip(units, counts) if c[0] > 0 and c[1] > 0]
-        rel = classify(alpha, reliable, tentative)
-        rows.append({"code": code, "coders": len(coders), "units": n_units,
-                     "percent_agreement": percent_agreement(d) if n_units else float("nan"),
-                     "cohen_kappa": mean_pairwise_kappa(d), "krippendorff_alpha": alpha,
-                     "ci_low": lo, "ci_high": hi, "reliability": rel,
-                     "meets_threshold": bool(not np.isnan(alpha) and alpha >= reliable)})
-    by_code = pd.DataFrame(rows, columns=BY_CODE_COLUMNS)
 
     # overall ----------------------------------------------------------------
     alphas = by_code["krippendorff_alpha"].to_numpy(dtype=float)
     mean_alpha = float(np.nanmean(alphas)) if np.any(~np.isnan(alphas)) else float("nan")
     stacked = data.transpose(1, 0, 2).reshape(len(coders), len(codes) * n_units)
-    pooled, _ = krippendorff_alpha(stacked, "nominal")
+    pooled, pooled_reason = krippendorff_alpha(stacked, "nominal")
     pooled_pa = percent_agreement(stacked) if stacked.size else float("nan")
-    kappas = by_code["cohen_kappa"].to_numpy(dtype=float)
-    mean_kappa = float(np.nanmean(kappas)) if np.any(~np.isnan(kappas)) else float("nan")
-    ci_mean = ci_pooled = ci_pa = (float("nan"), float("nan"))
-    if weights is not None:
-        ba = np.vstack(boot_alphas) if boot_alphas else np.zeros((0, bootstrap))
+
+    def nanmean_col(col):
+        v = by_code[col].to_numpy(dtype=float)
+        return float(np.nanmean(v)) if np.any(~np.isnan(v)) else float("nan")
+
+    nan2 = (float("nan"), float("nan"))
+    ci_mean = ci_pooled = ci_pa = nan2
+    if sums is not None:
         with warnings.catch_warnings():  # all-NaN columns: mean of nothing -> NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            bmean = np.nanmean(ba, axis=0) if len(ba) else np.full(bootstrap, np.nan)
+            bmean = np.nanmean(balpha, axis=0) if len(balpha) else np.full(len(sums), np.nan)
         if not np.isnan(mean_alpha):
             ci_mean = percentile_ci(bmean, ci)
         if not np.isnan(pooled):
-            n0, n1, dd = weights @ tot_counts[:, 0], weights @ tot_counts[:, 1], weights @ tot_d
-            with np.errstate(invalid="ignore", divide="ignore"):
-                bp = np.where(n0 * n1 > 0, 1 - (n0 + n1 - 1) * dd / (n0 * n1), np.nan)
+            k3 = 3 * len(codes)
+            bp = _alpha_from_sums(sums[:, 0:k3:3].sum(axis=1), sums[:, 1:k3:3].sum(axis=1),
+                                  sums[:, 2:k3:3].sum(axis=1))
             ci_pooled = percentile_ci(bp, ci)
         if not np.isnan(pooled_pa):
-            agree = np.zeros(n_units)
-            pairs = np.zeros(n_units)
-            for k in range(len(codes)):
-                a, p = pair_agreement_counts(value_counts(data[k]))
-                agree += a
-                pairs += p
             with np.errstate(invalid="ignore", divide="ignore"):
-                bpa = (weights @ agree) / (weights @ pairs)
-            ci_pa = percentile_ci(bpa, ci)
+                ci_pa = percentile_ci(sums[:, -2] / sums[:, -1], ci)
+    # MASI alpha over each unit's set of codes
+    present = ~np.isnan(data[0]) if len(codes) else np.zeros((len(coders), n_units), bool)
+    sets = np.nan_to_num(data, nan=0.0).astype(bool).transpose(1, 2, 0)  # coders x units x codes
+    witer = iter_bootstrap_weights(n_units, bootstrap, seed + 1) \
+        if bootstrap > 0 and n_units >= 2 else None
+    masi, masi_lo, masi_hi, masi_note = masi_alpha(sets, present, witer, ci) \
+        if n_units else (float("nan"),) * 3 + ("no unit was coded by two or more coders",)
+
     n_rel = {r: int((by_code["reliability"] == r).sum())
              for r in ("reliable", "tentative", "unreliable", "undefined")}
     common = {"coders": len(coders), "units": n_units, "codes": len(codes)}
-    nan2 = (float("nan"), float("nan"))
     overall_rows = [
-        ("mean_alpha", mean_alpha, *ci_mean),
-        ("pooled_alpha", pooled, *ci_pooled),
-        ("percent_agreement", pooled_pa, *ci_pa),
-        ("mean_cohen_kappa", mean_kappa, *nan2),
-        ("codes_reliable", n_rel["reliable"], *nan2),
-        ("codes_tentative", n_rel["tentative"], *nan2),
-        ("codes_unreliable", n_rel["unreliable"], *nan2),
-        ("codes_undefined", n_rel["undefined"], *nan2),
-        ("threshold_reliable", float(reliable), *nan2),
-        ("threshold_tentative", float(tentative), *nan2),
+        ("mean_alpha", mean_alpha, *ci_mean, "mean of the per-code alphas that are defined"),
+        ("pooled_alpha", pooled, *ci_pooled, pooled_reason),
+        ("masi_alpha", masi, masi_lo, masi_hi, masi_note),
+        ("percent_agreement", pooled_pa, *ci_pa, "pooled over code x unit decisions"),
+        ("mean_cohen_kappa", nanmean_col("cohen_kappa"), *nan2, ""),
+        ("mean_fleiss_kappa", nanmean_col("fleiss_kappa"), *nan2, ""),
+        ("mean_gwet_ac1", nanmean_col("gwet_ac1"), *nan2, ""),
+        ("codes_reliable", n_rel["reliable"], *nan2, ""),
+        ("codes_tentative", n_rel["tentative"], *nan2, ""),
+        ("codes_unreliable", n_rel["unreliable"], *nan2, ""),
+        ("codes_undefined", n_rel["undefined"], *nan2, ""),
+        ("threshold_reliable", float(reliable), *nan2, ""),
+        ("threshold_tentative", float(tentative), *nan2, ""),
     ]
-    overall = pd.DataFrame([dict(zip(OVERALL_COLUMNS[:4], r), **common) for r in overall_rows],
-                           columns=OVERALL_COLUMNS)
+    overall = pd.DataFrame([dict(zip(["measure", "value", "ci_low", "ci_high", "note"], r),
+                                 **common) for r in overall_rows], columns=OVERALL_COLUMNS)
     if not n_units:
         reasons.setdefault("*", "no session was coded by two or more human coders")
-    return AgreementResult(by_code, overall, reasons, coders, units, disagree)
+    boot = {("by_code", "", c): balpha[k] for k, c in enumerate(codes)}
+
+    # each human coder vs the machine ----------------------------------------
+    humans = sorted(set(coverage["coder"]) - set(HUMAN_EXCLUDED))
+    hvm = []
+    for h in humans:
+        hc, hu, hd = reliability_matrices(codings, coverage, segments, codes, moderator_id,
+                                          coders=[h, MACHINE], min_coders=2)
+        if len(hc) < 2:
+            continue
+        t, _, _, ba = code_table(hd, codes, seed, bootstrap, ci, reliable, tentative)
+        t.insert(0, "coder", h)
+        hvm.append(t)
+        boot.update({("human_vs_machine", h, c): ba[k] for k, c in enumerate(codes)})
+    hvm = pd.concat(hvm, ignore_index=True) if hvm else pd.DataFrame(columns=MACHINE_COLUMNS)
+
+    # human vs human within each stakeholder group ----------------------------
+    grp = []
+    if n_units:
+        seg_group = segments.set_index("segment_id")["group"]
+        unit_group = seg_group.reindex(units).to_numpy()
+        for g in sorted(set(unit_group)):
+            sel = unit_group == g
+            t, _, _, ba = code_table(data[:, :, sel], codes, seed, bootstrap, ci, reliable,
+                                     tentative)
+            t.insert(0, "group", g)
+            grp.append(t)
+            boot.update({("by_group", g, c): ba[k] for k, c in enumerate(codes)})
+    grp = pd.concat(grp, ignore_index=True) if grp else pd.DataFrame(columns=GROUP_COLUMNS)
+    return AgreementResult(by_code, overall, reasons, coders, units, disagree, hvm, grp, boot)
+
+
+# ------------------------------------------------------------------ figure
+
+def forest_plot(result: AgreementResult, code_meta: dict, path, ci: float) -> None:
+    """Forest plot: per code, alpha with its bootstrap interval for the human coders
+    (black) and for each human coder vs the automatic coder (grey), thresholds dashed.
+    Deterministic PNG bytes (Agg, no Software metadata)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bc = result.by_code
+    codes = list(bc["code"])
+    hvm = result.human_vs_machine
+    humans = sorted(set(hvm["coder"])) if len(hvm) else []
+    series = [("human coders", bc, "black", "o")]
+    greys = ["0.45", "0.6", "0.75", "0.3", "0.5"]
+    for i, h in enumerate(humans):
+        series.append((f"{h} vs automatic coder", hvm[hvm["coder"] == h],
+                       greys[i % len(greys)], "s"))
+    n = len(codes)
+    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.42 * max(n, 1)), dpi=150)
+    step = 0.6 / max(len(series), 1)
+    for j, (label, t, colour, marker) in enumerate(series):
+        t = t.set_index("code").reindex(codes)
+        y = np.arange(n)[::-1] + 0.3 - j * step
+        a = t["krippendorff_alpha"].to_numpy(dtype=float)
+        lo = t["ci_low"].to_numpy(dtype=float)
+        hi = t["ci_high"].to_numpy(dtype=float)
+        okci = ~np.isnan(lo) & ~np.isnan(hi)
+        ax.hlines(y[okci], lo[okci], hi[okci], color=colour, linewidth=1.4)
+        oka = ~np.isnan(a)
+        ax.plot(a[oka], y[oka], marker, color=colour, markersize=5 if j == 0 else 3.5,
+                linestyle="none", label=label)
+    th = bc["threshold"].iloc[0] if len(bc) else 0.8
+    ov = result.overall.set_index("measure")["value"]
+    tent = float(ov.get("threshold_tentative", 0.667))
+    for x, style, lab in ((float(th), "--", f"reliable (α ≥ {float(th):.3f})"),
+                          (tent, ":", f"tentative (α ≥ {tent:.3f})")):
+        ax.axvline(x, color="0.3", linestyle=style, linewidth=0.9, label=lab)
+    ax.set_yticks(np.arange(n)[::-1], [code_meta.get(c, {}).get("name", c) for c in codes])
+    allv = np.concatenate([bc[["krippendorff_alpha", "ci_low", "ci_high"]].to_numpy(float).ravel()]
+                          + ([hvm[["krippendorff_alpha", "ci_low", "ci_high"]]
+                              .to_numpy(float).ravel()] if len(hvm) else []))
+    allv = allv[~np.isnan(allv)]
+    xmin = min(0.0, float(allv.min()) - 0.05) if len(allv) else 0.0
+    ax.set_xlim(xmin, 1.02)
+    ax.set_ylim(-0.7, max(n, 1) - 0.3)
+    ax.set_xlabel(f"Krippendorff's α (nominal), {round(100 * ci)}% bootstrap interval",
+                  fontsize=8)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09 * 14 / max(n, 8)),
+              ncol=2, frameon=False)
+    ax.set_title("Inter-coder agreement per code", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    plt.close(fig)
 
 
 # ------------------------------------------------------------------ numbers registry
@@ -352,9 +730,17 @@ def _dash_ci(lo: float, hi: float, digits: int = 2) -> str:
     return f"{lo:.{digits}f}–{hi:.{digits}f}"
 
 
+def _ci_entry(frag, key, row, meaning, path, line):
+    lo, hi = float(row["ci_low"]), float(row["ci_high"])
+    return frag.add(key, [None if np.isnan(lo) else lo, None if np.isnan(hi) else hi],
+                    meaning, path, line, shown=_dash_ci(lo, hi))
+
+
 def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_path: str,
-                     overall_path: str, ci: float) -> None:
-    """Add the agreement numbers and the ``agreement`` table to a ``numbers.Fragment``.
+                     overall_path: str, ci: float, machine_path: str | None = None,
+                     group_path: str | None = None) -> None:
+    """Add the agreement numbers and tables (``agreement``, ``agreement_machine``,
+    ``agreement_group``) to a ``numbers.Fragment``.
 
     ``code_meta`` maps code id -> {"name", "category"}. Line numbers point at the rows
     of the TSVs as written (header = line 1, rows in the DataFrames' order).
@@ -376,30 +762,54 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
         frag.add(f"agreement.ci_high.{code}", row["ci_high"],
                  f"upper bound of the {pct} bootstrap interval of alpha for {code}",
                  by_code_path, line)
-        lo, hi = float(row["ci_low"]), float(row["ci_high"])
-        c = frag.add(f"agreement.ci.{code}", [None if np.isnan(lo) else lo,
-                                               None if np.isnan(hi) else hi],
-                     f"{pct} bootstrap interval (percentile, units resampled) of alpha for {code}",
-                     by_code_path, line, shown=_dash_ci(lo, hi))
+        c = _ci_entry(frag, f"agreement.ci.{code}", row,
+                      f"{pct} bootstrap interval (percentile, units resampled) of alpha for "
+                      f"{code}", by_code_path, line)
         p = frag.add(f"agreement.pa.{code}", row["percent_agreement"],
                      f"percent agreement (agreeing / pairable coder pairs) for {code}",
                      by_code_path, line, digits=3, percent=True)
         frag.add(f"agreement.kappa.{code}", row["cohen_kappa"],
                  f"mean pairwise Cohen's kappa of the human coders for {code}",
                  by_code_path, line)
+        frag.add(f"agreement.fleiss.{code}", row["fleiss_kappa"],
+                 f"Fleiss' kappa of the human coders for {code}", by_code_path, line)
+        g = frag.add(f"agreement.ac1.{code}", row["gwet_ac1"],
+                     f"Gwet's AC1 of the human coders for {code}", by_code_path, line)
+        q = frag.add(f"agreement.p_below.{code}", row["p_below_threshold"],
+                     f"share of bootstrap resamples in which alpha for {code} is below the "
+                     f"reliable threshold {row['threshold']:.3f}", by_code_path, line)
         meta = code_meta.get(code, {})
         table_rows.append([code, meta.get("name", code), meta.get("category", ""),
-                           {"num": a}, {"num": c}, {"num": p}, row["reliability"]])
+                           {"num": a}, {"num": c}, {"num": q}, {"num": g}, {"num": p},
+                           row["reliability"]])
 
     ov = result.overall.reset_index(drop=True)
     oline = {m: i + 2 for i, m in enumerate(ov["measure"])}
     val = dict(zip(ov["measure"], ov["value"]))
+    orow = {m: r for m, r in zip(ov["measure"], ov.to_dict("records"))}
     frag.add("agreement.alpha.mean", val["mean_alpha"],
              "mean of the per-code Krippendorff's alphas (codes with defined alpha)",
              overall_path, [oline["mean_alpha"]])
+    _ci_entry(frag, "agreement.ci.mean", orow["mean_alpha"],
+              f"{pct} bootstrap interval of the mean per-code alpha", overall_path,
+              [oline["mean_alpha"]])
     frag.add("agreement.alpha.pooled", val["pooled_alpha"],
              "Krippendorff's alpha over all code x segment decisions pooled",
              overall_path, [oline["pooled_alpha"]])
+    _ci_entry(frag, "agreement.ci.pooled", orow["pooled_alpha"],
+              f"{pct} bootstrap interval of the pooled alpha", overall_path,
+              [oline["pooled_alpha"]])
+    frag.add("agreement.alpha.masi", val["masi_alpha"],
+             "Krippendorff's alpha with the MASI distance over each segment's set of codes "
+             "(multi-label agreement of the human coders)", overall_path, [oline["masi_alpha"]])
+    _ci_entry(frag, "agreement.ci.masi", orow["masi_alpha"],
+              f"{pct} bootstrap interval of the MASI alpha", overall_path,
+              [oline["masi_alpha"]])
+    frag.add("agreement.ac1.mean", val["mean_gwet_ac1"], "mean of the per-code Gwet's AC1",
+             overall_path, [oline["mean_gwet_ac1"]])
+    frag.add("agreement.kappa.mean", val["mean_cohen_kappa"],
+             "mean over codes of the mean pairwise Cohen's kappa", overall_path,
+             [oline["mean_cohen_kappa"]])
     frag.add("agreement.pa.pooled", val["percent_agreement"],
              "percent agreement over all code x segment decisions pooled",
              overall_path, [oline["percent_agreement"]], digits=3, percent=True)
@@ -408,6 +818,8 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
              overall_path, list(oline.values()))
     frag.add("agreement.coders", int(ov["coders"].iloc[0]) if len(ov) else 0,
              "human coders in the agreement analysis", overall_path, list(oline.values()))
+    frag.add("agreement.bootstrap", len(next(iter(result.boot.values()))) if result.boot else 0,
+             "bootstrap resamples per interval", overall_path, [oline["mean_alpha"]])
     for rel in ("reliable", "tentative", "unreliable", "undefined"):
         lines = [i + 2 for i, r in enumerate(bc["reliability"]) if r == rel]
         frag.add(f"agreement.codes.{rel}", len(lines),
@@ -419,7 +831,59 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
              "alpha at or above which a code is tentatively reliable", overall_path,
              [oline["threshold_tentative"]], digits=3)
     frag.table("agreement",
-               f"Inter-coder agreement per code: Krippendorff's alpha (nominal) with {pct} "
-               "bootstrap interval, and percent agreement",
-               ["Code", "Name", "Category", "α", f"{pct} CI", "% agreement", "Reliability"],
-               table_rows)
+               f"Agreement of the human coders per code: Krippendorff's α (nominal) with {pct} "
+               "bootstrap interval, the bootstrap probability that α is below the reliable "
+               "threshold, Gwet's AC1 and percent agreement",
+               ["Code", "Name", "Category", "α", f"{pct} CI", "P(α < threshold)", "AC1",
+                "% agreement", "Reliability"], table_rows)
+
+    if machine_path is not None and result.human_vs_machine is not None:
+        hv = result.human_vs_machine.reset_index(drop=True)
+        rows = []
+        for i, row in hv.iterrows():
+            h, code, line = row["coder"], row["code"], [i + 2]
+            a = frag.add(f"agreement.machine.alpha.{h}.{code}", row["krippendorff_alpha"],
+                         f"Krippendorff's alpha of human coder {h} vs the automatic coder "
+                         f"for {code}", machine_path, line)
+            c = _ci_entry(frag, f"agreement.machine.ci.{h}.{code}", row,
+                          f"{pct} bootstrap interval of alpha, {h} vs automatic coder, {code}",
+                          machine_path, line)
+            g = frag.add(f"agreement.machine.ac1.{h}.{code}", row["gwet_ac1"],
+                         f"Gwet's AC1 of {h} vs the automatic coder for {code}",
+                         machine_path, line)
+            rows.append([h, code, {"num": a}, {"num": c}, {"num": g}, row["reliability"]])
+        for h in sorted(set(hv["coder"])):
+            lines = [i + 2 for i, c in enumerate(hv["coder"]) if c == h]
+            v = hv.loc[hv["coder"] == h, "krippendorff_alpha"].to_numpy(dtype=float)
+            frag.add(f"agreement.machine.alpha.mean.{h}",
+                     float(np.nanmean(v)) if np.any(~np.isnan(v)) else float("nan"),
+                     f"mean over codes of alpha, human coder {h} vs the automatic coder",
+                     machine_path, lines)
+        v = hv["krippendorff_alpha"].to_numpy(dtype=float)
+        frag.add("agreement.machine.alpha.mean",
+                 float(np.nanmean(v)) if np.any(~np.isnan(v)) else float("nan"),
+                 "mean over human coders and codes of alpha, human vs automatic coder",
+                 machine_path, list(range(2, len(hv) + 2)))
+        frag.table("agreement_machine",
+                   f"Agreement of each human coder with the automatic coder: Krippendorff's α "
+                   f"with {pct} bootstrap interval and Gwet's AC1",
+                   ["Coder", "Code", "α", f"{pct} CI", "AC1", "Reliability"], rows)
+
+    if group_path is not None and result.by_group is not None:
+        bg = result.by_group.reset_index(drop=True)
+        rows = []
+        for i, row in bg.iterrows():
+            g_, code, line = row["group"], row["code"], [i + 2]
+            a = frag.add(f"agreement.group.alpha.{g_}.{code}", row["krippendorff_alpha"],
+                         f"Krippendorff's alpha of the human coders in group {g_} for {code}",
+                         group_path, line)
+            c = _ci_entry(frag, f"agreement.group.ci.{g_}.{code}", row,
+                          f"{pct} bootstrap interval of alpha in group {g_} for {code}",
+                          group_path, line)
+            u = frag.add(f"agreement.group.units.{g_}.{code}", int(row["units"]),
+                         f"coding units of group {g_}", group_path, line)
+            rows.append([g_, code, {"num": u}, {"num": a}, {"num": c}, row["reliability"]])
+        frag.table("agreement_group",
+                   f"Agreement of the human coders within each stakeholder group: "
+                   f"Krippendorff's α with {pct} bootstrap interval",
+                   ["Group", "Code", "Units", "α", f"{pct} CI", "Reliability"], rows)

@@ -1,5 +1,7 @@
 # Stage 3: codebook application. The automatic coder runs per session; human
-# coders' files are imported and checked, and a majority consensus is formed.
+# coders' files (by segment, by character span or QDPX) are imported and checked,
+# a consensus is formed (majority or adjudicator), and the machine coder is
+# evaluated against it.
 
 
 rule code_machine:
@@ -28,7 +30,7 @@ rule combine_codings:
         coders=config["coders"],
         coder_files=coder_files(),
         codebook=config["codebook"],
-        code=package("code"),
+        code=package("code", "refiqda"),
     output:
         codings="results/coding/codings.tsv",
         coverage="results/coding/coverage.tsv",
@@ -36,7 +38,32 @@ rule combine_codings:
         "logs/combine_codings.log",
     params:
         sessions=SESSION_IDS,
+        min_overlap=config["code"].get("min_overlap", 0.5),
+        consensus=config["code"].get("consensus", {"method": "majority"}),
     conda:
         "../envs/concord.yaml"
     script:
         "../scripts/combine_codings.py"
+
+
+rule machine_evaluation:
+    input:
+        codings="results/coding/codings.tsv",
+        coverage="results/coding/coverage.tsv",
+        segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
+        codebook=config["codebook"],
+        code=package("code"),
+    output:
+        evaluation="results/coding/machine_evaluation.tsv",
+        numbers="results/coding/numbers.json",
+    log:
+        "logs/machine_evaluation.log",
+    params:
+        moderator_id=config["deidentify"]["moderator_id"],
+    conda:
+        "../envs/concord.yaml"
+    script:
+        "../scripts/machine_evaluation.py"
+
+
+FRAGMENTS.append("results/coding/numbers.json")

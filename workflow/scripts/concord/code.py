@@ -301,11 +301,15 @@ def check_coder_file(df: pd.DataFrame, path: str, coder: str, sessions: set,
 
 def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: pd.DataFrame,
                     coder_tables: dict, codes, moderator_id: str | None = None,
-                    sessions: list[str] | None = None):
+                    sessions: list[str] | None = None, min_overlap: float = 0.5,
+                    consensus: str = "majority", adjudicator: str | None = None):
     """Combine machine, human and consensus codings.
 
-    ``coder_tables`` maps each path in ``coder_sheet`` to its DataFrame (``segment_id``,
-    ``code``). Returns ``(codings, coverage, warnings)``: codings has columns
+    ``coder_tables`` maps each path in ``coder_sheet`` to its DataFrame: by segment
+    (``segment_id``, ``code``) or by character span (``session_id``, ``start``,
+    ``end``, ``code``; mapped with :func:`spans_to_segments` and ``min_overlap``,
+    which needs ``start``/``end``/``speaker_id`` in ``segments``). ``consensus``:
+    ``majority`` or ``adjudicator`` (see :func:`adjudicate`). Returns ``(codings, coverage, warnings)``: codings has columns
     segment_id, coder, code (coders ``machine``, each human coder, ``consensus``);
     coverage has coder, session_id. The consensus for a session holds a code for a
     segment when strictly more than half of that session's human coders applied it;
@@ -333,6 +337,8 @@ def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: 
     parts = [machine[["segment_id", "code"]].assign(coder="machine")]
     for (coder, path), grp in coder_sheet.groupby(["coder", "path"], sort=True):
         df = coder_tables[path]
+        if "segment_id" not in df.columns and {"start", "end", "session_id"} <= set(df.columns):
+            df = spans_to_segments(df, segments, path, min_overlap, moderator_id, codes)
         rows, warns = check_coder_file(df, path, coder, set(grp["session_id"]), seg_index, codes)
         warnings += warns
         parts.append(rows)
@@ -343,10 +349,13 @@ def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: 
 
     n_coders = coder_sheet.groupby("session_id")["coder"].nunique().to_dict()
     human = human.assign(session_id=human["segment_id"].map(lambda s: seg_index[s][0]))
-    counts = human.groupby(["session_id", "segment_id", "code"]).size().reset_index(name="n")
-    counts["need"] = counts["session_id"].map(n_coders)
-    consensus = counts[counts["n"] > counts["need"] / 2][["segment_id", "code"]]
-    consensus = consensus.assign(coder="consensus")
+    coder_sessions = {c: set(g["session_id"]) for c, g in coder_sheet.groupby("coder")}
+    if consensus != "majority" and adjudicator not in coder_sessions:
+        raise InputError(f"config code.consensus.adjudicator: {adjudicator!r} is not a coder "
+                         f"in coders.tsv; name one of {', '.join(sorted(coder_sessions))}")
+    agreed, warns = adjudicate(human, n_coders, consensus, adjudicator, coder_sessions)
+    warnings += warns
+    consensus = agreed.assign(coder="consensus")
 
     codings = pd.concat([parts[0], human[["segment_id", "coder", "code"]], consensus],
                         ignore_index=True)[["segment_id", "coder", "code"]]
@@ -363,3 +372,165 @@ def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: 
     coverage = pd.DataFrame(cov, columns=["coder", "session_id"])
     coverage = coverage.sort_values(["coder", "session_id"], kind="mergesort").reset_index(drop=True)
     return codings, coverage, warnings
+
+
+# --------------------------------------------------------------------------- spans
+
+def spans_to_segments(spans: pd.DataFrame, segments: pd.DataFrame, path: str,
+                      min_overlap: float, moderator_id: str | None = None,
+                      codes=None) -> pd.DataFrame:
+    """Map a coder's character spans to segments by overlap.
+
+    ``spans``: ``session_id``, ``start``, ``end``, ``code`` (offsets into the
+    de-identified text ``results/deid/<session>.txt``, end exclusive, as REFI-QDA
+    ``PlainTextSelection`` positions). A participant segment ``[s, e)`` receives the
+    code when the overlap ``o = min(end, e) - max(start, s)`` satisfies
+    ``o >= min_overlap * min(e - s, end - start)``: a short highlight inside a
+    segment codes it; a long one codes each segment it covers for at least
+    ``min_overlap`` of the segment. A span that codes no participant segment, a
+    non-integer or reversed span, or an unknown session is an :class:`InputError`
+    naming ``path`` and the line. Returns ``segment_id``, ``code`` (one row per
+    segment and code, first span order).
+    """
+    if not 0 < float(min_overlap) <= 1:
+        raise InputError(f"config code.min_overlap: {min_overlap} must be in (0, 1]")
+    mod = (segments["speaker_id"] == moderator_id) if moderator_id else \
+        (segments["participant_id"] == "")
+    part = segments[~mod]
+    by_session = {s: (g["segment_id"].to_numpy(), g["start"].astype(int).to_numpy(),
+                      g["end"].astype(int).to_numpy())
+                  for s, g in part.groupby("session_id", sort=True)}
+    known = set(segments["session_id"])
+    rows, problems = [], []
+    for i, r in enumerate(spans.itertuples(index=False)):
+        where = f"{path}, line {i + 2}"
+        try:
+            a, b = int(str(r.start)), int(str(r.end))
+        except ValueError:
+            problems.append(f"{where}: start/end must be integers (character offsets in the "
+                            f"de-identified text), got {r.start!r}, {r.end!r}")
+            continue
+        if not 0 <= a < b:
+            problems.append(f"{where}: span {a}-{b} is empty or reversed; need 0 <= start < end")
+            continue
+        if codes is not None and r.code not in codes:
+            problems.append(f"{where}: code {r.code!r} is not in the codebook; use one of "
+                            f"{', '.join(sorted(codes))} or add it to the codebook")
+            continue
+        if r.session_id not in known:
+            problems.append(f"{where}: session {r.session_id!r} has no segments; use a "
+                            f"session_id of the study")
+            continue
+        ids, s, e = by_session.get(r.session_id, ((), (), ()))
+        hit = []
+        for sid, ss, ee in zip(ids, s, e):
+            o = min(b, ee) - max(a, ss)
+            if o > 0 and o >= float(min_overlap) * min(ee - ss, b - a):
+                hit.append(sid)
+        if not hit:
+            problems.append(f"{where}: span {a}-{b} of session {r.session_id} covers no "
+                            f"participant segment by at least {min_overlap} (moderator text "
+                            f"or past the end?); check the offsets against "
+                            f"results/deid/{r.session_id}.txt")
+            continue
+        rows += [(sid, r.code) for sid in hit]
+    if problems:
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise InputError("; ".join(problems[:10]) + more)
+    out = pd.DataFrame(rows, columns=["segment_id", "code"])
+    return out.drop_duplicates().reset_index(drop=True)
+
+
+def adjudicate(human: pd.DataFrame, n_coders: dict, method: str = "majority",
+               adjudicator: str | None = None, coder_sessions: dict | None = None):
+    """Consensus codings from human codings (``session_id``, ``segment_id``,
+    ``coder``, ``code``).
+
+    ``majority``: a code holds when strictly more than half of the session's human
+    coders applied it. ``adjudicator``: where the other coders of the session are
+    unanimous (all applied / none applied) their decision holds; where they disagree,
+    the adjudicator's decision holds. In sessions the adjudicator did not code the
+    majority rule applies (returned as a warning). Returns ``(consensus, warnings)``.
+    """
+    warnings = []
+    if method == "majority":
+        counts = human.groupby(["session_id", "segment_id", "code"]).size().reset_index(name="n")
+        counts["need"] = counts["session_id"].map(n_coders)
+        return counts[counts["n"] > counts["need"] / 2][["segment_id", "code"]], warnings
+    if method != "adjudicator" or not adjudicator:
+        raise InputError(f"config code.consensus: method {method!r} needs to be 'majority' or "
+                         f"'adjudicator' (with code.consensus.adjudicator: a coder name)")
+    coder_sessions = coder_sessions or {}
+    adj_sessions = coder_sessions.get(adjudicator, set())
+    if not adj_sessions:
+        raise InputError(f"config code.consensus.adjudicator: {adjudicator!r} codes no session "
+                         f"in coders.tsv; name one of {', '.join(sorted(coder_sessions))}")
+    missing = sorted(set(n_coders) - set(adj_sessions))
+    if missing:
+        warnings.append(f"adjudicator {adjudicator} did not code session(s) "
+                        f"{', '.join(missing)}: majority consensus there")
+    maj, _ = adjudicate(human[human["session_id"].isin(missing)], n_coders)
+    h = human[human["session_id"].isin(adj_sessions)]
+    others = h[h["coder"] != adjudicator]
+    n_other = {s: n_coders[s] - 1 for s in adj_sessions}
+    cnt = others.groupby(["session_id", "segment_id", "code"]).size().reset_index(name="n")
+    cnt["k"] = cnt["session_id"].map(n_other)
+    unanimous = cnt[(cnt["n"] == cnt["k"]) & (cnt["k"] > 0)]
+    adj = h[h["coder"] == adjudicator][["session_id", "segment_id", "code"]]
+    # the adjudicator decides the rest: codes they applied unless the others were
+    # unanimously against (then n == 0 -> no row in cnt; adjudicator still decides
+    # only when the others disagree, i.e. 0 < n < k)
+    split = cnt[(cnt["n"] < cnt["k"])][["session_id", "segment_id", "code"]]
+    adj_on_split = adj.merge(split, on=["session_id", "segment_id", "code"])
+    # with no other coder in a session (k == 0) the adjudicator alone decides
+    alone = adj[adj["session_id"].map(n_other) == 0]
+    out = pd.concat([maj, unanimous[["segment_id", "code"]],
+                     adj_on_split[["segment_id", "code"]], alone[["segment_id", "code"]]],
+                    ignore_index=True).drop_duplicates()
+    return out, warnings
+
+
+# --------------------------------------------------------------------------- evaluation
+
+EVALUATION_COLUMNS = ["code", "units", "consensus", "machine", "true_positive",
+                      "false_positive", "false_negative", "precision", "recall", "f1"]
+
+
+def evaluate_machine(codings: pd.DataFrame, coverage: pd.DataFrame, segments: pd.DataFrame,
+                     codes: list[str], moderator_id: str | None = None,
+                     reference: str = "consensus") -> pd.DataFrame:
+    """Precision, recall and F1 of the ``machine`` coder against ``reference``.
+
+    Units: participant segments of the sessions ``reference`` covers (coverage.tsv).
+    One row per code (codebook order), then ``overall`` (micro: counts pooled over
+    codes) and ``macro`` (unweighted mean of the per-code precision, recall and F1
+    that are defined). Precision is undefined (NaN) when the machine applied a code
+    nowhere, recall when the reference did, F1 when both are.
+    """
+    ref_sessions = set(coverage.loc[coverage["coder"] == reference, "session_id"])
+    mod = (segments["speaker_id"] == moderator_id) if moderator_id else \
+        (segments["participant_id"] == "")
+    units = set(segments.loc[~mod & segments["session_id"].isin(ref_sessions), "segment_id"])
+    c = codings[codings["segment_id"].isin(units)]
+    pairs = {who: set(zip(g["segment_id"], g["code"])) for who, g in c.groupby("coder")}
+    mach, ref = pairs.get("machine", set()), pairs.get(reference, set())
+
+    def row(name, tp, fp, fn, n_ref, n_mach):
+        p = tp / (tp + fp) if tp + fp else float("nan")
+        r = tp / (tp + fn) if tp + fn else float("nan")
+        f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+        return [name, len(units), n_ref, n_mach, tp, fp, fn, p, r, f]
+
+    rows = []
+    for code in codes:
+        m = {s for s, k in mach if k == code}
+        g = {s for s, k in ref if k == code}
+        rows.append(row(code, len(m & g), len(m - g), len(g - m), len(g), len(m)))
+    df = pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
+    tp, fp, fn = (int(df[k].sum()) for k in ("true_positive", "false_positive",
+                                              "false_negative"))
+    overall = row("overall", tp, fp, fn, int(df["consensus"].sum()), int(df["machine"].sum()))
+    macro = ["macro", len(units), overall[2], overall[3], tp, fp, fn,
+             df["precision"].mean(), df["recall"].mean(), df["f1"].mean()]
+    return pd.concat([df, pd.DataFrame([overall, macro], columns=EVALUATION_COLUMNS)],
+                     ignore_index=True)

@@ -36,6 +36,14 @@ def study():
     return codings, segments, participants
 
 
+OUTPUTS = {"prevalence": "prevalence.tsv", "pairwise": "pairwise.tsv",
+           "categories": "categories.tsv", "category_differences": "category_differences.tsv",
+           "kendall_w": "kendall_w.tsv", "code_tests": "code_tests.tsv",
+           "cooccurrence": "cooccurrence.tsv", "heatmap": "prevalence_heatmap.png",
+           "rank_matrix": "rank_concordance.png", "category_figure": "category_shares.png",
+           "numbers": "numbers.json"}
+
+
 def run(study, **kw):
     codings, segments, participants = study
     notes = []
@@ -206,19 +214,20 @@ def test_concordance_script(study, tmp_path, monkeypatch):
     for sid, part in segments.groupby("session_id"):
         write_tsv(part, tmp_path / f"{sid}.tsv")
     write_tsv(participants, tmp_path / "participants.tsv")
-    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump({"codes": CODEBOOK}), encoding="utf-8")
+    book = {"categories": ["clinical", "humanistic"],
+            "codes": [dict(c, category=cat) for c, cat in
+                      zip(CODEBOOK, ["humanistic", "humanistic", "clinical"])]}
+    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(book), encoding="utf-8")
     out = tmp_path / "out"
     sm = SimpleNamespace(
         input=SimpleNamespace(codings=str(tmp_path / "codings.tsv"),
                               segments=[str(tmp_path / "S1.tsv"), str(tmp_path / "S2.tsv")],
                               participants=str(tmp_path / "participants.tsv"),
                               codebook=str(tmp_path / "codebook.yaml")),
-        output=SimpleNamespace(prevalence=str(out / "prevalence.tsv"),
-                               pairwise=str(out / "pairwise.tsv"),
-                               heatmap=str(out / "prevalence_heatmap.png"),
-                               numbers=str(out / "numbers.json")),
+        output=SimpleNamespace(**{k: str(out / v) for k, v in OUTPUTS.items()}),
         log=[str(tmp_path / "concordance.log")],
-        params=SimpleNamespace(groups=GROUPS, coder="consensus", seed=3, bootstrap=100, ci=0.9))
+        params=SimpleNamespace(groups=GROUPS, coder="consensus", seed=3, bootstrap=100, ci=0.9,
+                               top_k=2, permutations=500, fdr=0.05))
     script = Path(__file__).resolve().parents[1] / "workflow/scripts/concordance.py"
     runpy.run_path(str(script), init_globals={"snakemake": sm})
     prev = read_tsv(out / "prevalence.tsv")
@@ -227,6 +236,12 @@ def test_concordance_script(study, tmp_path, monkeypatch):
     assert reg["numbers"]["prevalence.gb.Y"]["display"] == "100%"
     assert reg["numbers"]["concordance.ci"]["display"] == "90%"
     assert "moderator" in (tmp_path / "concordance.log").read_text(encoding="utf-8")
+    assert {p.name for p in out.iterdir()} == set(OUTPUTS.values())
+    tests = read_tsv(out / "code_tests.tsv")
+    assert tests["test"].tolist() == ["fisher_exact"] * 3          # two groups
+    # ga: X, X, Y, X all humanistic; gb: Y, Y, Y humanistic + Z clinical
+    assert reg["numbers"]["category.share.ga.humanistic"]["display"] == "100%"
+    assert reg["numbers"]["category.share.gb.humanistic"]["display"] == "75%"
     first = {p.name: p.read_bytes() for p in out.iterdir()}
     runpy.run_path(str(script), init_globals={"snakemake": sm})
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first     # deterministic

@@ -11,7 +11,14 @@ rule concordance:
     output:
         prevalence="results/concordance/prevalence.tsv",
         pairwise="results/concordance/pairwise.tsv",
+        categories="results/concordance/categories.tsv",
+        category_differences="results/concordance/category_differences.tsv",
+        kendall_w="results/concordance/kendall_w.tsv",
+        code_tests="results/concordance/code_tests.tsv",
+        cooccurrence="results/concordance/cooccurrence.tsv",
         heatmap="results/concordance/prevalence_heatmap.png",
+        rank_matrix="results/concordance/rank_concordance.png",
+        category_figure="results/concordance/category_shares.png",
         numbers="results/concordance/numbers.json",
     log:
         "logs/concordance.log",
@@ -21,6 +28,9 @@ rule concordance:
         seed=config["concordance"]["seed"],
         bootstrap=config["concordance"]["bootstrap"],
         ci=config["concordance"]["ci"],
+        top_k=config["concordance"]["top_k"],
+        permutations=config["concordance"]["permutations"],
+        fdr=config["concordance"]["fdr"],
     conda:
         "../envs/concord.yaml"
     script:
@@ -29,3 +39,57 @@ rule concordance:
 
 FRAGMENTS.append("results/concordance/numbers.json")
 FIGURES.append("results/concordance/prevalence_heatmap.png")
+FIGURES.append("results/concordance/rank_concordance.png")
+FIGURES.append("results/concordance/category_shares.png")
+
+
+rule saturation:
+    input:
+        codings="results/coding/codings.tsv",
+        segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
+        sessions=config["sessions"],
+        participants=config["participants"],
+        code=package("saturation"),
+    output:
+        curve="results/concordance/saturation.tsv",
+        summary="results/concordance/saturation_summary.tsv",
+        figure="results/concordance/saturation_curves.png",
+        numbers="results/concordance/saturation.numbers.json",
+    log:
+        "logs/saturation.log",
+    params:
+        groups=config["groups"],
+        coder=config["concordance"]["coder"],
+        saturation=config["concordance"].get("saturation", {"base": 4, "run": 2, "threshold": 0.05}),
+    conda:
+        "../envs/concord.yaml"
+    script:
+        "../scripts/saturation.py"
+
+
+rule quotes:
+    input:
+        codings="results/coding/codings.tsv",
+        coverage="results/coding/coverage.tsv",
+        machine=expand("results/coding/machine/{session}.tsv", session=SESSION_IDS),
+        segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
+        codebook=config["codebook"],
+        code=package("quotes"),
+    output:
+        exemplars="results/quotes/exemplars.tsv",
+        numbers="results/quotes/numbers.json",
+    log:
+        "logs/quotes.log",
+    params:
+        groups=config["groups"],
+        coder=config["concordance"]["coder"],
+        quotes=config["concordance"].get("quotes", {"per_cell": 2, "min_words": 8, "max_words": 60}),
+    conda:
+        "../envs/concord.yaml"
+    script:
+        "../scripts/quotes.py"
+
+
+FRAGMENTS.append("results/concordance/saturation.numbers.json")
+FRAGMENTS.append("results/quotes/numbers.json")
+FIGURES.append("results/concordance/saturation_curves.png")

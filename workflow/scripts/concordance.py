@@ -30,16 +30,35 @@ def main(sm):
     mine = cc.coder_codings(codings, sm.params.coder, segments, code_ids,
                             source=str(sm.input.codings), log=log)
     pseg = cc.participant_segments(segments, participants, groups)
-    prev, seg_ids = cc.prevalence(mine, pseg, participants, groups, code_ids,
-                                  seed=int(sm.params.seed), bootstrap=int(sm.params.bootstrap),
-                                  ci=float(sm.params.ci))
+    seed, boot, ci = int(sm.params.seed), int(sm.params.bootstrap), float(sm.params.ci)
+    data = cc.group_data(mine, pseg, participants, groups, code_ids)
+    idx = cc.draws(data, groups, seed, boot) if boot >= 1 else None
+    prev, seg_ids = cc.prevalence(mine, pseg, participants, groups, code_ids, seed=seed,
+                                  bootstrap=boot, ci=ci, data=data, idx=idx)
     write_tsv(prev, sm.output.prevalence)
-    pair = cc.pairwise(prev, groups, code_ids, log=log)
+    pair = cc.pairwise(prev, groups, code_ids, log=log, top=int(sm.params.top_k),
+                       data=data, idx=idx, ci=ci)
     write_tsv(pair, sm.output.pairwise)
+    categories = list(book.get("categories") or
+                      sorted({c.get("category", "") for c in codebook_codes}))
+    shares, diffs = cc.category_shares(data, idx, groups, codebook_codes, categories, ci)
+    write_tsv(shares, sm.output.categories)
+    write_tsv(diffs, sm.output.category_differences)
+    w = cc.concordance_all(prev, groups, code_ids)
+    write_tsv(w, sm.output.kendall_w)
+    tests = cc.code_tests(prev, groups, code_ids, seed=seed,
+                          permutations=int(sm.params.permutations))
+    write_tsv(tests, sm.output.code_tests)
+    write_tsv(cc.cooccurrence(mine, data, groups, code_ids), sm.output.cooccurrence)
     cc.heatmap(prev, groups, codebook_codes, sm.output.heatmap)
+    cc.rank_matrix_figure(pair, groups, sm.output.rank_matrix)
+    cc.category_figure(shares, groups, categories, ci, sm.output.category_figure)
     frag = cc.fragment(prev, pair, seg_ids, groups, codebook_codes, sm.params.coder,
-                       float(sm.params.ci), str(sm.output.prevalence), str(sm.output.pairwise),
-                       bootstrap=int(sm.params.bootstrap))
+                       ci, str(sm.output.prevalence), str(sm.output.pairwise), bootstrap=boot)
+    paths = {k: str(getattr(sm.output, k)) for k in
+             ("pairwise", "kendall_w", "categories", "category_differences", "code_tests")}
+    cc.add_results(frag, prev, pair, shares, diffs, w, tests, groups, codebook_codes,
+                   categories, ci, float(sm.params.fdr), paths)
     frag.write(sm.output.numbers)
     log(f"concordance: {len(groups)} groups x {len(code_ids)} codes, coder "
         f"{sm.params.coder!r}, {len(mine)} codings on participant segments, "

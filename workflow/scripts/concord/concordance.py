@@ -43,8 +43,22 @@ from concord.numbers import Fragment, display
 from concord.tsvio import InputError
 
 PREVALENCE_COLUMNS = ["group", "code", "participants_with", "participants", "share",
-                      "ci_low", "ci_high", "segments_with", "segments", "rank"]
-PAIRWISE_COLUMNS = ["group_a", "group_b", "spearman_rho", "spearman_p", "codes"]
+                      "ci_low", "ci_high", "segments_with", "segments", "rank",
+                      "wilson_low", "wilson_high", "segment_share", "segment_ci_low",
+                      "segment_ci_high"]
+PAIRWISE_COLUMNS = ["group_a", "group_b", "spearman_rho", "spearman_p", "codes",
+                    "spearman_ci_low", "spearman_ci_high", "kendall_tau", "kendall_p",
+                    "top_k", "top_k_jaccard", "top_k_p"]
+CATEGORY_COLUMNS = ["group", "category", "codings", "codings_total", "share", "ci_low",
+                    "ci_high"]
+CATEGORY_DIFF_COLUMNS = ["category", "group_a", "group_b", "share_a", "share_b",
+                         "difference", "ci_low", "ci_high"]
+W_COLUMNS = ["groups", "judges", "codes", "kendall_w", "chi2", "df", "p"]
+CODE_TEST_COLUMNS = ["code", "groups", "counts", "test", "statistic", "df", "p",
+                     "p_asymptotic", "q"]
+COOCCURRENCE_COLUMNS = ["group", "code_a", "code_b", "segments_both", "segments_a",
+                        "segments_b", "segment_jaccard", "participants_both",
+                        "participants_a", "participants_b", "participant_jaccard"]
 EXACT_MAX_CODES = 8          # 8! = 40,320 permutations
 
 
@@ -120,51 +134,119 @@ def bootstrap_share_ci(matrix: np.ndarray, rng: np.random.Generator, bootstrap: 
     return low, high
 
 
+def group_data(codings: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame,
+               groups: list[dict], codes: list[str]) -> dict:
+    """Per group: the participant × code matrices everything else is computed from.
+
+    Returns ``{group: {"people": [ids], "present": 0/1 array (participants × codes,
+    codes sorted), "counts": segments coded per participant × code, "spoken": participant
+    segments per participant, "segments": {code: sorted segment IDs}}}``.
+    """
+    codes_sorted = sorted(codes)
+    col = {c: j for j, c in enumerate(codes_sorted)}
+    coded = codings.merge(segments[["segment_id", "participant_id", "group"]], on="segment_id")
+    out = {}
+    for g in groups:
+        gid = g["id"]
+        people = sorted(participants.loc[participants["group"] == gid, "participant_id"])
+        prow = {p: i for i, p in enumerate(people)}
+        counts = np.zeros((len(people), len(codes_sorted)), dtype=float)
+        gc = coded[coded["group"] == gid]
+        if len(gc):
+            np.add.at(counts, (gc["participant_id"].map(prow).to_numpy(),
+                               gc["code"].map(col).to_numpy()), 1.0)
+        gs = segments[segments["group"] == gid]
+        spoken = np.zeros(len(people), dtype=float)
+        if len(gs):
+            np.add.at(spoken, gs["participant_id"].map(prow).to_numpy(), 1.0)
+        by_code = gc.groupby("code")["segment_id"].agg(lambda s: sorted(set(s)))
+        out[gid] = {"people": people, "present": (counts > 0).astype(float), "counts": counts,
+                    "spoken": spoken,
+                    "segments": {c: list(by_code.get(c, [])) for c in codes_sorted}}
+    return out
+
+
+def draws(data: dict, groups: list[dict], seed: int, bootstrap: int) -> dict:
+    """Cluster-bootstrap resamples: per group a ``bootstrap × participants`` array of
+    row indices, drawn from one ``default_rng(seed)`` in group display order (a group
+    with no participants draws nothing). Every bootstrap quantity of the stage uses
+    these same resamples."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for g in groups:
+        n = len(data[g["id"]]["people"])
+        out[g["id"]] = rng.integers(0, n, size=(bootstrap, n)) if n else None
+    return out
+
+
+def _quantiles(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1.0 - ci) / 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanquantile(samples, [alpha, 1.0 - alpha], axis=0)
+    return low, high
+
+
+def wilson(k: int, n: int, ci: float) -> tuple[float, float]:
+    """Wilson score interval for k of n (NaN for n = 0); cross-check of the bootstrap,
+    which assumes nothing about independence but is coarse for a handful of people."""
+    if n == 0:
+        return math.nan, math.nan
+    res = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=ci, method="wilson")
+    return float(res.low), float(res.high)
+
+
 def prevalence(codings: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame,
                groups: list[dict], codes: list[str], seed: int, bootstrap: int,
-               ci: float) -> tuple[pd.DataFrame, dict]:
-    """Participant-level prevalence of every code in every group.
+               ci: float, data: dict | None = None, idx: dict | None = None
+               ) -> tuple[pd.DataFrame, dict]:
+    """Participant-level (primary) and segment-level prevalence of every code in every group.
 
     ``codings``: (segment_id, code) of one coder on participant segments;
     ``segments``: participant segments (see :func:`participant_segments`).
     Returns the table (rows by group display order, then code ID) and a dict
-    ``(group, code) -> sorted segment IDs`` behind each cell.
+    ``(group, code) -> sorted segment IDs`` behind each cell. ``data``/``idx`` (from
+    :func:`group_data`/:func:`draws`) may be passed to share them with other measures.
     """
     if not 0 < ci < 1:
         raise InputError(f"concordance.ci must be between 0 and 1, got {ci}")
     if bootstrap < 1:
         raise InputError(f"concordance.bootstrap must be ≥ 1, got {bootstrap}")
-    rng = np.random.default_rng(seed)
     codes_sorted = sorted(codes)
-    col = {c: j for j, c in enumerate(codes_sorted)}
-    coded = codings.merge(segments[["segment_id", "participant_id", "group"]], on="segment_id")
+    if data is None:
+        data = group_data(codings, segments, participants, groups, codes)
+    if idx is None:
+        idx = draws(data, groups, seed, bootstrap)
     rows, seg_ids = [], {}
     for g in groups:
         gid = g["id"]
-        people = sorted(participants.loc[participants["group"] == gid, "participant_id"])
-        prow = {p: i for i, p in enumerate(people)}
-        matrix = np.zeros((len(people), len(codes_sorted)), dtype=float)
-        gc = coded[coded["group"] == gid]
-        if len(gc):
-            matrix[gc["participant_id"].map(prow).to_numpy(),
-                   gc["code"].map(col).to_numpy()] = 1.0
-        n_seg = int((segments["group"] == gid).sum())
-        low, high = bootstrap_share_ci(matrix, rng, bootstrap, ci)
-        with_ = matrix.sum(axis=0).astype(int)
-        share = with_ / len(people) if people else np.full(len(codes_sorted), np.nan)
+        d = data[gid]
+        people, matrix, counts, spoken = d["people"], d["present"], d["counts"], d["spoken"]
+        k = len(codes_sorted)
+        n_seg = int(spoken.sum())
         if people:
+            low, high = _quantiles(matrix[idx[gid]].mean(axis=1), ci)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                seg_boot = counts[idx[gid]].sum(axis=1) / spoken[idx[gid]].sum(axis=1)[:, None]
+            slow, shigh = _quantiles(seg_boot, ci)
+            share = matrix.sum(axis=0) / len(people)
             rank = stats.rankdata(-share, method="average")
         else:
-            rank = np.full(len(codes_sorted), np.nan)
-        by_code = gc.groupby("code")["segment_id"].agg(lambda s: sorted(set(s)))
+            low = high = slow = shigh = share = rank = np.full(k, np.nan)
+        with_ = matrix.sum(axis=0).astype(int)
+        seg_with = counts.sum(axis=0).astype(int)
         for j, code in enumerate(codes_sorted):
-            ids = by_code.get(code, [])
+            ids = d["segments"][code]
             seg_ids[(gid, code)] = ids
+            wl, wh = wilson(with_[j], len(people), ci)
             rows.append({"group": gid, "code": code, "participants_with": int(with_[j]),
                          "participants": len(people), "share": float(share[j]),
                          "ci_low": float(low[j]), "ci_high": float(high[j]),
-                         "segments_with": len(ids), "segments": n_seg,
-                         "rank": float(rank[j])})
+                         "segments_with": int(seg_with[j]), "segments": n_seg,
+                         "rank": float(rank[j]),
+                         "wilson_low": wl, "wilson_high": wh,
+                         "segment_share": (seg_with[j] / n_seg) if n_seg else math.nan,
+                         "segment_ci_low": float(slow[j]), "segment_ci_high": float(shigh[j])})
     return pd.DataFrame(rows, columns=PREVALENCE_COLUMNS), seg_ids
 
 
@@ -190,18 +272,105 @@ def share_matrix(prev: pd.DataFrame, groups: list[dict], codes: list[str]) -> np
     return piv.loc[[g["id"] for g in groups], list(codes)].to_numpy(dtype=float)
 
 
-def pairwise(prev: pd.DataFrame, groups: list[dict], codes: list[str],
-             log=None) -> pd.DataFrame:
-    """Spearman's ρ between the code shares of every unordered pair of groups."""
+# ---------------------------------------------------------------------------
+# categories: each group's share of coded talk by code category
+# ---------------------------------------------------------------------------
+
+def category_shares(data: dict, idx: dict, groups: list[dict], codebook_codes: list[dict],
+                    categories: list[str], ci: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Share of a group's coded talk in each category, and between-group differences.
+
+    Coded talk = the (segment, code) applications on the group's participant segments;
+    a category's share = applications of its codes / all applications of the group. The
+    interval resamples participants (the stage's :func:`draws`); a difference between two
+    groups uses each group's own resamples (independent groups), percentile method.
+    Returns (shares, differences); differences have every unordered pair of groups in
+    display order, ``difference = share(group_a) − share(group_b)``.
+    """
+    codes_sorted = sorted(c["id"] for c in codebook_codes)
+    cat_of = {c["id"]: c.get("category", "") for c in codebook_codes}
+    boots, rows = {}, []
+    for g in groups:
+        gid = g["id"]
+        counts = data[gid]["counts"]                                 # participants × codes
+        by_cat = np.stack([counts[:, [j for j, c in enumerate(codes_sorted) if cat_of[c] == cat]]
+                           .sum(axis=1) for cat in categories], axis=1)   # participants × cats
+        total = by_cat.sum()
+        share = by_cat.sum(axis=0) / total if total else np.full(len(categories), np.nan)
+        if idx[gid] is not None and total:
+            rs = by_cat[idx[gid]].sum(axis=1)                         # bootstrap × cats
+            with np.errstate(invalid="ignore", divide="ignore"):
+                boot = rs / rs.sum(axis=1, keepdims=True)
+        else:
+            boot = np.full((1, len(categories)), np.nan)
+        boots[gid] = boot
+        low, high = _quantiles(boot, ci)
+        for j, cat in enumerate(categories):
+            rows.append({"group": gid, "category": cat, "codings": int(by_cat[:, j].sum()),
+                         "codings_total": int(total), "share": float(share[j]),
+                         "ci_low": float(low[j]), "ci_high": float(high[j])})
+    shares = pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
+    diffs = []
+    for j, cat in enumerate(categories):
+        for a, b in itertools.combinations([g["id"] for g in groups], 2):
+            sa = shares[(shares.group == a) & (shares.category == cat)]["share"].iloc[0]
+            sb = shares[(shares.group == b) & (shares.category == cat)]["share"].iloc[0]
+            ba, bb = boots[a][:, j], boots[b][:, j]
+            if len(ba) == len(bb):
+                low, high = _quantiles(ba - bb, ci)
+            else:
+                low = high = math.nan
+            diffs.append({"category": cat, "group_a": a, "group_b": b,
+                          "share_a": float(sa), "share_b": float(sb),
+                          "difference": float(sa - sb), "ci_low": float(low),
+                          "ci_high": float(high)})
+    return shares, pd.DataFrame(diffs, columns=CATEGORY_DIFF_COLUMNS)
+
+
+# ---------------------------------------------------------------------------
+# rank concordance: pairs of groups, and all groups together
+# ---------------------------------------------------------------------------
+
+def top_k(prev: pd.DataFrame, group: str, k: int) -> list[str]:
+    """The group's k most widely raised codes: by participant share, ties broken by
+    segment share, then code ID (so exactly min(k, codes) codes)."""
+    sub = prev[prev["group"] == group].copy()
+    if "segment_share" not in sub.columns:        # a bare share table: ties by code ID
+        sub["segment_share"] = 0.0
+    sub = sub.sort_values(["share", "segment_share", "code"], ascending=[False, False, True],
+                          kind="mergesort")
+    return sorted(sub["code"].head(k))
+
+
+def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spearman's rho between matching rows of two (resamples × codes) arrays."""
+    ra = stats.rankdata(a, axis=1)
+    rb = stats.rankdata(b, axis=1)
+    ra = ra - ra.mean(axis=1, keepdims=True)
+    rb = rb - rb.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (ra * rb).sum(axis=1) / np.sqrt((ra ** 2).sum(axis=1) * (rb ** 2).sum(axis=1))
+
+
+def pairwise(prev: pd.DataFrame, groups: list[dict], codes: list[str], log=None,
+             top: int = 5, data: dict | None = None, idx: dict | None = None,
+             ci: float = 0.95) -> pd.DataFrame:
+    """Every unordered pair of groups: Spearman's ρ (exact p for few codes) with a
+    cluster-bootstrap interval (when ``data``/``idx`` are given), Kendall's τ-b
+    (scipy: exact p without ties and few codes, else the normal approximation) and the
+    Jaccard overlap of the two top-``top`` code sets with the hypergeometric p of an
+    overlap at least as large if the two sets were drawn at random."""
     codes_sorted = sorted(codes)
     m = share_matrix(prev, groups, codes_sorted)
+    n_codes = len(codes_sorted)
+    k = min(top, n_codes)
     rows = []
     for (i, a), (j, b) in itertools.combinations(enumerate(groups), 2):
         x, y = m[i], m[j]
-        rho = p = math.nan
+        rho = p = tau = tau_p = lo = hi = jac = jac_p = math.nan
         if np.isnan(x).any() or np.isnan(y).any():
             note = "a group has no enrolled participants"
-        elif len(codes_sorted) < 2:
+        elif n_codes < 2:
             note = "fewer than two codes"
         elif np.all(x == x[0]) or np.all(y == y[0]):
             note = "all shares of a group are equal (rho undefined)"
@@ -210,14 +379,171 @@ def pairwise(prev: pd.DataFrame, groups: list[dict], codes: list[str],
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 res = stats.spearmanr(x, y)
+                kt = stats.kendalltau(x, y, variant="b")
             rho, p = float(res.statistic), float(res.pvalue)
-            if len(codes_sorted) <= EXACT_MAX_CODES:
+            tau, tau_p = float(kt.statistic), float(kt.pvalue)
+            if n_codes <= EXACT_MAX_CODES:
                 p = spearman_exact_p(x, y)
+            if data is not None and idx is not None:
+                ba = data[a["id"]]["present"][idx[a["id"]]].mean(axis=1)
+                bb = data[b["id"]]["present"][idx[b["id"]]].mean(axis=1)
+                lo, hi = _quantiles(_rowwise_spearman(ba, bb), ci)
+                lo, hi = float(lo), float(hi)
+        if not (np.isnan(x).any() or np.isnan(y).any()) and k > 0:
+            ta, tb = set(top_k(prev, a["id"], k)), set(top_k(prev, b["id"], k))
+            inter = len(ta & tb)
+            jac = inter / len(ta | tb)
+            jac_p = float(stats.hypergeom.sf(inter - 1, n_codes, k, k))
         if note and log is not None:
             log(f"note: spearman {a['id']} vs {b['id']}: NaN — {note}")
         rows.append({"group_a": a["id"], "group_b": b["id"], "spearman_rho": rho,
-                     "spearman_p": p, "codes": len(codes_sorted)})
+                     "spearman_p": p, "codes": n_codes, "spearman_ci_low": lo,
+                     "spearman_ci_high": hi, "kendall_tau": tau, "kendall_p": tau_p,
+                     "top_k": k, "top_k_jaccard": jac, "top_k_p": jac_p})
     return pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
+
+
+def kendall_w(ranks: np.ndarray) -> dict:
+    """Kendall's coefficient of concordance W of m judges (rows) ranking n objects
+    (columns), ranks with ties as average ranks, corrected for ties:
+
+        W = 12 S / (m² (n³ − n) − m Σ T),  T = Σ (t³ − t) over each judge's ties,
+
+    S = Σ_j (R_j − m(n+1)/2)², R_j the rank sum of object j. χ² = m (n − 1) W on n − 1
+    degrees of freedom (equal to Friedman's tie-corrected statistic), upper-tail p.
+    Returns ``{"w", "chi2", "df", "p", "judges", "objects"}``; W is NaN when every
+    judge ties all objects."""
+    ranks = np.asarray(ranks, dtype=float)
+    m, n = ranks.shape
+    out = {"judges": m, "objects": n, "df": n - 1, "w": math.nan, "chi2": math.nan,
+           "p": math.nan}
+    if m < 2 or n < 2:
+        return out
+    r = ranks.sum(axis=0)
+    s = float(((r - m * (n + 1) / 2.0) ** 2).sum())
+    t = 0.0
+    for row in ranks:
+        _, cnt = np.unique(row, return_counts=True)
+        t += float((cnt ** 3 - cnt).sum())
+    denom = m ** 2 * (n ** 3 - n) - m * t
+    if denom <= 0:
+        return out
+    w = 12.0 * s / denom
+    chi2 = m * (n - 1) * w
+    out.update(w=w, chi2=chi2, p=float(stats.chi2.sf(chi2, n - 1)))
+    return out
+
+
+def concordance_all(prev: pd.DataFrame, groups: list[dict], codes: list[str]) -> pd.DataFrame:
+    """Kendall's W over all groups (judges) ranking the codes by participant share."""
+    m = share_matrix(prev, groups, sorted(codes))
+    keep = ~np.isnan(m).any(axis=1)
+    ranks = np.array([stats.rankdata(-row, method="average") for row in m[keep]])
+    res = kendall_w(ranks.reshape(int(keep.sum()), len(codes)))
+    return pd.DataFrame([{"groups": ";".join(g["id"] for g, k in zip(groups, keep) if k),
+                          "judges": res["judges"], "codes": res["objects"],
+                          "kendall_w": res["w"], "chi2": res["chi2"], "df": res["df"],
+                          "p": res["p"]}], columns=W_COLUMNS)
+
+
+# ---------------------------------------------------------------------------
+# per-code tests across groups
+# ---------------------------------------------------------------------------
+
+def code_tests(prev: pd.DataFrame, groups: list[dict], codes: list[str], seed: int,
+               permutations: int) -> pd.DataFrame:
+    """Does the share of participants raising a code differ between groups?
+
+    The table is groups × (raised, did not raise) participants. Two groups: Fisher's
+    exact test (two-sided; statistic = sample odds ratio). More groups: Pearson's χ²
+    statistic with a Monte-Carlo permutation p — under H0 the raisers are spread over
+    the groups as a multivariate hypergeometric draw (margins fixed), ``permutations``
+    draws from ``default_rng(seed)``, p = (1 + #{χ²* ≥ χ²}) / (1 + permutations); the
+    asymptotic χ² p is given alongside. A code raised by everyone or no one gets
+    statistic 0 and p 1. q: Benjamini–Hochberg over the codes tested."""
+    rng = np.random.default_rng(seed)
+    gids = [g["id"] for g in groups]
+    rows = []
+    for code in sorted(codes):
+        sub = prev[prev["code"] == code].set_index("group").loc[gids]
+        sub = sub[sub["participants"] > 0]
+        with_ = sub["participants_with"].to_numpy(dtype=int)
+        n = sub["participants"].to_numpy(dtype=int)
+        counts = ";".join(f"{g}={w}/{t}" for g, w, t in zip(sub.index, with_, n))
+        row = {"code": code, "groups": ";".join(sub.index), "counts": counts,
+               "test": "", "statistic": math.nan, "df": math.nan, "p": math.nan,
+               "p_asymptotic": math.nan}
+        K, N = int(with_.sum()), int(n.sum())
+        if len(sub) < 2:
+            row["test"] = "none (fewer than two groups with participants)"
+        elif len(sub) == 2:
+            table = np.array([with_, n - with_]).T
+            res = stats.fisher_exact(table)
+            row.update(test="fisher_exact", statistic=float(res.statistic),
+                       p=float(res.pvalue))
+        else:
+            row.update(test="chi2_permutation", df=len(sub) - 1)
+            if K in (0, N):
+                row.update(statistic=0.0, p=1.0, p_asymptotic=1.0)
+            else:
+                exp = n * K / N
+
+                def chi2(x):
+                    x = np.asarray(x, dtype=float)
+                    return (((x - exp) ** 2 / exp).sum(axis=-1)
+                            + (((n - x) - (n - exp)) ** 2 / (n - exp)).sum(axis=-1))
+
+                obs = float(chi2(with_))
+                sims = rng.multivariate_hypergeometric(n, K, size=permutations)
+                ge = int((chi2(sims) >= obs - 1e-9).sum())
+                row.update(statistic=obs, p=(1 + ge) / (1 + permutations),
+                           p_asymptotic=float(stats.chi2.sf(obs, len(sub) - 1)))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    ok = out["p"].notna()
+    out["q"] = math.nan
+    if ok.any():
+        out.loc[ok, "q"] = stats.false_discovery_control(out.loc[ok, "p"].to_numpy(),
+                                                         method="bh")
+    return out[CODE_TEST_COLUMNS]
+
+
+# ---------------------------------------------------------------------------
+# co-occurrence
+# ---------------------------------------------------------------------------
+
+def cooccurrence(codings: pd.DataFrame, data: dict, groups: list[dict],
+                 codes: list[str]) -> pd.DataFrame:
+    """Pairs of codes applied to the same segment, and raised by the same participant:
+    counts and Jaccard index (both / either), per group and over all groups (``all``)."""
+    codes_sorted = sorted(codes)
+    col = {c: j for j, c in enumerate(codes_sorted)}
+    seg_of = {}
+    for g in groups:
+        for code, ids in data[g["id"]]["segments"].items():
+            for s in ids:
+                seg_of.setdefault(s, (g["id"], set()))[1].add(code)
+    rows = []
+    scopes = [g["id"] for g in groups] + ["all"]
+    for scope in scopes:
+        segs = [c for s, (gid, c) in sorted(seg_of.items()) if scope in ("all", gid)]
+        sm = np.zeros((len(segs), len(codes_sorted)))
+        for i, cs in enumerate(segs):
+            sm[i, [col[c] for c in cs]] = 1.0
+        pm = (np.concatenate([data[g["id"]]["present"] for g in groups])
+              if scope == "all" else data[scope]["present"])
+        sb, pb = sm.T @ sm, pm.T @ pm
+        for a, b in itertools.combinations(range(len(codes_sorted)), 2):
+            s_either = sb[a, a] + sb[b, b] - sb[a, b]
+            p_either = pb[a, a] + pb[b, b] - pb[a, b]
+            rows.append({"group": scope, "code_a": codes_sorted[a], "code_b": codes_sorted[b],
+                         "segments_both": int(sb[a, b]), "segments_a": int(sb[a, a]),
+                         "segments_b": int(sb[b, b]),
+                         "segment_jaccard": sb[a, b] / s_either if s_either else math.nan,
+                         "participants_both": int(pb[a, b]), "participants_a": int(pb[a, a]),
+                         "participants_b": int(pb[b, b]),
+                         "participant_jaccard": pb[a, b] / p_either if p_either else math.nan})
+    return pd.DataFrame(rows, columns=COOCCURRENCE_COLUMNS)
 
 
 # ---------------------------------------------------------------------------
@@ -254,6 +580,73 @@ def heatmap(prev: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], 
     cbar.set_label("share of participants raising the code")
     cbar.ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1.0))
     ax.set_title("Participants raising each code, by group", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    plt.close(fig)
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def rank_matrix_figure(pair: pd.DataFrame, groups: list[dict], path) -> None:
+    """Groups × groups: Spearman's ρ (colour, upper number) and Kendall's τ-b (lower
+    number) between the groups' code rankings. Deterministic PNG bytes."""
+    plt = _plt()
+    ids = [g["id"] for g in groups]
+    n = len(ids)
+    rho = np.eye(n)
+    tau = np.eye(n)
+    for r in pair.itertuples():
+        i, j = ids.index(r.group_a), ids.index(r.group_b)
+        rho[i, j] = rho[j, i] = r.spearman_rho
+        tau[i, j] = tau[j, i] = r.kendall_tau
+    labels = [g.get("label", g["id"]) for g in groups]
+    fig, ax = plt.subplots(figsize=(2.6 + 1.1 * n, 2.0 + 0.9 * n), dpi=150)
+    im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdBu", vmin=-1, vmax=1)
+    ax.set_xticks(range(n), labels, rotation=30, ha="right")
+    ax.set_yticks(range(n), labels)
+    for i in range(n):
+        for j in range(n):
+            txt = ("NA" if np.isnan(rho[i, j]) else
+                   f"ρ {rho[i, j]:.2f}\nτ {tau[i, j]:.2f}" if i != j else "1")
+            ax.text(j, i, txt, ha="center", va="center", fontsize=8,
+                    color="white" if abs(np.nan_to_num(rho[i, j])) > 0.7 else "black")
+    cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    cbar.set_label("Spearman's ρ of code prevalences")
+    ax.set_title("Rank concordance between groups", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    plt.close(fig)
+
+
+def category_figure(shares: pd.DataFrame, groups: list[dict], categories: list[str],
+                    ci: float, path) -> None:
+    """Grouped bars: each group's share of coded talk by category, with the bootstrap
+    interval as error bars. Deterministic PNG bytes."""
+    plt = _plt()
+    n_g, n_c = len(groups), len(categories)
+    width = 0.8 / max(n_g, 1)
+    fig, ax = plt.subplots(figsize=(2.5 + 1.3 * n_c + 0.3 * n_g, 3.8), dpi=150)
+    colours = plt.get_cmap("tab10")
+    for i, g in enumerate(groups):
+        sub = shares[shares["group"] == g["id"]].set_index("category").loc[categories]
+        x = np.arange(n_c) + (i - (n_g - 1) / 2) * width
+        y = sub["share"].to_numpy(dtype=float)
+        err = np.abs(np.vstack([y - sub["ci_low"].to_numpy(dtype=float),
+                                sub["ci_high"].to_numpy(dtype=float) - y]))
+        ax.bar(x, np.nan_to_num(y), width, yerr=np.nan_to_num(err), capsize=2,
+               label=g.get("label", g["id"]), color=colours(i % 10))
+    ax.set_xticks(range(n_c), categories)
+    ax.set_ylabel("share of the group's coded talk")
+    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(xmax=1.0))
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, frameon=False, ncol=2)
+    ax.set_title(f"Coded talk by code category ({round(100 * ci)}% bootstrap intervals)",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
     plt.close(fig)
@@ -381,4 +774,182 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
                  {"num": f"pairwise.spearman.{r.group_a}.{r.group_b}"},
                  {"num": f"pairwise.spearman_p.{r.group_a}.{r.group_b}"}]
                 for r in pair.itertuples()])
+    return frag
+
+
+def _interval(low: float, high: float) -> list:
+    """An interval as a registry value (NaN -> null)."""
+    return [None if (v is None or math.isnan(v)) else float(v) for v in (low, high)]
+
+
+def _pp(d: float, sign: bool = True) -> str:
+    if d is None or math.isnan(d):
+        return "NA"
+    return f"{100 * d:+.0f}" if sign else f"{100 * d:.0f}"
+
+
+def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: pd.DataFrame,
+                diffs: pd.DataFrame, w: pd.DataFrame, tests: pd.DataFrame,
+                groups: list[dict], codebook_codes: list[dict], categories: list[str],
+                ci: float, fdr: float, paths: dict) -> Fragment:
+    """Registry entries and tables for the measures beyond prevalence: rank concordance
+    (τ-b, top-k Jaccard, Kendall's W), category shares and their between-group
+    differences, and the per-code tests. ``paths``: output name -> written file."""
+    label = {g["id"]: g.get("label", g["id"]) for g in groups}
+    name = {c["id"]: c.get("name", c["id"]) for c in codebook_codes}
+    pct = f"{round(100 * ci)}%"
+
+    pline = {(r.group_a, r.group_b): i + 2 for i, r in enumerate(pair.itertuples())}
+    for r in pair.itertuples():
+        pt = f"{label[r.group_a]} and {label[r.group_b]}"
+        ln = [pline[(r.group_a, r.group_b)]]
+        key = f"{r.group_a}.{r.group_b}"
+        frag.add(f"pairwise.kendall.{key}", r.kendall_tau,
+                 f"Kendall's tau-b between the code shares of {pt}", paths["pairwise"], ln)
+        frag.add(f"pairwise.kendall_p.{key}", r.kendall_p,
+                 f"p value of Kendall's tau-b between {pt}", paths["pairwise"], ln,
+                 shown=_p_shown(r.kendall_p))
+        frag.add(f"pairwise.spearman_ci.{key}", _interval(r.spearman_ci_low, r.spearman_ci_high),
+                 f"{pct} cluster-bootstrap interval of Spearman's rho between {pt}",
+                 paths["pairwise"], ln,
+                 shown=("NA" if math.isnan(r.spearman_ci_low) else
+                        f"{r.spearman_ci_low:.2f} to {r.spearman_ci_high:.2f}"))
+        frag.add(f"pairwise.jaccard.{key}", r.top_k_jaccard,
+                 f"Jaccard overlap of the top-{r.top_k} codes of {pt}", paths["pairwise"], ln)
+        frag.add(f"pairwise.jaccard_p.{key}", r.top_k_p,
+                 f"hypergeometric p of a top-{r.top_k} overlap at least as large between {pt}",
+                 paths["pairwise"], ln, shown=_p_shown(r.top_k_p))
+    if len(pair):
+        frag.add("concordance.top_k", int(pair["top_k"].iloc[0]),
+                 "k of the top-k code sets compared between groups", paths["pairwise"])
+
+    wr = w.iloc[0]
+    frag.add("concordance.kendall_w", wr.kendall_w,
+             f"Kendall's W (tie-corrected) of the {wr.judges} groups' rankings of "
+             f"{wr.codes} codes", paths["kendall_w"], [2])
+    frag.add("concordance.kendall_w.chi2", wr.chi2, "chi-square statistic of Kendall's W",
+             paths["kendall_w"], [2], digits=1)
+    frag.add("concordance.kendall_w.df", int(wr.df), "degrees of freedom of the W test",
+             paths["kendall_w"], [2])
+    frag.add("concordance.kendall_w.p", wr.p, "p value of the chi-square test of Kendall's W",
+             paths["kendall_w"], [2], shown=_p_shown(wr.p))
+
+    cline = {(r.group, r.category): i + 2 for i, r in enumerate(shares.itertuples())}
+    for r in shares.itertuples():
+        ln = [cline[(r.group, r.category)]]
+        frag.add(f"category.share.{r.group}.{r.category}", r.share,
+                 f"share of {label[r.group]}'s coded talk in {r.category} codes: "
+                 f"{r.codings} of {r.codings_total} code applications", paths["categories"],
+                 ln, percent=True)
+        frag.add(f"category.share_ci.{r.group}.{r.category}", _interval(r.ci_low, r.ci_high),
+                 f"{pct} cluster-bootstrap interval of that share", paths["categories"], ln,
+                 shown=("NA" if math.isnan(r.ci_low) else
+                        f"{display(r.ci_low, percent=True)}–{display(r.ci_high, percent=True)}"))
+    dline = {(r.category, r.group_a, r.group_b): i + 2 for i, r in enumerate(diffs.itertuples())}
+    for r in diffs.itertuples():
+        ln = [dline[(r.category, r.group_a, r.group_b)]]
+        key = f"{r.category}.{r.group_a}.{r.group_b}"
+        frag.add(f"category.diff.{key}", r.difference,
+                 f"{label[r.group_a]} minus {label[r.group_b]}: difference in the share of "
+                 f"coded talk in {r.category} codes (percentage points)",
+                 paths["category_differences"], ln, shown=f"{_pp(r.difference)} pp")
+        frag.add(f"category.diff_ci.{key}", _interval(r.ci_low, r.ci_high),
+                 f"{pct} bootstrap interval of that difference (percentage points)",
+                 paths["category_differences"], ln,
+                 shown=f"{_pp(r.ci_low)} to {_pp(r.ci_high)} pp")
+
+    # the category whose share varies most between groups: the study's central contrast
+    valid = shares[shares["share"].notna()]
+    if len(valid):
+        spread = valid.groupby("category", sort=False)["share"].agg(lambda s: s.max() - s.min())
+        cat = max(categories, key=lambda c: (spread.get(c, -1.0), -categories.index(c)))
+        sub = valid[valid["category"] == cat]
+        hi = sub.loc[sub["share"].idxmax()]
+        lo = sub.loc[sub["share"].idxmin()]
+        order = [g["id"] for g in groups]
+        a, b = sorted([hi.group, lo.group], key=order.index)
+        d = diffs[(diffs.category == cat) & (diffs.group_a == a) & (diffs.group_b == b)].iloc[0]
+        sign = 1 if a == hi.group else -1
+        ln = [dline[(cat, a, b)]]
+        frag.add("category.contrast", cat, "the code category whose share of coded talk "
+                 "differs most between groups", paths["categories"],
+                 [cline[(hi.group, cat)], cline[(lo.group, cat)]], shown=cat)
+        frag.add("category.contrast.high.group", hi.group,
+                 f"group with the highest {cat} share", paths["categories"],
+                 [cline[(hi.group, cat)]], shown=label[hi.group])
+        frag.add("category.contrast.low.group", lo.group,
+                 f"group with the lowest {cat} share", paths["categories"],
+                 [cline[(lo.group, cat)]], shown=label[lo.group])
+        frag.add("category.contrast.high", float(hi.share), f"the highest {cat} share",
+                 paths["categories"], [cline[(hi.group, cat)]], percent=True)
+        frag.add("category.contrast.low", float(lo.share), f"the lowest {cat} share",
+                 paths["categories"], [cline[(lo.group, cat)]], percent=True)
+        frag.add("category.contrast.diff", sign * d.difference,
+                 f"{label[hi.group]} minus {label[lo.group]} in {cat} share",
+                 paths["category_differences"], ln, shown=f"{_pp(sign * d.difference)} pp")
+        lo_ci, hi_ci = sorted([sign * d.ci_low, sign * d.ci_high])
+        frag.add("category.contrast.diff_ci", _interval(lo_ci, hi_ci),
+                 f"{pct} bootstrap interval of that difference", paths["category_differences"],
+                 ln, shown=f"{_pp(lo_ci)} to {_pp(hi_ci)} pp")
+        frag.table("category_differences",
+                   f"Differences between groups in the share of coded talk in {cat} codes "
+                   f"(row group minus column group, percentage points, {pct} cluster-bootstrap "
+                   f"interval).",
+                   ["Group", "Group", "Difference", f"{pct} CI"],
+                   [[label[r.group_a], label[r.group_b],
+                     {"num": f"category.diff.{cat}.{r.group_a}.{r.group_b}"},
+                     {"num": f"category.diff_ci.{cat}.{r.group_a}.{r.group_b}"}]
+                    for r in diffs[diffs.category == cat].itertuples()])
+
+    tline = {r.code: i + 2 for i, r in enumerate(tests.itertuples())}
+    for r in tests.itertuples():
+        ln = [tline[r.code]]
+        frag.add(f"code_tests.p.{r.code}", r.p, f"p of the between-group test for "
+                 f"{name[r.code]} ({r.test})", paths["code_tests"], ln, shown=_p_shown(r.p))
+        frag.add(f"code_tests.q.{r.code}", r.q, f"Benjamini-Hochberg q for {name[r.code]}",
+                 paths["code_tests"], ln, shown=_p_shown(r.q))
+    sig = tests[tests["q"] < fdr]
+    frag.add("code_tests.fdr", fdr, "false discovery rate for the per-code tests",
+             paths["code_tests"], digits=2)
+    frag.add("code_tests.tested", int(tests["p"].notna().sum()),
+             "codes tested for a difference between groups", paths["code_tests"])
+    frag.add("code_tests.significant", len(sig),
+             "codes whose share of participants differs between groups at the FDR"
+             + (f": {', '.join(name[c] for c in sig['code'])}" if len(sig) else ""),
+             paths["code_tests"], [tline[c] for c in sig["code"]])
+    tests_used = sorted(set(t for t in tests["test"] if t and not t.startswith("none")))
+    words = {"fisher_exact": "Fisher's exact test",
+             "chi2_permutation": "a permutation test of Pearson's chi-square"}
+    frag.add("code_tests.test", ", ".join(tests_used), "the test used per code",
+             paths["code_tests"], shown=" and ".join(words.get(t, t) for t in tests_used)
+             or "none")
+
+    frag.table("categories",
+               f"Share of each group's coded talk (code applications) by code category, with "
+               f"{pct} cluster-bootstrap intervals.",
+               ["Group"] + [f"{c}" for c in categories] + [f"{c} {pct} CI" for c in categories],
+               [[label[g["id"]]]
+                + [{"num": f"category.share.{g['id']}.{c}"} for c in categories]
+                + [{"num": f"category.share_ci.{g['id']}.{c}"} for c in categories]
+                for g in groups])
+    frag.table("rank_concordance",
+               f"Rank concordance between groups over the codes' participant shares: "
+               f"Spearman's rho with its {pct} cluster-bootstrap interval, Kendall's tau-b and "
+               f"the Jaccard overlap of the groups' top-k codes.",
+               ["Group", "Group", "rho", f"{pct} CI", "tau-b", "p (tau)", "Top-k Jaccard",
+                "p (overlap)"],
+               [[label[r.group_a], label[r.group_b],
+                 {"num": f"pairwise.spearman.{r.group_a}.{r.group_b}"},
+                 {"num": f"pairwise.spearman_ci.{r.group_a}.{r.group_b}"},
+                 {"num": f"pairwise.kendall.{r.group_a}.{r.group_b}"},
+                 {"num": f"pairwise.kendall_p.{r.group_a}.{r.group_b}"},
+                 {"num": f"pairwise.jaccard.{r.group_a}.{r.group_b}"},
+                 {"num": f"pairwise.jaccard_p.{r.group_a}.{r.group_b}"}]
+                for r in pair.itertuples()])
+    frag.table("code_tests",
+               "Between-group tests of each code's share of participants, with "
+               "Benjamini-Hochberg q values.",
+               ["Code", "p", "q"],
+               [[name[c["id"]], {"num": f"code_tests.p.{c['id']}"},
+                 {"num": f"code_tests.q.{c['id']}"}] for c in codebook_codes])
     return frag

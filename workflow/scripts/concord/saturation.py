@@ -1,0 +1,206 @@
+"""Thematic saturation per group, after Guest, Namey & Chen (2020, PLoS ONE 15:e0232076).
+
+Units (sessions, or participants) are taken in the order they were held. With base
+size *b*, run length *r* and new-information threshold *t*:
+
+* the **base** is the set of codes found in units 1..b;
+* a **run** starting at unit s (s = b+1, b+2, …) is units s..s+r−1; its *new
+  information* is the number of codes found in the run that were not found in any
+  unit before s, divided by the number of codes in the base;
+* saturation is **reached** at the first run whose new information is ≤ t; the
+  saturation point reported (``at``) is the last unit of that run (the units needed
+  to show it), and ``run_start`` its first unit. No such run (too few units, or new
+  codes keep appearing) = not reached.
+
+Which unit: a group with at least b + r sessions is assessed over its sessions (in
+``order`` from the sessions sheet); otherwise over its participants, sessions in order
+and, within a session, participants in the order they first speak. A code is "found" in
+a unit when at least one of the unit's participant segments carries it in the chosen
+coding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from concord.tsvio import InputError
+
+CURVE_COLUMNS = ["group", "unit_type", "position", "unit", "session_id", "order", "codes",
+                 "new_codes", "new_code_ids", "cumulative_codes", "cumulative_share"]
+SUMMARY_COLUMNS = ["group", "unit_type", "units", "base", "run", "threshold", "base_codes",
+                   "reached", "run_start", "at", "new_in_run", "new_information"]
+
+
+def assess(unit_codes: list[set], base: int, run: int, threshold: float) -> dict:
+    """Guest et al.'s procedure on an ordered list of per-unit code sets."""
+    if base < 1 or run < 1:
+        raise InputError(f"saturation: base ({base}) and run ({run}) must be ≥ 1")
+    if not 0 <= threshold <= 1:
+        raise InputError(f"saturation: threshold must be between 0 and 1, got {threshold}")
+    out = {"units": len(unit_codes), "base_codes": math.nan, "reached": False,
+           "run_start": math.nan, "at": math.nan, "new_in_run": math.nan,
+           "new_information": math.nan}
+    if len(unit_codes) < base:
+        return out
+    base_set = set().union(*unit_codes[:base])
+    out["base_codes"] = len(base_set)
+    last = None
+    for s in range(base, len(unit_codes) - run + 1):          # 0-based run start
+        seen = set().union(*unit_codes[:s])
+        new = set().union(*unit_codes[s:s + run]) - seen
+        ratio = len(new) / len(base_set) if base_set else (0.0 if not new else math.inf)
+        last = (s, len(new), ratio)
+        if ratio <= threshold:
+            out.update(reached=True, run_start=s + 1, at=s + run, new_in_run=len(new),
+                       new_information=ratio)
+            return out
+    if last is not None:                                        # the last run examined
+        out.update(run_start=last[0] + 1, new_in_run=last[1], new_information=last[2])
+    return out
+
+
+def units(segments: pd.DataFrame, codings: pd.DataFrame, sessions: pd.DataFrame,
+          participants: pd.DataFrame, group: str, use_sessions: bool) -> list[dict]:
+    """The group's units in order: ``{"unit", "session_id", "order", "codes"}``.
+
+    ``segments``: participant segments (segment_id, session_id, turn, participant_id,
+    group); ``codings``: (segment_id, code); ``sessions``: session_id, group, order.
+    """
+    ses = sessions[sessions["group"] == group].copy()
+    try:
+        ses["order_n"] = ses["order"].astype(int)
+    except ValueError:
+        raise InputError("sessions sheet: column 'order' must be whole numbers") from None
+    ses = ses.sort_values(["order_n", "session_id"])
+    order = dict(zip(ses["session_id"], ses["order_n"]))
+    seg = segments[segments["group"] == group]
+    codes_of = codings.groupby("segment_id")["code"].agg(set).to_dict()
+    out = []
+    if use_sessions:
+        for sid in ses["session_id"]:
+            cs = set().union(*[codes_of.get(s, set()) for s in seg.loc[seg.session_id == sid,
+                                                                         "segment_id"]])
+            out.append({"unit": sid, "session_id": sid, "order": order[sid], "codes": cs})
+        return out
+    enrolled = participants[participants["group"] == group]
+    for sid in ses["session_id"]:
+        sseg = seg[seg["session_id"] == sid].copy()
+        sseg["turn_n"] = sseg["turn"].astype(int)
+        first = sseg.groupby("participant_id")["turn_n"].min()
+        silent = sorted(set(enrolled.loc[enrolled.session_id == sid, "participant_id"])
+                        - set(first.index))
+        people = sorted(first.index, key=lambda p: (first[p], p)) + silent
+        for pid in people:
+            cs = set().union(*[codes_of.get(s, set()) for s in
+                               sseg.loc[sseg.participant_id == pid, "segment_id"]])
+            out.append({"unit": pid, "session_id": sid, "order": order[sid], "codes": cs})
+    return out
+
+
+def saturation(segments: pd.DataFrame, codings: pd.DataFrame, sessions: pd.DataFrame,
+               participants: pd.DataFrame, groups: list[dict], base: int, run: int,
+               threshold: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Discovery curves and the saturation summary for every group (display order)."""
+    curve, summary = [], []
+    for g in groups:
+        gid = g["id"]
+        n_sessions = int((sessions["group"] == gid).sum())
+        use_sessions = n_sessions >= base + run
+        us = units(segments, codings, sessions, participants, gid, use_sessions)
+        unit_type = "session" if use_sessions else "participant"
+        total = set().union(*[u["codes"] for u in us]) if us else set()
+        seen: set = set()
+        for i, u in enumerate(us, start=1):
+            new = sorted(u["codes"] - seen)
+            seen |= u["codes"]
+            curve.append({"group": gid, "unit_type": unit_type, "position": i,
+                          "unit": u["unit"], "session_id": u["session_id"], "order": u["order"],
+                          "codes": len(u["codes"]), "new_codes": len(new),
+                          "new_code_ids": ";".join(new), "cumulative_codes": len(seen),
+                          "cumulative_share": len(seen) / len(total) if total else math.nan})
+        res = assess([u["codes"] for u in us], base, run, threshold)
+        summary.append({"group": gid, "unit_type": unit_type, "base": base, "run": run,
+                        "threshold": threshold, **res})
+    return (pd.DataFrame(curve, columns=CURVE_COLUMNS),
+            pd.DataFrame(summary, columns=SUMMARY_COLUMNS))
+
+
+def figure(curve: pd.DataFrame, summary: pd.DataFrame, groups: list[dict], path) -> None:
+    """Cumulative codes found against units, one line per group; the saturation point
+    is marked. Deterministic PNG bytes."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=150)
+    colours = plt.get_cmap("tab10")
+    for i, g in enumerate(groups):
+        sub = curve[curve["group"] == g["id"]]
+        if not len(sub):
+            continue
+        unit = sub["unit_type"].iloc[0]
+        ax.plot(sub["position"], sub["cumulative_codes"], marker="o", ms=3,
+                color=colours(i % 10), label=f"{g.get('label', g['id'])} ({unit}s)")
+        s = summary[summary["group"] == g["id"]].iloc[0]
+        if bool(s["reached"]):
+            at = int(s["at"])
+            y = sub.loc[sub["position"] == at, "cumulative_codes"].iloc[0]
+            ax.plot([at], [y], marker="*", ms=12, color=colours(i % 10))
+    ax.set_xlabel("units in the order held (sessions or participants)")
+    ax.set_ylabel("distinct codes found")
+    ax.set_title("Cumulative code discovery; ★ = saturation reached", fontsize=10)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    plt.close(fig)
+
+
+def fragment(curve: pd.DataFrame, summary: pd.DataFrame, groups: list[dict],
+             curve_path: str, summary_path: str):
+    """Registry entries: the parameters, and per group whether/where saturation was
+    reached; a table for the manuscript (COREQ item 22)."""
+    from concord.numbers import Fragment
+
+    frag = Fragment("saturation")
+    label = {g["id"]: g.get("label", g["id"]) for g in groups}
+    s0 = summary.iloc[0]
+    frag.add("saturation.base", int(s0.base), "base size (units)", summary_path)
+    frag.add("saturation.run", int(s0.run), "run length (units)", summary_path)
+    frag.add("saturation.threshold", float(s0.threshold),
+             "new-information threshold (share of the base's codes)", summary_path,
+             percent=True, digits=2)
+    sline = {r.group: i + 2 for i, r in enumerate(summary.itertuples())}
+    for r in summary.itertuples():
+        ln = [sline[r.group]]
+        frag.add(f"saturation.unit.{r.group}", r.unit_type,
+                 f"unit of the saturation assessment for {label[r.group]}", summary_path, ln,
+                 shown=f"{r.unit_type}s")
+        frag.add(f"saturation.units.{r.group}", int(r.units),
+                 f"{r.unit_type}s assessed in {label[r.group]}", summary_path, ln)
+        frag.add(f"saturation.reached.{r.group}", bool(r.reached),
+                 f"saturation reached in {label[r.group]}", summary_path, ln)
+        at = r.at if r.reached else None
+        frag.add(f"saturation.at.{r.group}", None if at is None else int(at),
+                 f"{r.unit_type}s needed to reach saturation in {label[r.group]} (last unit "
+                 f"of the first run with new information ≤ threshold)", summary_path, ln,
+                 shown="not reached" if at is None else f"{int(at)}")
+        frag.add(f"saturation.base_codes.{r.group}", r.base_codes,
+                 f"codes found in the base of {label[r.group]}", summary_path, ln,
+                 shown="NA" if pd.isna(r.base_codes) else f"{int(r.base_codes)}")
+    reached = summary[summary["reached"]]
+    frag.add("saturation.groups_reached", len(reached),
+             "groups in which saturation was reached"
+             + (f": {', '.join(label[g] for g in reached['group'])}" if len(reached) else ""),
+             summary_path, [sline[g] for g in reached["group"]])
+    frag.table("saturation",
+               "Thematic saturation per group (Guest, Namey & Chen 2020): units assessed in "
+               "the order held, and the units needed to reach saturation.",
+               ["Group", "Unit", "Units", "Codes in base", "Saturation at"],
+               [[label[g["id"]], {"num": f"saturation.unit.{g['id']}"},
+                 {"num": f"saturation.units.{g['id']}"},
+                 {"num": f"saturation.base_codes.{g['id']}"},
+                 {"num": f"saturation.at.{g['id']}"}] for g in groups])
+    return frag

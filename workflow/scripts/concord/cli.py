@@ -45,7 +45,83 @@ def _run_simulate(args) -> int:
     return 0
 
 
-COMMANDS = [_add_simulate]
+def _add_refiqda(sub) -> None:
+    """``concord qdc export|import`` and ``concord qdpx export|import`` (REFI-QDA)."""
+    q = sub.add_parser("qdc", help="codebook <-> REFI-QDA QDC").add_subparsers(
+        dest="action", required=True)
+    e = q.add_parser("export", help="codebook YAML -> QDC")
+    e.add_argument("--codebook", default="config/codebook.yaml")
+    e.add_argument("--study", required=True, help="study id (GUIDs are uuid5 over it)")
+    e.add_argument("--out", required=True)
+    e.set_defaults(func=_run_qdc_export)
+    i = q.add_parser("import", help="QDC -> codebook YAML (ids, names, definitions, hierarchy)")
+    i.add_argument("qdc")
+    i.add_argument("--out", required=True)
+    i.set_defaults(func=_run_qdc_import)
+    x = sub.add_parser("qdpx", help="project <-> REFI-QDA QDPX").add_subparsers(
+        dest="action", required=True)
+    e = x.add_parser("export", help="de-identified sources + codebook + codings -> QDPX")
+    e.add_argument("--study", required=True)
+    e.add_argument("--title", default=None)
+    e.add_argument("--codebook", default="config/codebook.yaml")
+    e.add_argument("--results", default="results", help="results folder (deid, segments, coding)")
+    e.add_argument("--coders", nargs="*", default=None, help="coders to include (default: all)")
+    e.add_argument("--out", required=True)
+    e.set_defaults(func=_run_qdpx_export)
+    i = x.add_parser("import", help="QDPX -> span coder file (session_id, start, end, code)")
+    i.add_argument("qdpx")
+    i.add_argument("--user", default=None, help="only this user's codings")
+    i.add_argument("--out", required=True)
+    i.set_defaults(func=_run_qdpx_import)
+
+
+def _run_qdc_export(args) -> int:
+    from pathlib import Path
+    from concord import code, refiqda
+    Path(args.out).write_bytes(refiqda.codebook_to_qdc(code.read_codebook(args.codebook),
+                                                       args.study))
+    return 0
+
+
+def _run_qdc_import(args) -> int:
+    from pathlib import Path
+    import yaml
+    from concord import refiqda
+    book = refiqda.qdc_to_codebook(Path(args.qdc).read_bytes(), args.qdc)
+    Path(args.out).write_text(yaml.safe_dump(book, sort_keys=False, allow_unicode=True),
+                              encoding="utf-8")
+    return 0
+
+
+def _run_qdpx_export(args) -> int:
+    from pathlib import Path
+    import pandas as pd
+    from concord import code, refiqda
+    from concord.segment import read_segments
+    from concord.tsvio import read_tsv
+    res = Path(args.results)
+    segs = pd.concat([read_segments(p) for p in sorted((res / "segments").glob("*.tsv"))
+                      if p.name != "summary.tsv" and not p.name.startswith("participants")],
+                     ignore_index=True)
+    texts = {s: (res / "deid" / f"{s}.txt").read_text(encoding="utf-8")
+             for s in sorted(set(segs["session_id"]))}
+    codings = read_tsv(res / "coding" / "codings.tsv", required=["segment_id", "coder", "code"])
+    Path(args.out).write_bytes(refiqda.project_to_qdpx(
+        args.study, args.title or args.study, code.read_codebook(args.codebook), texts, segs,
+        codings, args.coders))
+    return 0
+
+
+def _run_qdpx_import(args) -> int:
+    from concord import refiqda
+    from concord.tsvio import write_tsv
+    spans = refiqda.read_qdpx_codings(args.qdpx, args.user)
+    spans = spans.astype({"start": int, "end": int})
+    write_tsv(spans, args.out, sort_by=["session_id", "start", "end", "code"])
+    return 0
+
+
+COMMANDS = [_add_simulate, _add_refiqda]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -267,3 +267,77 @@ def test_exact_p_for_few_codes():
 def stats_rho(x, y):
     from scipy import stats
     return stats.spearmanr(x, y).statistic
+
+
+def test_segment_level_and_wilson_columns(study):
+    prev, _, _ = run(study)
+    # ga: 3 participant segments (m1 is the moderator's); X on s1, s2, s3
+    np.testing.assert_allclose(prev["segment_share"], [1, 1 / 3, 0, 0, 1, 1 / 3])
+    x = prev.iloc[0]
+    lo, hi = cc.wilson(2, 3, 0.95)
+    assert (x.wilson_low, x.wilson_high) == (lo, hi) and lo < 2 / 3 < hi
+    assert (prev["segment_ci_low"] <= prev["segment_share"] + 1e-12).all()
+    assert (prev["segment_share"] <= prev["segment_ci_high"] + 1e-12).all()
+
+
+def test_shared_draws_are_seeded_and_reused(study):
+    codings, segments, participants = study
+    mine = cc.coder_codings(codings, "consensus", segments, CODES)
+    pseg = cc.participant_segments(segments, participants, GROUPS)
+    data = cc.group_data(mine, pseg, participants, GROUPS, CODES)
+    a = cc.draws(data, GROUPS, 11, 50)
+    b = cc.draws(data, GROUPS, 11, 50)
+    assert all((a[g] == b[g]).all() for g in a)
+    # the prevalence interval is the same whether or not the draws are passed in
+    p1, _ = cc.prevalence(mine, pseg, participants, GROUPS, CODES, seed=11, bootstrap=50,
+                          ci=0.9)
+    p2, _ = cc.prevalence(mine, pseg, participants, GROUPS, CODES, seed=11, bootstrap=50,
+                          ci=0.9, data=data, idx=a)
+    pd.testing.assert_frame_equal(p1, p2)
+    # the same draws give the naive participant resampling
+    m = data["ga"]["present"]
+    naive = np.array([[m[row, k].mean() for k in range(3)] for row in a["ga"]])
+    np.testing.assert_allclose(p1.iloc[:3]["ci_low"], np.quantile(naive, 0.05, axis=0))
+
+
+def test_category_shares_and_differences(study):
+    codings, segments, participants = study
+    mine = cc.coder_codings(codings, "consensus", segments, CODES)
+    pseg = cc.participant_segments(segments, participants, GROUPS)
+    data = cc.group_data(mine, pseg, participants, GROUPS, CODES)
+    idx = cc.draws(data, GROUPS, 3, 400)
+    book = [dict(c, category=k) for c, k in zip(CODEBOOK, ["hum", "hum", "cli"])]
+    shares, diffs = cc.category_shares(data, idx, GROUPS, book, ["cli", "hum"], 0.95)
+    s = shares.set_index(["group", "category"])["share"]
+    # ga applications X, X, Y, X (all hum); gb Y, Y, Y (hum) + Z (cli)
+    assert s[("ga", "hum")] == 1 and s[("gb", "hum")] == pytest.approx(0.75)
+    d = diffs.set_index("category").loc["hum"]
+    assert d["difference"] == pytest.approx(0.25)
+    assert d["ci_low"] <= 0.25 <= d["ci_high"] and d["ci_high"] <= 1
+    assert shares.loc[shares.group == "ga", "codings_total"].iloc[0] == 4
+
+
+def test_cooccurrence_counts(study):
+    codings, segments, participants = study
+    mine = cc.coder_codings(codings, "consensus", segments, CODES)
+    pseg = cc.participant_segments(segments, participants, GROUPS)
+    data = cc.group_data(mine, pseg, participants, GROUPS, CODES)
+    co = cc.cooccurrence(mine, data, GROUPS, CODES).set_index(["group", "code_a", "code_b"])
+    # segments: s2 has X+Y (ga), s6 has Y+Z (gb); participants: P1 X+Y, P6 Y+Z
+    assert co.loc[("ga", "X", "Y"), "segments_both"] == 1
+    assert co.loc[("ga", "X", "Y"), "segment_jaccard"] == pytest.approx(1 / 3)   # s2 of s1,s2,s3
+    assert co.loc[("all", "Y", "Z"), "segments_both"] == 1
+    assert co.loc[("all", "Y", "Z"), "participant_jaccard"] == pytest.approx(1 / 4)  # P6 of P1,P4,P5,P6
+    assert co.loc[("gb", "X", "Y"), "participants_both"] == 0
+
+
+def test_new_figures_are_deterministic(study, tmp_path):
+    prev, _, _ = run(study)
+    pair = cc.pairwise(prev, GROUPS, CODES, top=2)
+    for k in ("a", "b"):
+        cc.rank_matrix_figure(pair, GROUPS, tmp_path / f"r{k}.png")
+    assert (tmp_path / "ra.png").read_bytes() == (tmp_path / "rb.png").read_bytes()
+    shares = pd.DataFrame({"group": ["ga", "gb"], "category": ["c", "c"], "share": [.2, .5],
+                           "ci_low": [.1, .3], "ci_high": [.4, .7]})
+    cc.category_figure(shares, GROUPS, ["c"], 0.95, tmp_path / "c.png")
+    assert b"Matplotlib" not in (tmp_path / "c.png").read_bytes()

@@ -85,6 +85,13 @@ def test_abbreviations_case_and_period_insensitive():
     ("Was it hard? No. It was fine.", ["Was it hard?", "No.", "It was fine."]),
     ("Take No. 5 then.", ["Take No. 5 then."]),
     ("Dr. [NAME-1] and St. [FACILITY] were fine.", ["Dr. [NAME-1] and St. [FACILITY] were fine."]),
+    ('He said "no way." Then he left.', ['He said "no way."', "Then he left."]),
+    ('She asked, "Is it working?" I said yes.', ['She asked, "Is it working?"', "I said yes."]),
+    ("Three things: 1. fatigue, 2. nausea, 3. hair.", ["Three things: 1. fatigue, 2. nausea, 3. hair."]),
+    ("My list was fatigue, nausea, etc. Then the scans.", ["My list was fatigue, nausea, etc.", "Then the scans."]),
+    ("It was 3.5 cm. Then 2.1 cm.", ["It was 3.5 cm.", "Then 2.1 cm."]),
+    ("We met at 10 a.m. The nurse came.", ["We met at 10 a.m.", "The nurse came."]),
+    ("I went to St. Mary’s. It was fine.", ["I went to St. Mary’s.", "It was fine."]),
     ("", []),
     ("   ", []),
 ])
@@ -222,3 +229,41 @@ def test_segment_summary(segmented, monkeypatch):
     assert table["rows"][-1][0] == "Total"
     by_group = read_tsv(out / "participants_by_group.tsv")
     assert by_group.loc[0, "age_bands"] == "40-49: 1; <40: 1"
+
+
+# --- the whole demo corpus: offsets, coverage, stable IDs ---------------------------
+
+@pytest.mark.parametrize("study", ["study_a", "study_b"])
+def test_offset_invariant_on_every_demo_segment(study):
+    """Deidentify and segment every demo session: text == deid[start:end] for every
+    segment, the segments of a turn cover all of its non-space text in order, IDs are
+    unique and the same on a second run."""
+    from concord import deidentify as deid
+    root = Path(__file__).resolve().parents[1]
+    demo = root / "resources" / "demo" / study
+    roster = deid.load_roster(demo / "restricted" / "roster.tsv")
+    sheet = root / "config" / ("sessions.tsv" if study == "study_a"
+                               else "studies/study_b/sessions.tsv")
+    sessions = read_tsv(sheet)
+    parts = read_tsv(sheet.with_name("participants.tsv"))
+    abbrev = ["dr", "mr", "mrs", "ms", "prof", "st", "vs", "etc", "e.g", "i.e", "a.m", "p.m",
+              "approx", "jr", "sr"]
+    n = 0
+    for row in sessions.itertuples(index=False):
+        raw = (root / row.transcript).read_text(encoding="utf-8")
+        content = deid.deidentify_session(raw, roster, row.session_id, source=row.transcript).text
+        df = seg.segment_text(content, row.session_id, row.group, parts, "MOD", "sentence",
+                              abbrev)
+        again = seg.segment_text(content, row.session_id, row.group, parts, "MOD", "sentence",
+                                 abbrev)
+        assert df.equals(again)
+        assert df["segment_id"].is_unique
+        for r in df.itertuples(index=False):
+            assert content[r.start:r.end] == r.text and r.text == r.text.strip() and r.text
+        lines = content.split("\n")
+        for turn, g in df.groupby("turn"):
+            body = lines[turn - 1].split("\t", 1)[1]
+            assert "".join(g["text"]).replace(" ", "") == body.replace(" ", "")
+        assert set(df["turn"]) == set(range(1, len(lines)))  # every turn has a segment
+        n += len(df)
+    assert n > 1000

@@ -48,6 +48,12 @@ frag.add("corpus.words.max_per_session", int(words.max()), "most words in a sess
          [i + 2 for i in summary.index[words == words.max()]])
 frag.add("corpus.segments.total", int(summary["participant_segments"].sum()),
          f"coding units (participant {unit} segments)", S, all_lines)
+psegs = summary["participant_segments"]
+frag.add("corpus.segments.mean_per_session", float(psegs.mean()) if len(psegs) else float("nan"),
+         "mean coding units (participant segments) per session", S, all_lines, digits=0)
+frag.add("corpus.segments.mean_words",
+         float(summary["participant_words"].sum() / psegs.sum()) if psegs.sum() else float("nan"),
+         f"mean words per coding unit (participant {unit} segment)", S, all_lines, digits=1)
 frag.add("corpus.turns.total", int(summary["turns"].sum()), "speaking turns", S, all_lines)
 rows.append(["Total", {"num": "study.sessions"}, {"num": "study.participants"},
              {"num": "corpus.words.total"}])

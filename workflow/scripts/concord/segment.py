@@ -32,7 +32,8 @@ from concord.tsvio import InputError, read_tsv
 SEGMENT_COLUMNS = ["segment_id", "session_id", "turn", "speaker_id", "participant_id",
                    "group", "start", "end", "text"]
 SUMMARY_COLUMNS = ["session_id", "group", "turns", "segments", "participant_segments",
-                   "words", "participants_speaking", "participants_enrolled"]
+                   "words", "participant_words", "participants_speaking",
+                   "participants_enrolled"]
 
 SENT_STARTERS = frozenset("""
 i i'm i've i'd i'll it it's we we're they they're he she you you're the a an and but so
@@ -152,7 +153,8 @@ def summarise(segments: pd.DataFrame, sessions: pd.DataFrame, participants: pd.D
         s = seg[seg["session_id"] == sid]
         ps = s[s["participant_id"] != ""]
         rows.append([sid, srow.group, int(s["turn"].nunique()), len(s), len(ps),
-                     int(s["words"].sum()), int(ps["participant_id"].nunique()),
+                     int(s["words"].sum()), int(ps["words"].sum()),
+                     int(ps["participant_id"].nunique()),
                      int((participants["session_id"] == sid).sum())])
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 

@@ -50,7 +50,8 @@ frag.add("corpus.segments.total", int(summary["participant_segments"].sum()),
          f"coding units (participant {unit} segments)", S, all_lines)
 psegs = summary["participant_segments"]
 frag.add("corpus.segments.mean_per_session", float(psegs.mean()) if len(psegs) else float("nan"),
-         "mean coding units (participant segments) per session", S, all_lines, digits=0)
+         "mean coding units (participant segments) per session", S, all_lines,
+         shown=f"{round(float(psegs.mean())):,}" if len(psegs) else "NA")
 frag.add("corpus.segments.mean_words",
          float(summary["participant_words"].sum() / psegs.sum()) if psegs.sum() else float("nan"),
          f"mean words per coding unit (participant {unit} segment)", S, all_lines, digits=1)

@@ -341,3 +341,75 @@ def test_new_figures_are_deterministic(study, tmp_path):
                            "ci_low": [.1, .3], "ci_high": [.4, .7]})
     cc.category_figure(shares, GROUPS, ["c"], 0.95, tmp_path / "c.png")
     assert b"Matplotlib" not in (tmp_path / "c.png").read_bytes()
+
+
+def stand_in_registry(tmp_path):
+    """Real registry entries of this stage's later measures (categories, rank
+    concordance, code tests, saturation, quotes) on tiny inputs, for tests that resolve
+    the manuscript: returns (numbers, tables)."""
+    from concord import quotes as qt
+    from concord import saturation as sat
+
+    groups = GROUPS
+    book = [dict(c, category=k) for c, k in zip(CODEBOOK, ["hum", "hum", "cli"])]
+    prev = pd.DataFrame([{"group": g, "code": c, "participants_with": w, "participants": 3,
+                          "share": w / 3, "ci_low": 0.0, "ci_high": 1.0, "segments_with": w,
+                          "segments": 6, "rank": r, "segment_share": w / 6}
+                         for g, ws, rs in (("ga", [2, 1, 0], [1, 2, 3]),
+                                           ("gb", [0, 3, 1], [3, 1, 2]))
+                         for c, w, r in zip(CODES, ws, rs)])
+    pair = cc.pairwise(prev, groups, CODES, top=2)
+    write_tsv(prev, tmp_path / "prevalence.tsv")
+    write_tsv(pair, tmp_path / "pairwise.tsv")
+    seg_ids = {(g, c): [] for g in ("ga", "gb") for c in CODES}
+    shares = pd.DataFrame([{"group": g, "category": k, "codings": 1, "codings_total": 2,
+                            "share": s, "ci_low": s / 2, "ci_high": min(1, 2 * s)}
+                           for g, ss in (("ga", [.2, .9]), ("gb", [.6, .4]))
+                           for k, s in zip(["cli", "hum"], ss)])
+    diffs = pd.DataFrame([{"category": k, "group_a": "ga", "group_b": "gb", "share_a": a,
+                           "share_b": b, "difference": a - b, "ci_low": a - b - .1,
+                           "ci_high": a - b + .1} for k, a, b in (("cli", .2, .6), ("hum", .9, .4))])
+    w = cc.concordance_all(prev, groups, CODES)
+    tests = cc.code_tests(prev, groups, CODES, seed=1, permutations=100)
+    paths = {k: str(tmp_path / f"{k}.tsv") for k in
+             ("pairwise", "kendall_w", "categories", "category_differences", "code_tests")}
+    for k, df in (("kendall_w", w), ("categories", shares),
+                  ("category_differences", diffs), ("code_tests", tests)):
+        write_tsv(df, paths[k])
+    frag = cc.fragment(prev, pair, seg_ids, groups, CODEBOOK, "consensus", 0.95,
+                       str(tmp_path / "prevalence.tsv"), paths["pairwise"], bootstrap=50)
+    cc.add_results(frag, prev, pair, shares, diffs, w, tests, groups, book, ["cli", "hum"],
+                   0.95, 0.05, paths)
+    curve = pd.DataFrame([{"group": g, "unit_type": "participant", "position": 1, "unit": "P1",
+                           "session_id": "S1", "order": 1, "codes": 1, "new_codes": 1,
+                           "new_code_ids": "X", "cumulative_codes": 1, "cumulative_share": 1.0}
+                          for g in ("ga", "gb")], columns=sat.CURVE_COLUMNS)
+    summary = pd.DataFrame([{"group": g, "unit_type": "participant", "units": 1, "base": 4,
+                             "run": 2, "threshold": 0.05, "base_codes": math.nan,
+                             "reached": False, "run_start": math.nan, "at": math.nan,
+                             "new_in_run": math.nan, "new_information": math.nan}
+                            for g in ("ga", "gb")], columns=sat.SUMMARY_COLUMNS)
+    write_tsv(curve, tmp_path / "saturation.tsv")
+    write_tsv(summary, tmp_path / "saturation_summary.tsv")
+    sfrag = sat.fragment(curve, summary, groups, str(tmp_path / "saturation.tsv"),
+                         str(tmp_path / "saturation_summary.tsv"))
+    quotes = pd.DataFrame([{"code": "X", "group": "ga", "rank": 1, "segment_id": "s1",
+                            "participant_id": "P1", "session_id": "S1", "words": 9,
+                            "human_agreement": 1.0, "evidence": "x", "text": "a quote"}],
+                          columns=qt.COLUMNS)
+    write_tsv(quotes, tmp_path / "exemplars.tsv")
+    qfrag = qt.fragment(quotes, groups, CODEBOOK, str(tmp_path / "exemplars.tsv"))
+    numbers = {**frag.numbers, **sfrag.numbers, **qfrag.numbers}
+    tables = {**frag.tables, **sfrag.tables, **qfrag.tables}
+    return numbers, tables
+
+
+def test_stand_in_registry_keys(tmp_path):
+    numbers, tables = stand_in_registry(tmp_path)
+    assert numbers["category.contrast"]["value"] == "hum"             # spread 50 pp > 40 pp
+    assert numbers["category.contrast.diff"]["display"] == "+50 pp"
+    assert numbers["category.contrast.diff_ci"]["display"] == "+40 to +60 pp"
+    assert numbers["saturation.at.ga"]["display"] == "not reached"
+    assert numbers["quote.X.ga.1"]["display"] == "“a quote” (P1, Group A, s1)"
+    assert {"categories", "category_differences", "rank_concordance", "code_tests",
+            "saturation", "quotes"} <= set(tables)

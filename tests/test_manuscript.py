@@ -186,8 +186,9 @@ def test_manuscript_qmd_uses_only_documented_keys_and_renders(tmp_path):
     other.add("study.title", "A synthetic study", "title", str(pp), shown="A synthetic study")
     for name in OTHER_STAGE_TABLES:
         other.table(name, f"{name} stand-in", ["Row", "n"], [["r", {"num": "study.sessions"}]])
-    registry = {"numbers": {**frag.numbers, **other.numbers},
-                "tables": {**frag.tables, **other.tables}}
+    more_numbers, more_tables = tc.stand_in_registry(tmp_path)   # categories, W, saturation…
+    registry = {"numbers": {**more_numbers, **frag.numbers, **other.numbers},
+                "tables": {**more_tables, **frag.tables, **other.tables}}
     text = ms.resolve(src, registry, source="manuscript.qmd")
     assert "{{<" not in text and "{#num-pairwise.spearman.max}" in text
 

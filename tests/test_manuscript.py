@@ -148,6 +148,9 @@ OTHER_STAGE_KEYS = [
     "agreement.units", "agreement.coders", "agreement.codes.reliable",
     "agreement.codes.tentative", "agreement.codes.unreliable",
     "agreement.threshold.reliable", "agreement.threshold.tentative",
+    "corpus.segments.mean_per_session", "corpus.segments.mean_words", "coding.machine.units",
+    "coding.machine.precision", "coding.machine.recall", "coding.machine.f1",
+    "coding.machine.f1.macro",
 ] + [f"study.{k}.{g}" for k in ("sessions", "participants") for g in DEFAULT_GROUPS]
 OTHER_STAGE_TABLES = ["participants", "agreement"]
 

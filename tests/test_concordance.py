@@ -413,3 +413,35 @@ def test_stand_in_registry_keys(tmp_path):
     assert numbers["quote.X.ga.1"]["display"] == "“a quote” (P1, Group A, s1)"
     assert {"categories", "category_differences", "rank_concordance", "code_tests",
             "saturation", "quotes"} <= set(tables)
+
+
+def test_contrast_when_every_group_has_the_same_shares(tmp_path):
+    """All codes in one category (the mini study): every spread is 0; the contrast still
+    names two different groups and a zero difference."""
+    shares = pd.DataFrame([{"group": g, "category": k, "codings": n, "codings_total": 2,
+                            "share": n / 2, "ci_low": n / 2, "ci_high": n / 2}
+                           for g in ("ga", "gb") for k, n in (("cli", 0), ("hum", 2))])
+    diffs = pd.DataFrame([{"category": k, "group_a": "ga", "group_b": "gb", "share_a": s,
+                           "share_b": s, "difference": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+                          for k, s in (("cli", 0.0), ("hum", 1.0))])
+    prev = pd.DataFrame([{"group": g, "code": c, "share": 0.5, "participants_with": 1,
+                          "participants": 2} for g in ("ga", "gb") for c in CODES])
+    pair = cc.pairwise(prev, GROUPS, CODES, top=2)
+    w = cc.concordance_all(prev, GROUPS, CODES)
+    tests = cc.code_tests(prev, GROUPS, CODES, seed=1, permutations=100)
+    paths = {k: str(tmp_path / f"{k}.tsv") for k in
+             ("pairwise", "kendall_w", "categories", "category_differences", "code_tests")}
+    for k, df in (("pairwise", pair), ("kendall_w", w), ("categories", shares),
+                  ("category_differences", diffs), ("code_tests", tests)):
+        write_tsv(df, paths[k])
+    frag = cc.Fragment("concordance")
+    for r in pair.itertuples():                 # keys the rank table refers to
+        frag.add(f"pairwise.spearman.{r.group_a}.{r.group_b}", r.spearman_rho, "rho",
+                 paths["pairwise"])
+    cc.add_results(frag, prev, pair, shares, diffs, w, tests, GROUPS, CODEBOOK, ["cli", "hum"],
+                   0.95, 0.05, paths)
+    n = frag.numbers
+    assert n["category.contrast.high.group"]["value"] == "ga"
+    assert n["category.contrast.low.group"]["value"] == "gb"
+    assert n["category.contrast.diff"]["value"] == 0
+    assert math.isnan(w.iloc[0]["kendall_w"])                     # every group ties every code

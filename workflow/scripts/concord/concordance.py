@@ -863,10 +863,11 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
     if len(valid):
         spread = valid.groupby("category", sort=False)["share"].agg(lambda s: s.max() - s.min())
         cat = max(categories, key=lambda c: (spread.get(c, -1.0), -categories.index(c)))
-        sub = valid[valid["category"] == cat]
-        hi = sub.loc[sub["share"].idxmax()]
-        lo = sub.loc[sub["share"].idxmin()]
         order = [g["id"] for g in groups]
+        # highest first, ties by display order: hi and lo differ even if all shares tie
+        sub = valid[valid["category"] == cat].assign(o=lambda d: d["group"].map(order.index))
+        sub = sub.sort_values(["share", "o"], ascending=[False, True], kind="mergesort")
+        hi, lo = sub.iloc[0], sub.iloc[-1]
         a, b = sorted([hi.group, lo.group], key=order.index)
         d = diffs[(diffs.category == cat) & (diffs.group_a == a) & (diffs.group_b == b)].iloc[0]
         sign = 1 if a == hi.group else -1

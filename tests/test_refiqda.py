@@ -132,3 +132,58 @@ def test_bad_qdc_and_qdpx(tmp_path):
                                    TEXTS, sg, codings)
     with pytest.raises(InputError, match=r"project\.qde, line \d+: Coding refers to code"):
         refiqda.read_qdpx(qdpx, "p.qdpx")
+
+
+def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monkeypatch):
+    """The rule script with one coder per file kind: a QDPX, a span TSV and a
+    segment TSV coding the same segment -> consensus, and machine_evaluation on it."""
+    import runpy
+    import sys
+    from test_segment import NL
+    from concord.tsvio import read_tsv, write_tsv
+
+    sg = segments()
+    target = sg[sg["participant_id"] == "P02"].iloc[0]
+    sp = tmp_path / "segments.tsv"
+    write_tsv(sg, sp)
+    codings = pd.DataFrame([(target.segment_id, "ann", "SIDE_EFFECTS")],
+                           columns=["segment_id", "coder", "code"])
+    (tmp_path / "ann.qdpx").write_bytes(
+        refiqda.project_to_qdpx("s", "T", BOOK, TEXTS, sg, codings))
+    (tmp_path / "bob.tsv").write_text(
+        f"session_id\tstart\tend\tcode\nS1\t{target.start}\t{target.start + 5}\tSIDE_EFFECTS\n")
+    (tmp_path / "cy.tsv").write_text(f"segment_id\tcode\n{target.segment_id}\tHOPE\n")
+    (tmp_path / "coders.tsv").write_text(
+        "coder\tsession_id\tpath\n"
+        f"ann\tS1\t{tmp_path / 'ann.qdpx'}\nbob\tS1\t{tmp_path / 'bob.tsv'}\n"
+        f"cy\tS1\t{tmp_path / 'cy.tsv'}\n")
+    machine = tmp_path / "machine.tsv"
+    machine.write_text("segment_id\tcode\tevidence\trule\tnegated\n"
+                       f"{target.segment_id}\tSIDE_EFFECTS\tSide effects\tphrase:x\tfalse\n")
+    out = {k: str(tmp_path / f"{k}.tsv") for k in ("codings", "coverage")}
+    smk = type("Snakemake", (), dict(
+        input=NL(machine=[str(machine)], segments=[str(sp)], coders=str(tmp_path / "coders.tsv"),
+                 codebook=str(ROOT / "config" / "codebook.yaml")),
+        output=NL(**out), log=NL(log=str(tmp_path / "log")),
+        params=NL(sessions=["S1", "S2"], min_overlap=0.5, consensus={"method": "majority"})))()
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    runpy.run_path(str(ROOT / "workflow/scripts/combine_codings.py"),
+                   init_globals={"snakemake": smk}, run_name="__main__")
+    got = read_tsv(out["codings"])
+    assert sorted(zip(got["coder"], got["segment_id"], got["code"])) == sorted([
+        ("ann", target.segment_id, "SIDE_EFFECTS"), ("bob", target.segment_id, "SIDE_EFFECTS"),
+        ("consensus", target.segment_id, "SIDE_EFFECTS"), ("cy", target.segment_id, "HOPE"),
+        ("machine", target.segment_id, "SIDE_EFFECTS")])
+    ev_out = NL(evaluation=str(tmp_path / "ev.tsv"), numbers=str(tmp_path / "n.json"))
+    smk = type("Snakemake", (), dict(
+        input=NL(codings=out["codings"], coverage=out["coverage"], segments=[str(sp)],
+                 codebook=str(ROOT / "config" / "codebook.yaml")),
+        output=ev_out, log=NL(log=str(tmp_path / "log2")), params=NL(moderator_id="MOD")))()
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    runpy.run_path(str(ROOT / "workflow/scripts/machine_evaluation.py"),
+                   init_globals={"snakemake": smk}, run_name="__main__")
+    ev = read_tsv(ev_out.evaluation).set_index("code")
+    assert ev.loc["SIDE_EFFECTS", "f1"] == "1" and ev.loc["overall", "true_positive"] == "1"
+    import json
+    nums = json.loads(Path(ev_out.numbers).read_text())["numbers"]
+    assert nums["coding.machine.f1"]["value"] == 1.0

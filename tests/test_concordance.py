@@ -412,7 +412,10 @@ def test_stand_in_registry_keys(tmp_path):
     assert numbers["saturation.at.ga"]["display"] == "not reached"
     assert numbers["quote.X.ga.1"]["display"] == "“a quote” (P1, Group A, s1)"
     assert {"categories", "category_differences", "rank_concordance", "code_tests",
-            "saturation", "quotes"} <= set(tables)
+            "saturation", "quotes", "top_codes"} <= set(tables)
+    # ga shares X 2/3, Y 1/3, Z 0; gb Y 3/3, Z 1/3, X 0: top-2 in order
+    assert numbers["concordance.top_codes.ga"]["display"] == "Ex, Why"
+    assert numbers["concordance.top_codes.gb"]["display"] == "Why, Zed"
 
 
 def test_contrast_when_every_group_has_the_same_shares(tmp_path):

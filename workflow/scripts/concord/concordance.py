@@ -820,8 +820,28 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
                  f"hypergeometric p of a top-{r.top_k} overlap at least as large between {pt}",
                  paths["pairwise"], ln, shown=_p_shown(r.top_k_p))
     if len(pair):
-        frag.add("concordance.top_k", int(pair["top_k"].iloc[0]),
+        k = int(pair["top_k"].iloc[0])
+        frag.add("concordance.top_k", k,
                  "k of the top-k code sets compared between groups", paths["pairwise"])
+        order = {c["id"]: i for i, c in enumerate(codebook_codes)}
+        rows = []
+        for g in groups:
+            sub = prev[(prev["group"] == g["id"]) & prev["share"].notna()]
+            if not len(sub):
+                continue
+            top = top_k(prev, g["id"], k)
+            top = sorted(top, key=lambda c: (-float(sub.set_index("code").loc[c, "share"]),
+                                             -float(sub.set_index("code").loc[c].get(
+                                                 "segment_share", 0.0)), order.get(c, 0)))
+            frag.add(f"concordance.top_codes.{g['id']}", ";".join(top),
+                     f"the {k} most widely raised codes in {label[g['id']]} (participant "
+                     f"share, ties broken by segment share)", paths["pairwise"],
+                     shown=", ".join(name[c] for c in top))
+            rows.append([label[g["id"]], {"num": f"concordance.top_codes.{g['id']}"}])
+        frag.table("top_codes",
+                   f"Each group's {k} most widely raised codes, in order (share of participants; "
+                   f"ties broken by the share of the group's segments).",
+                   ["Group", f"Top {k} codes"], rows)
 
     wr = w.iloc[0]
     frag.add("concordance.kendall_w", wr.kendall_w,

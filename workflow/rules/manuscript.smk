@@ -1,4 +1,6 @@
 # Stage 6: the numbers registry and the manuscript rendered from it.
+import json
+import os
 
 
 rule numbers:
@@ -29,6 +31,7 @@ rule render:
         code=package("manuscript"),
     output:
         documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
+        resolved="results/manuscript/manuscript.qmd",
     log:
         "logs/render.log",
     params:
@@ -39,3 +42,40 @@ rule render:
         "../envs/concord.yaml"
     script:
         "../scripts/render.py"
+
+
+# Provenance: every file under results/ (but the privacy check, which reads this
+# manifest) with its checksum, rule, inputs, params and code. Which rule made
+# which file comes from the workflow's rule objects, resolved when the DAG is built
+# (see concord/provenance.py for why not .snakemake/metadata).
+MANIFEST_EXCLUDE = ("results/privacy/", "results/provenance/")
+
+
+def provenance_plan():
+    from concord import provenance
+
+    return provenance.plan_from_rules(
+        workflow.rules, {"session": SESSION_IDS}, [os.getcwd(), str(workflow.basedir)],
+        skip=("all", "manifest"))
+
+
+def provenance_targets(wildcards):
+    return sorted(p for p in provenance_plan()
+                  if "{" not in p and not p.startswith(MANIFEST_EXCLUDE))
+
+
+rule manifest:
+    input:
+        files=provenance_targets,
+        code=package("provenance"),
+    output:
+        manifest="results/provenance/manifest.tsv",
+    log:
+        "logs/manifest.log",
+    params:
+        plan=lambda w: json.dumps(provenance_plan(), sort_keys=True),
+        basedir=str(workflow.basedir),
+    conda:
+        "../envs/concord.yaml"
+    script:
+        "../scripts/manifest.py"

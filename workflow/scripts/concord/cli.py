@@ -1,6 +1,7 @@
 """The ``concord`` command. One subcommand per module; add new ones in ``COMMANDS``.
 
     concord simulate --out resources/demo [--study a|b|all] [--seed N]
+    concord trace KEY | --list        concord verify
 """
 
 from __future__ import annotations
@@ -121,7 +122,69 @@ def _run_qdpx_import(args) -> int:
     return 0
 
 
-COMMANDS = [_add_simulate, _add_refiqda]
+def _add_trace(sub) -> None:
+    p = sub.add_parser("trace", help="the chain behind one number of the manuscript",
+                       description="Print the chain behind one number: registry entry, source "
+                                   "file lines, segments (ID, session, speaker pseudonym, "
+                                   "de-identified text), de-identified transcript lines and the "
+                                   "SHA-256 of the raw transcript. No raw text, no identifier.")
+    p.add_argument("key", nargs="?", help="registry key (see --list)")
+    p.add_argument("--list", action="store_true", help="list the registry keys")
+    p.add_argument("--root", default=".", help="workflow working directory (default: %(default)s)")
+    p.add_argument("--max-segments", type=int, default=10,
+                   help="segments shown (default: %(default)s)")
+    p.set_defaults(func=_run_trace)
+
+
+def _run_trace(args) -> int:
+    from concord import provenance
+    from concord.tsvio import InputError
+    try:
+        if args.list:
+            lines = provenance.list_keys(args.root)
+        elif args.key:
+            lines = provenance.trace(args.key, args.root, max_segments=args.max_segments)
+        else:
+            print("concord trace: give a KEY or --list", file=sys.stderr)
+            return 2
+    except InputError as exc:
+        print(f"concord trace: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
+def _add_verify(sub) -> None:
+    p = sub.add_parser("verify", help="recompute the manifest's checksums",
+                       description="Recompute the SHA-256 of every file in "
+                                   "results/provenance/manifest.tsv and of the inputs it "
+                                   "names; exit 1 naming every file that drifted.")
+    p.add_argument("--root", default=".", help="workflow working directory (default: %(default)s)")
+    p.add_argument("--manifest", default="results/provenance/manifest.tsv")
+    p.set_defaults(func=_run_verify)
+
+
+def _run_verify(args) -> int:
+    from concord import provenance
+    from concord.tsvio import InputError
+    try:
+        report = provenance.verify(args.manifest, args.root)
+    except InputError as exc:
+        print(f"concord verify: {exc}", file=sys.stderr)
+        return 2
+    labels = {"drifted": "DRIFTED (checksum differs)", "missing": "MISSING",
+              "unlisted": "NOT IN MANIFEST", "inputs_drifted": "INPUT DRIFTED",
+              "inputs_unavailable": "input not available (not checked)"}
+    for k, label in labels.items():
+        for p in report[k]:
+            print(f"{label}: {p}")
+    failed = provenance.verify_failed(report)
+    print(f"verify: {report['checked']} files checked, "
+          + ("FAILED" if failed else "all match"))
+    return 1 if failed else 0
+
+
+COMMANDS = [_add_simulate, _add_trace, _add_verify, _add_refiqda]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -248,3 +248,225 @@ def test_numbers_fragment_points_at_rows(tmp_path):
                                 "AC1", "% agreement", "Reliability"]
     assert table["rows"][0][:3] == ["HOPE", "Hope", "humanistic"]
     assert table["rows"][0][4] == {"num": "agreement.ci.HOPE"}
+
+
+# ------------------------------------------------------------------ AC1, Fleiss, MASI
+
+def test_gwet_ac1_and_fleiss_with_missing_match_irrcac_published_values():
+    # Gwet's irrCAC package vignette ("Calculating Chance-corrected Agreement
+    # Coefficients"), dataset cac.raw4raters (= Krippendorff 2011 example C, 4 raters x
+    # 12 subjects with missing ratings): gwet.ac1.raw -> pa 0.8181818, pe 0.1903212,
+    # AC1 0.77544; fleiss.kappa.raw -> pe 0.2387153, kappa 0.76117.
+    counts = np.stack([np.sum(KRIPP_C == v, axis=0) for v in (1, 2, 3, 4, 5)], axis=1)
+    cc = ag.chance_corrected(counts)
+    assert round(cc["pa"], 7) == 0.8181818
+    assert round(cc["pe_ac1"], 7) == 0.1903212
+    assert round(cc["ac1"], 5) == 0.77544
+    assert round(cc["pe_fleiss"], 7) == 0.2387153
+    assert round(cc["fleiss"], 5) == 0.76117
+    assert round(ag.gwet_ac1(KRIPP_C), 5) == 0.77544
+
+
+def test_generalised_fleiss_equals_fleiss_1971_on_complete_data():
+    counts = np.stack([(FLEISS_1971 == c).sum(axis=1) for c in range(1, 6)], axis=1)
+    assert round(ag.chance_corrected(counts)["fleiss"], 3) == 0.430
+
+
+def test_ac1_is_one_and_alpha_undefined_when_one_category_has_every_rating():
+    cc = ag.chance_corrected(np.array([[0, 3]] * 10))
+    assert cc["ac1"] == 1.0 and cc["pa"] == 1.0 and np.isnan(cc["fleiss"])
+
+
+def test_masi_distance_matrix_matches_nltk():
+    from nltk.metrics.distance import masi_distance
+    assert ag.masi_matrix([[1, 1, 0, 0]], [[1, 1, 1, 1]])[0, 0] == pytest.approx(
+        masi_distance({1, 2}, {1, 2, 3, 4}))  # NLTK doctest: 0.6666...
+    rng = np.random.default_rng(5)
+    sets = rng.random((40, 5)) < 0.35
+    d = ag.masi_matrix(sets, sets)
+    for i in range(40):
+        for j in range(40):
+            a, b = set(np.flatnonzero(sets[i])), set(np.flatnonzero(sets[j]))
+            assert d[i, j] == pytest.approx(ag.masi_distance0(a, b), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_masi_alpha_equals_nltk_annotation_task(seed):
+    rng = np.random.default_rng(seed)
+    truth = rng.random((60, 4)) < 0.3
+    sets = np.stack([truth ^ (rng.random((60, 4)) < 0.15) for _ in range(3)])
+    present = rng.random((3, 60)) < 0.85
+    alpha, lo, hi, note = ag.masi_alpha(sets, present)
+    assert note == ""
+    assert alpha == pytest.approx(ag.masi_alpha_nltk(sets, present), abs=1e-10)
+    # with the bootstrap: the estimate lies in its interval
+    alpha2, lo, hi, note = ag.masi_alpha(sets, present,
+                                         ag.iter_bootstrap_weights(60, 200, seed), 0.95)
+    assert alpha2 == alpha and lo <= alpha <= hi
+
+
+def test_masi_alpha_single_label_equals_nominal_alpha():
+    # one code: sets are {} or {code}; MASI distance between them is 1 = nominal distance
+    rng = np.random.default_rng(3)
+    data = (rng.random((3, 50)) < 0.4).astype(float)
+    data[rng.random((3, 50)) < 0.1] = nan
+    present = ~np.isnan(data)
+    sets = np.nan_to_num(data).astype(bool)[:, :, None]
+    ref = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+    assert ag.masi_alpha(sets, present)[0] == pytest.approx(ref, abs=1e-12)
+
+
+# ------------------------------------------------------------------ bootstrap
+
+def test_chunked_weights_equal_one_block_and_sums_match():
+    one = ag.bootstrap_weights(37, 23, seed=11)
+    chunked = np.vstack(list(ag.iter_bootstrap_weights(37, 23, seed=11, chunk=5)))
+    np.testing.assert_array_equal(one, chunked)
+    assert (one.sum(axis=1) == 37).all()
+    cols = np.random.default_rng(0).random((37, 4))
+    np.testing.assert_allclose(ag.bootstrap_sums(cols, 23, seed=11, chunk=5), one @ cols)
+
+
+def test_p_below_threshold_from_resamples_recomputed_with_the_package():
+    codings, coverage, segments = noisy(seed=2)
+    res = compute(codings, coverage, segments, codes=("HOPE",), bootstrap=40, reliable=0.75)
+    _, units, data = ag.reliability_matrices(codings, coverage, segments, ["HOPE"], "MOD")
+    w = ag.bootstrap_weights(len(units), 40, seed=7)
+    counts = ag.value_counts(data[0])
+    boot = [krippendorff.alpha(value_counts=np.repeat(counts, w[b].astype(int), axis=0),
+                               level_of_measurement="nominal") for b in range(40)]
+    row = res.by_code.iloc[0]
+    assert row["p_below_threshold"] == pytest.approx(np.mean(np.array(boot) < 0.75))
+    assert row["threshold"] == 0.75
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+
+
+def _population_alpha(p, r):
+    # each coder reports the true presence with probability r, otherwise a Bernoulli(p)
+    # guess; coders are independent given the truth. Population nominal alpha =
+    # 1 - P(two coders differ on a unit) / P(two independent ratings differ).
+    q1, q0 = r + (1 - r) * p, (1 - r) * p
+    do = p * 2 * q1 * (1 - q1) + (1 - p) * 2 * q0 * (1 - q0)
+    return 1 - do / (2 * p * (1 - p))
+
+
+def test_bootstrap_interval_covers_known_alpha_in_about_95_percent_of_seeds():
+    p, r, n_units, n_coders, seeds = 0.3, 0.85, 300, 3, 400
+    true_alpha = _population_alpha(p, r)
+    assert true_alpha == pytest.approx(r * r)  # the model's alpha is the coders' correlation
+    covered = 0
+    for s in range(seeds):
+        rng = np.random.default_rng(1000 + s)
+        truth = rng.random(n_units) < p
+        keep = rng.random((n_coders, n_units)) < r
+        guess = rng.random((n_coders, n_units)) < p
+        data = np.where(keep, truth, guess).astype(float)
+        c0, c1, d = ag.unit_parts(ag.value_counts(data))
+        sums = ag.bootstrap_sums(np.column_stack([c0, c1, d]), 1000, seed=s)
+        lo, hi = ag.percentile_ci(ag._alpha_from_sums(sums[:, 0], sums[:, 1], sums[:, 2]), 0.95)
+        covered += lo <= true_alpha <= hi
+    coverage = covered / seeds
+    assert 0.91 <= coverage <= 0.985, coverage
+
+
+# ------------------------------------------------------------------ comparisons, degenerate
+
+def test_degenerate_codes_are_explained():
+    rows = [(seg(s, i), c, "ALL") for s, cs in (("S1", ["ann", "bob", "cat"]),
+                                                 ("S2", ["ann", "bob"]))
+            for i in range(6) for c in cs]
+    rows += [(seg("S1", 0), "ann", "HOPE"), (seg("S1", 0), "bob", "HOPE")]
+    codings, coverage, segments = study(rows, COVERAGE)
+    res = compute(codings, coverage, segments, codes=("ALL", "HOPE", "UNUSED"))
+    bc = res.by_code.set_index("code")
+    for code in ("ALL", "UNUSED"):
+        assert np.isnan(bc.loc[code, "krippendorff_alpha"])
+        assert np.isnan(bc.loc[code, "cohen_kappa"]) and np.isnan(bc.loc[code, "fleiss_kappa"])
+        assert bc.loc[code, "gwet_ac1"] == 1.0 and bc.loc[code, "percent_agreement"] == 1.0
+        assert bc.loc[code, "reliability"] == "undefined"
+        assert "only one value" in bc.loc[code, "note"] and "AC1" in bc.loc[code, "note"]
+    assert bc.loc["HOPE", "note"] == ""
+    # MASI: ALL is in every set; the sets differ only by HOPE (ann+bob agree, cat not)
+    assert not np.isnan(res.overall.set_index("measure").loc["masi_alpha", "value"])
+
+
+def test_single_unit_has_no_interval_and_says_why():
+    segments = pd.DataFrame([{"segment_id": "S1-T0002-S01", "session_id": "S1",
+                              "speaker_id": "P01", "group": "patients"}])
+    codings = pd.DataFrame([("S1-T0002-S01", "ann", "HOPE")],
+                           columns=["segment_id", "coder", "code"])
+    coverage = pd.DataFrame([("ann", "S1"), ("bob", "S1"), ("machine", "S1")],
+                            columns=["coder", "session_id"])
+    res = compute(codings, coverage, segments, codes=("HOPE",))
+    row = res.by_code.iloc[0]
+    assert row["units"] == 1 and "single unit" in row["note"]
+    assert np.isnan(row["ci_low"]) and np.isnan(row["p_below_threshold"])
+    # one unit, values 1 and 0: alpha = 1 - (n-1) D / (n0 n1) = 1 - 1*1/1 = 0
+    assert row["krippendorff_alpha"] == pytest.approx(0.0)
+
+
+def test_human_vs_machine_and_by_group_tables():
+    codings, coverage, segments = noisy(seed=6)
+    # the machine copies ann exactly, everywhere ann coded (S1, S2, S3)
+    ann = codings[codings["coder"] == "ann"].assign(coder="machine")
+    codings = pd.concat([codings, ann], ignore_index=True)
+    res = compute(codings, coverage, segments, codes=("HOPE", "SIDE"))
+    hv = res.human_vs_machine
+    assert list(hv.columns) == ag.MACHINE_COLUMNS
+    assert sorted(set(hv["coder"])) == ["ann", "bob", "cat"]
+    annrows = hv[hv["coder"] == "ann"].set_index("code")
+    assert (annrows["krippendorff_alpha"] == 1.0).all()
+    assert (annrows["units"] == 84).all()  # S1 + S2 + S3 (ann alone coded S3)
+    assert (hv[hv["coder"] == "cat"]["units"] == 40).all()  # cat coded S1 only
+    # bob vs machine equals bob vs ann on the units both coded
+    _, units, data = ag.reliability_matrices(codings, coverage, segments, ["HOPE"], "MOD")
+    ref = krippendorff.alpha(reliability_data=data[0, :2], level_of_measurement="nominal")
+    bob = hv[(hv["coder"] == "bob") & (hv["code"] == "HOPE")].iloc[0]
+    assert bob["krippendorff_alpha"] == pytest.approx(ref)
+    bg = res.by_group
+    assert list(bg.columns) == ag.GROUP_COLUMNS
+    assert sorted(set(bg["group"])) == ["nurses", "patients"]
+    units = bg[bg["code"] == "HOPE"].set_index("group")["units"]
+    assert units["patients"] == 40 and units["nurses"] == 40  # S3 has one human coder
+    s1 = [i for i, u in enumerate(res.units) if u.startswith("S1")]
+    ref = krippendorff.alpha(reliability_data=data[0][:, s1], level_of_measurement="nominal")
+    pat = bg[(bg["group"] == "patients") & (bg["code"] == "HOPE")].iloc[0]
+    assert pat["krippendorff_alpha"] == pytest.approx(ref)
+
+
+def test_missing_group_column_is_an_input_error():
+    codings, coverage, segments = noisy()
+    with pytest.raises(ag.InputError, match="group"):
+        compute(codings, coverage, segments.drop(columns="group"))
+
+
+def test_forest_plot_is_a_deterministic_png(tmp_path):
+    codings, coverage, segments = noisy()
+    res = compute(codings, coverage, segments)
+    meta = {"HOPE": {"name": "Hope"}}
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    ag.forest_plot(res, meta, a, 0.95)
+    ag.forest_plot(res, meta, b, 0.95)
+    assert a.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_vectorised_code_stats_equal_the_reference_functions():
+    rng = np.random.default_rng(9)
+    data = (rng.random((6, 4, 120)) < np.array([0.0, 1.0, 0.05, 0.3, 0.5, 0.2])[:, None, None])
+    data = data.astype(float)
+    miss = rng.random((4, 120)) < 0.25
+    data[:, miss] = nan
+    data[5, :, :3] = np.where(np.isnan(data[5, :, :3]), nan, 1.0)
+    st = ag.binary_code_stats(data)
+    for k in range(6):
+        d = data[k]
+        counts = ag.value_counts(d)
+        cc = ag.chance_corrected(counts)
+        alpha, _ = ag.krippendorff_alpha(d)
+        np.testing.assert_allclose(
+            [st["alpha"][k], st["percent_agreement"][k], st["fleiss"][k], st["ac1"][k],
+             st["kappa"][k]],
+            [alpha, ag.percent_agreement(d), cc["fleiss"], cc["ac1"], ag.mean_pairwise_kappa(d)],
+            atol=1e-12, equal_nan=True)

@@ -185,8 +185,8 @@ def cohen_kappa(a, b) -> float:
     a, b = a[both], b[both]
     cats = np.unique(np.concatenate([a, b]))
     ia, ib = np.searchsorted(cats, a), np.searchsorted(cats, b)
-    table = np.zeros((len(cats), len(cats)))
-    np.add.at(table, (ia, ib), 1)
+    k = len(cats)
+    table = np.bincount(ia * k + ib, minlength=k * k).reshape(k, k).astype(float)
     return cohen_kappa_table(table)
 
 
@@ -338,12 +338,81 @@ def _masi_parts(sets, present):
     return do, np.where(ok, m, 0), uniq, inv, unit_of, np.bincount(inv, minlength=len(uniq))
 
 
-def _quad_form(uniq, n_s, block: int = 2048) -> float:
-    """sum_ab n_a n_b MASI(a, b) over the distinct sets, in blocks (bounded memory)."""
+def _quad_form(uniq, n_s, block: int = 512) -> float:
+    """sum_ab n_a n_b MASI(a, b) over the distinct sets, in blocks (bounded memory).
+    O(S^2): used for small S and as the reference for :func:`_masi_pair_sum`."""
     total = 0.0
     for i in range(0, len(uniq), block):
         d = masi_matrix(uniq[i:i + block], uniq)
         total += float(n_s[i:i + block] @ d @ n_s)
+    return total
+
+
+def _masi_value(s: int, t: int, i: int) -> float:
+    """MASI distance of two sets of sizes s, t with i codes in common."""
+    union = s + t - i
+    if union == 0:
+        return 0.0
+    m = 1.0 if (s == t == i) else 2 / 3 if i == min(s, t) else 1 / 3 if i > 0 else 0.0
+    return 1.0 - i / union * m
+
+
+MASI_SUBSETS_MAX = 20_000_000  # subset enumeration budget of _masi_pair_sum
+
+
+def _masi_pair_sum(uniq, n_s) -> float:
+    """Exact ``sum_ab n_a n_b MASI(a, b)`` over the distinct sets without the S x S matrix.
+
+    MASI depends only on the sizes s = |a|, t = |b| and the overlap i = |a & b|. For
+    every j, ``B[s, t, j] = sum_T M_s(T) M_t(T)`` over the j-subsets T of the observed
+    sets, with ``M_s(T)`` the count of ratings of size s containing T, equals
+    ``sum_ab n_a n_b C(i_ab, j)`` over pairs of sizes (s, t); binomial inversion gives
+    the number of pairs with each overlap i. Cost ~ sum_a 2^|a| (vectorised); falls
+    back to :func:`_quad_form` for more than 62 codes, sets over 20 codes or a subset
+    count above ``MASI_SUBSETS_MAX``."""
+    uniq = np.asarray(uniq, dtype=bool)
+    n_s = np.asarray(n_s, dtype=np.int64)
+    k = uniq.shape[1]
+    sizes = uniq.sum(axis=1)
+    smax = int(sizes.max()) if len(sizes) else 0
+    if k > 62 or smax > 20 or float(np.sum(2.0 ** sizes)) > MASI_SUBSETS_MAX:
+        return _quad_form(uniq, n_s.astype(float))
+    from math import comb
+    size_groups = {}
+    for sz in range(smax + 1):
+        sel = sizes == sz
+        if sel.any():
+            pos = np.nonzero(uniq[sel])[1].reshape(int(sel.sum()), sz).astype(np.int64)
+            size_groups[sz] = (pos, n_s[sel])
+    b = np.zeros((smax + 1, smax + 1, smax + 1), dtype=np.int64)  # s, t, j
+    for j in range(smax + 1):
+        masks, szs, ws = [], [], []
+        for sz, (pos, w) in size_groups.items():
+            if sz < j:
+                continue
+            for cmb in combinations(range(sz), j):
+                mask = np.zeros(len(pos), dtype=np.int64)
+                for c in cmb:
+                    mask |= np.left_shift(np.int64(1), pos[:, c])
+                masks.append(mask)
+                szs.append(np.full(len(pos), sz, dtype=np.int64))
+                ws.append(w)
+        if not masks:
+            continue
+        masks, szs, ws = np.concatenate(masks), np.concatenate(szs), np.concatenate(ws)
+        _, inv = np.unique(masks, return_inverse=True)
+        inv = inv.ravel()
+        mm = np.zeros((inv.max() + 1, smax + 1), dtype=np.int64)
+        np.add.at(mm, (inv, szs), ws)
+        b[:, :, j] = mm.T @ mm
+    total = 0.0
+    for s_ in range(smax + 1):
+        for t in range(smax + 1):
+            for i in range(min(s_, t) + 1):
+                h = sum((-1) ** (j - i) * comb(j, i) * int(b[s_, t, j])
+                        for j in range(i, min(s_, t) + 1))
+                if h:
+                    total += h * _masi_value(s_, t, i)
     return total
 
 
@@ -363,7 +432,7 @@ def masi_alpha(sets, present, weights_iter=None, ci: float = 0.95):
     if n < 2 or len(uniq) < 2:
         return nan, nan, nan, ("only one distinct code set occurs, so agreement cannot be "
                                "told from chance" if n >= 2 else "no unit coded by two coders")
-    de = _quad_form(uniq, n_s.astype(float)) / (n * (n - 1))
+    de = _masi_pair_sum(uniq, n_s) / (n * (n - 1))
     alpha = 1 - (do_u.sum() / n) / de
     if weights_iter is None:
         return float(alpha), nan, nan, ""
@@ -403,7 +472,7 @@ def iter_bootstrap_weights(n_units: int, resamples: int, seed: int, chunk: int =
     rng = np.random.default_rng(seed)
     for start in range(0, resamples, chunk):
         k = min(chunk, resamples - start)
-        idx = rng.integers(0, n_units, size=(k, n_units))
+        idx = rng.integers(0, n_units, size=(k, n_units), dtype=np.int32)
         flat = (idx + np.arange(k)[:, None] * n_units).ravel()
         yield np.bincount(flat, minlength=k * n_units).reshape(k, n_units).astype(float)
 
@@ -470,19 +539,16 @@ def reliability_matrices(codings: pd.DataFrame, coverage: pd.DataFrame, segments
     part = part.sort_values("segment_id", kind="mergesort")
     units = list(part["segment_id"])
     unit_session = np.asarray(part["session_id"])
-    covset = set(zip(cov["coder"], cov["session_id"]))
-    covered = np.array([[(c, s) in covset for s in unit_session] for c in coders], dtype=bool)
-    covered = covered.reshape(len(coders), len(units))
+    covered = np.zeros((len(coders), len(units)), dtype=bool)
+    for i, c in enumerate(coders):
+        covered[i] = np.isin(unit_session, cov.loc[cov["coder"] == c, "session_id"].to_numpy())
 
     data = np.zeros((len(codes), len(coders), len(units)))
-    uix = {u: i for i, u in enumerate(units)}
-    cix = {c: i for i, c in enumerate(coders)}
-    kix = {k: i for i, k in enumerate(codes)}
-    hc = codings[codings["coder"].isin(cix) & codings["segment_id"].isin(uix)
-                 & codings["code"].isin(kix)]
-    if len(hc):
-        data[hc["code"].map(kix).to_numpy(), hc["coder"].map(cix).to_numpy(),
-             hc["segment_id"].map(uix).to_numpy()] = 1.0
+    ki = pd.Index(codes).get_indexer(codings["code"])
+    ci_ = pd.Index(coders).get_indexer(codings["coder"])
+    ui = pd.Index(units).get_indexer(codings["segment_id"])
+    hit = (ki >= 0) & (ci_ >= 0) & (ui >= 0)
+    data[ki[hit], ci_[hit], ui[hit]] = 1.0
     data[:, ~covered] = np.nan
     return coders, units, data
 
@@ -501,62 +567,162 @@ def _note(alpha_reason: str, n_units: int, bootstrap: int) -> str:
     return "; ".join(notes)
 
 
+def table_columns(data: np.ndarray) -> np.ndarray:
+    """Per-unit columns whose bootstrap-weighted sums give every resampled alpha of one
+    comparison (``data`` codes x coders x units): pairable ratings m_u (0 when
+    m_u < 2), agreeing pairs and pairable pairs summed over codes, then per code the
+    ratings "applied" n_u1 and the disagreement term n_u0 n_u1 / (m_u - 1). (Missing
+    data are per coder and session, so m_u is the same for every code.)"""
+    n_codes, _, n_units = data.shape
+    if n_codes == 0:
+        return np.zeros((n_units, 3))
+    m = np.sum(~np.isnan(data[0]), axis=0).astype(float)
+    ok = m >= 2
+    mm = np.where(ok, m, 0.0)
+    c1 = np.where(ok[None, :], np.nansum(data, axis=1), 0.0)          # codes x units
+    c0 = mm[None, :] - c1
+    d = c0 * c1 / np.where(ok, m - 1, 1)[None, :]
+    agree = ((c0 * (c0 - 1) + c1 * (c1 - 1)) / 2).sum(axis=0)
+    pairs = n_codes * mm * (mm - 1) / 2
+    return np.column_stack([mm, agree, pairs, c1.T, d.T])
+
+
+def boot_alphas(sums: np.ndarray, n_codes: int) -> np.ndarray:
+    """Codes x resamples alphas from the resampled sums of :func:`table_columns`."""
+    n = sums[:, 0]
+    n1 = sums[:, 3:3 + n_codes].T
+    dd = sums[:, 3 + n_codes:3 + 2 * n_codes].T
+    return _alpha_from_sums(n[None, :] - n1, n1, dd)
+
+
+def binary_code_stats(data: np.ndarray) -> dict:
+    """Per-code statistics of binary data (codes x coders x units, NaN = missing),
+    vectorised over codes: closed-form nominal alpha (= the krippendorff package, see
+    :func:`binary_alpha_from_counts`), percent agreement, Fleiss' kappa and Gwet's AC1
+    (= :func:`chance_corrected` with q = 2) and the mean pairwise Cohen's kappa
+    (= :func:`mean_pairwise_kappa`). Arrays of length codes; NaN where undefined."""
+    n_codes, n_coders, n_units = data.shape
+    present = ~np.isnan(data[0])
+    m = present.sum(axis=0).astype(float)
+    ok = m >= 2
+    one = m >= 1
+    c1 = np.nansum(data, axis=1)                                   # codes x units
+    c0 = m[None, :] - c1
+    mm = np.where(ok, m, 0.0)
+    d = np.where(ok[None, :], c0 * c1, 0.0) / np.where(ok, m - 1, 1)[None, :]
+    n1 = np.where(ok[None, :], c1, 0.0).sum(axis=1)
+    n0 = mm.sum() - n1
+    alpha = _alpha_from_sums(n0, n1, d.sum(axis=1))
+    agree = (c0 * (c0 - 1) + c1 * (c1 - 1)) / 2
+    pairs = mm * (mm - 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pa_pairs = np.where(pairs.sum() > 0, np.where(ok[None, :], agree, 0).sum(axis=1)
+                            / pairs.sum(), np.nan)
+        pa_units = np.where(ok[None, :], 2 * agree / np.where(ok, m * (m - 1), 1)[None, :],
+                            0).sum(axis=1) / ok.sum()
+        pi1 = np.where(one[None, :], c1 / np.where(one, m, 1)[None, :], 0).sum(axis=1) \
+            / one.sum()
+    pi0 = 1 - pi1
+    pe_f = pi0 ** 2 + pi1 ** 2
+    pe_g = 2 * pi0 * pi1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fleiss = np.where(np.isclose(pe_f, 1.0), np.nan, (pa_units - pe_f) / (1 - pe_f))
+        ac1 = np.where(np.isclose(pe_g, 1.0), np.nan, (pa_units - pe_g) / (1 - pe_g))
+    if not ok.any():
+        fleiss = ac1 = np.full(n_codes, np.nan)
+    kappas = []
+    for i, j in combinations(range(n_coders), 2):
+        both = present[i] & present[j]
+        nb = both.sum()
+        if nb == 0:
+            continue
+        a, b = data[:, i, both], data[:, j, both]
+        po = (a == b).mean(axis=1)
+        pa1, pb1 = a.mean(axis=1), b.mean(axis=1)
+        pe = pa1 * pb1 + (1 - pa1) * (1 - pb1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            kappas.append(np.where(np.isclose(pe, 1.0), np.nan, (po - pe) / (1 - pe)))
+    if kappas:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            kappa = np.nanmean(np.vstack(kappas), axis=0)
+    else:
+        kappa = np.full(n_codes, np.nan)
+    return {"alpha": alpha, "percent_agreement": pa_pairs, "fleiss": fleiss, "ac1": ac1,
+            "kappa": kappa}
+
+
 def code_table(data: np.ndarray, codes: list[str], seed: int, bootstrap: int, ci: float,
-               reliable: float, tentative: float):
+               reliable: float, tentative: float, sums: np.ndarray | None = None,
+               package_alpha: bool = True):
     """Per-code statistics of one comparison (``data`` codes x coders x units).
 
-    Returns ``(DataFrame[STAT_COLUMNS], reasons, boot_sums, boot_alphas)`` where
-    ``boot_sums`` are the resamples x columns sums used for the overall intervals
-    (columns: n0, n1, d per code, then agreeing and pairable pairs over all codes) and
-    ``boot_alphas`` codes x resamples.
+    ``sums``: the resamples x columns bootstrap sums of :func:`table_columns` (computed
+    here when not given). With ``package_alpha`` the point alpha comes from the
+    ``krippendorff`` package, else from the identical closed form. Returns
+    ``(DataFrame[STAT_COLUMNS], reasons, sums, boot_alphas)`` with ``boot_alphas``
+    codes x resamples.
     """
     n_codes, n_coders, n_units = data.shape
-    cols, reasons, rows, stats = [], {}, [], []
-    agree_tot = np.zeros(n_units)
-    pairs_tot = np.zeros(n_units)
-    for k, code in enumerate(codes):
-        d = data[k]
-        counts = value_counts(d)
-        alpha, reason = krippendorff_alpha(d, "nominal") if n_units else (float("nan"),
-                                                                           "no units")
-        if reason:
-            reasons[code] = reason
-        c0, c1, dd = unit_parts(counts)
-        cols += [c0, c1, dd]
-        a, p = pair_agreement_counts(counts)
-        agree_tot += a
-        pairs_tot += p
-        cc = chance_corrected(counts) if n_units else {"pa": float("nan"),
-                                                       "fleiss": float("nan"),
-                                                       "ac1": float("nan")}
-        stats.append((alpha, reason, cc, float(a.sum() / p.sum()) if p.sum() else float("nan"),
-                      mean_pairwise_kappa(d) if n_units else float("nan")))
+    reasons, rows = {}, []
     do_boot = bootstrap > 0 and n_units >= 2
+    if do_boot and sums is None:
+        sums = bootstrap_sums(table_columns(data), bootstrap, seed)
     if do_boot:
-        sums = bootstrap_sums(np.column_stack(cols + [agree_tot, pairs_tot]), bootstrap, seed)
-        balpha = np.vstack([_alpha_from_sums(sums[:, 3 * k], sums[:, 3 * k + 1],
-                                             sums[:, 3 * k + 2]) for k in range(n_codes)]) \
-            if n_codes else np.zeros((0, bootstrap))
+        balpha = boot_alphas(sums, n_codes)
     else:
         sums = None
         balpha = np.full((n_codes, max(bootstrap, 0)), np.nan)
+    nan = float("nan")
+    st = binary_code_stats(data) if n_units and n_codes else None
     for k, code in enumerate(codes):
-        alpha, reason, cc, pa, kappa = stats[k]
-        lo = hi = pbelow = float("nan")
+        if n_units:
+            if package_alpha:
+                alpha, reason = krippendorff_alpha(data[k], "nominal")
+            else:
+                alpha = float(st["alpha"][k])
+                reason = "" if not np.isnan(alpha) else _single_value_reason(data[k])
+            pa, kappa = float(st["percent_agreement"][k]), float(st["kappa"][k])
+            fl, ac1 = float(st["fleiss"][k]), float(st["ac1"][k])
+        else:
+            alpha, reason, pa, kappa, fl, ac1 = nan, "", nan, nan, nan, nan
+        if reason:
+            reasons[code] = reason
+        lo = hi = pbelow = nan
         if do_boot and not np.isnan(alpha):
             b = balpha[k]
             lo, hi = percentile_ci(b, ci)
             ok = ~np.isnan(b)
-            pbelow = float(np.mean(b[ok] < reliable)) if ok.any() else float("nan")
+            pbelow = float(np.mean(b[ok] < reliable)) if ok.any() else nan
         rows.append({"code": code, "coders": n_coders, "units": n_units,
                      "percent_agreement": pa, "cohen_kappa": kappa,
-                     "fleiss_kappa": cc["fleiss"], "gwet_ac1": cc["ac1"],
+                     "fleiss_kappa": fl, "gwet_ac1": ac1,
                      "krippendorff_alpha": alpha, "ci_low": lo, "ci_high": hi,
                      "p_below_threshold": pbelow, "threshold": float(reliable),
                      "reliability": classify(alpha, reliable, tentative),
                      "meets_threshold": bool(not np.isnan(alpha) and alpha >= reliable),
-                     "note": _note(reason if n_units else "", n_units, bootstrap)})
+                     "note": _note(reason, n_units, bootstrap)})
     return pd.DataFrame(rows, columns=STAT_COLUMNS), reasons, sums, balpha
+
+
+def _single_value_reason(data) -> str:
+    """Why closed-form alpha is NaN (same wording as :func:`krippendorff_alpha`)."""
+    return krippendorff_alpha(data, "nominal")[1] or "alpha undefined"
+
+
+def _shared_sums(datas: list[np.ndarray], bootstrap: int, seed: int) -> list:
+    """Bootstrap sums for several comparisons on the same units, from one set of
+    resamples (one matrix product per chunk for all of them)."""
+    n_units = datas[0].shape[2]
+    if bootstrap <= 0 or n_units < 2:
+        return [None] * len(datas)
+    cols = [table_columns(d) for d in datas]
+    sums = bootstrap_sums(np.column_stack(cols), bootstrap, seed)
+    out, at = [], 0
+    for c in cols:
+        out.append(sums[:, at:at + c.shape[1]])
+        at += c.shape[1]
+    return out
 
 
 def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: pd.DataFrame,
@@ -567,14 +733,43 @@ def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: p
     if "group" not in segments.columns:
         raise InputError("segments: no 'group' column; the segment files of the segment stage "
                          "carry each segment's stakeholder group (rerun the segment rule)")
-    coders, units, data = reliability_matrices(codings, coverage, segments, codes, moderator_id)
+    # one matrix for every coder (humans + machine) over the participant segments of
+    # every coded session; each comparison is a slice of it
+    humans = sorted(set(coverage["coder"]) - set(HUMAN_EXCLUDED))
+    everyone = humans + ([MACHINE] if MACHINE in set(coverage["coder"]) else [])
+    all_coders, all_units, full = reliability_matrices(codings, coverage, segments, codes,
+                                                       moderator_id, coders=everyone,
+                                                       min_coders=1)
+    present = ~np.isnan(full[0]) if len(codes) else np.zeros((len(all_coders), len(all_units)),
+                                                             bool)
+    hix = [i for i, c in enumerate(all_coders) if c in humans]
+    unit_arr = np.asarray(all_units, dtype=object)
+    hh_units = present[hix].sum(axis=0) >= 2 if hix else np.zeros(len(all_units), bool)
+    coders = [all_coders[i] for i in hix if present[i, hh_units].any()]
+    cidx = [all_coders.index(c) for c in coders]
+    units = list(unit_arr[hh_units])
+    data = full[:, cidx][:, :, hh_units]
     n_units = len(units)
+    # each human vs the machine; comparisons on the same units as the human-human one
+    # share its resamples (same seed, one pass)
+    hvm_data = []
+    if MACHINE in all_coders:
+        mi = all_coders.index(MACHINE)
+        for i in hix:
+            sel = present[i] & present[mi]
+            if sel.any():
+                hvm_data.append((all_coders[i], sel, full[:, [i, mi]][:, :, sel]))
+    same = [i for i, (_, sel, _) in enumerate(hvm_data) if np.array_equal(sel, hh_units)]
+    shared = _shared_sums([data] + [hvm_data[i][2] for i in same], bootstrap, seed)
+    hvm_sums = {i: shared[j + 1] for j, i in enumerate(same)}
     by_code, reasons, sums, balpha = code_table(data, codes, seed, bootstrap, ci, reliable,
-                                                tentative)
+                                                tentative, sums=shared[0])
     disagree = {}
+    uarr = np.asarray(units, dtype=object)
     for k, code in enumerate(codes):
-        counts = value_counts(data[k])
-        disagree[code] = [u for u, c in zip(units, counts) if c[0] > 0 and c[1] > 0]
+        both = np.nanmax(data[k], axis=0, initial=-1) == 1
+        both &= np.nanmin(data[k], axis=0, initial=2) == 0
+        disagree[code] = list(uarr[both]) if n_units else []
 
     # overall ----------------------------------------------------------------
     alphas = by_code["krippendorff_alpha"].to_numpy(dtype=float)
@@ -596,19 +791,19 @@ def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: p
         if not np.isnan(mean_alpha):
             ci_mean = percentile_ci(bmean, ci)
         if not np.isnan(pooled):
-            k3 = 3 * len(codes)
-            bp = _alpha_from_sums(sums[:, 0:k3:3].sum(axis=1), sums[:, 1:k3:3].sum(axis=1),
-                                  sums[:, 2:k3:3].sum(axis=1))
+            nk = len(codes)
+            n1 = sums[:, 3:3 + nk].sum(axis=1)
+            bp = _alpha_from_sums(nk * sums[:, 0] - n1, n1, sums[:, 3 + nk:3 + 2 * nk].sum(axis=1))
             ci_pooled = percentile_ci(bp, ci)
         if not np.isnan(pooled_pa):
             with np.errstate(invalid="ignore", divide="ignore"):
-                ci_pa = percentile_ci(sums[:, -2] / sums[:, -1], ci)
+                ci_pa = percentile_ci(sums[:, 1] / sums[:, 2], ci)
     # MASI alpha over each unit's set of codes
-    present = ~np.isnan(data[0]) if len(codes) else np.zeros((len(coders), n_units), bool)
+    hh_present = ~np.isnan(data[0]) if len(codes) else np.zeros((len(coders), n_units), bool)
     sets = np.nan_to_num(data, nan=0.0).astype(bool).transpose(1, 2, 0)  # coders x units x codes
-    witer = iter_bootstrap_weights(n_units, bootstrap, seed + 1) \
+    witer = iter_bootstrap_weights(n_units, bootstrap, seed) \
         if bootstrap > 0 and n_units >= 2 else None
-    masi, masi_lo, masi_hi, masi_note = masi_alpha(sets, present, witer, ci) \
+    masi, masi_lo, masi_hi, masi_note = masi_alpha(sets, hh_present, witer, ci) \
         if n_units else (float("nan"),) * 3 + ("no unit was coded by two or more coders",)
 
     n_rel = {r: int((by_code["reliability"] == r).sum())
@@ -636,14 +831,10 @@ def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: p
     boot = {("by_code", "", c): balpha[k] for k, c in enumerate(codes)}
 
     # each human coder vs the machine ----------------------------------------
-    humans = sorted(set(coverage["coder"]) - set(HUMAN_EXCLUDED))
     hvm = []
-    for h in humans:
-        hc, hu, hd = reliability_matrices(codings, coverage, segments, codes, moderator_id,
-                                          coders=[h, MACHINE], min_coders=2)
-        if len(hc) < 2:
-            continue
-        t, _, _, ba = code_table(hd, codes, seed, bootstrap, ci, reliable, tentative)
+    for i, (h, _, hd) in enumerate(hvm_data):
+        t, _, _, ba = code_table(hd, codes, seed, bootstrap, ci, reliable, tentative,
+                                 sums=hvm_sums.get(i), package_alpha=False)
         t.insert(0, "coder", h)
         hvm.append(t)
         boot.update({("human_vs_machine", h, c): ba[k] for k, c in enumerate(codes)})
@@ -657,7 +848,7 @@ def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: p
         for g in sorted(set(unit_group)):
             sel = unit_group == g
             t, _, _, ba = code_table(data[:, :, sel], codes, seed, bootstrap, ci, reliable,
-                                     tentative)
+                                     tentative, package_alpha=False)
             t.insert(0, "group", g)
             grp.append(t)
             boot.update({("by_group", g, c): ba[k] for k, c in enumerate(codes)})

@@ -470,3 +470,94 @@ def test_vectorised_code_stats_equal_the_reference_functions():
              st["kappa"][k]],
             [alpha, ag.percent_agreement(d), cc["fleiss"], cc["ac1"], ag.mean_pairwise_kappa(d)],
             atol=1e-12, equal_nan=True)
+
+
+def test_numbers_fragment_machine_and_group_tables(tmp_path):
+    codings, coverage, segments = noisy()
+    ann = codings[codings["coder"] == "ann"].assign(coder="machine")
+    codings = pd.concat([codings, ann], ignore_index=True)
+    res = compute(codings, coverage, segments, codes=("HOPE", "SIDE"))
+    paths = {n: tmp_path / f"{n}.tsv" for n in ("bc", "ov", "hv", "bg")}
+    write_tsv(res.by_code, paths["bc"])
+    write_tsv(res.overall, paths["ov"])
+    write_tsv(res.human_vs_machine, paths["hv"])
+    write_tsv(res.by_group, paths["bg"])
+    frag = Fragment("agreement")
+    ag.register_numbers(frag, res, {"HOPE": {"name": "Hope"}}, str(paths["bc"]),
+                        str(paths["ov"]), 0.95, machine_path=str(paths["hv"]),
+                        group_path=str(paths["bg"]))
+    nums, tables = frag.numbers, frag.tables
+    assert tables["agreement_machine"]["columns"] == ["Code", "Name", "ann vs automatic",
+                                                      "bob vs automatic", "cat vs automatic"]
+    assert tables["agreement_machine"]["rows"][0][:3] == [
+        "HOPE", "Hope", {"num": "agreement.machine.summary.ann.HOPE"}]
+    e = nums["agreement.machine.summary.ann.HOPE"]
+    assert e["value"][0] == 1.0 and e["display"].startswith("1.00")
+    lines = paths["hv"].read_text().splitlines()
+    row = dict(zip(lines[0].split("\t"), lines[e["source"]["lines"][0] - 1].split("\t")))
+    assert (row["coder"], row["code"]) == ("ann", "HOPE")
+    assert tables["agreement_group"]["columns"] == ["Code", "Name", "nurses", "patients"]
+    g = nums["agreement.group.summary.patients.SIDE"]
+    lines = paths["bg"].read_text().splitlines()
+    row = dict(zip(lines[0].split("\t"), lines[g["source"]["lines"][0] - 1].split("\t")))
+    assert (row["group"], row["code"]) == ("patients", "SIDE")
+    assert g["value"][0] == pytest.approx(float(row["krippendorff_alpha"]), rel=1e-5)
+    assert nums["agreement.group.units.patients"]["value"] == 40
+    assert "agreement.alpha.masi" in nums and "agreement.ci.masi" in nums
+
+
+def test_agreement_script_end_to_end(tmp_path, monkeypatch):
+    """The thin Snakemake script on a hand-built study: every output, byte-identical reruns."""
+    import runpy
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import yaml
+
+    from concord.tsvio import read_tsv
+
+    monkeypatch.setattr(sys, "stderr", sys.stderr)          # the script redirects stderr
+    codings, coverage, segments = noisy(seed=3)
+    codings = pd.concat([codings, codings[codings["coder"] == "bob"].assign(coder="machine")],
+                        ignore_index=True)
+    write_tsv(codings, tmp_path / "codings.tsv")
+    write_tsv(coverage, tmp_path / "coverage.tsv")
+    seg_paths = []
+    for sid, part in segments.groupby("session_id"):
+        write_tsv(part, tmp_path / f"{sid}.tsv")
+        seg_paths.append(str(tmp_path / f"{sid}.tsv"))
+    book = {"version": "1.0.0", "title": "t", "categories": ["humanistic", "clinical"],
+            "codes": [{"id": "HOPE", "name": "Hope", "category": "humanistic",
+                       "definition": "d", "patterns": {"terms": ["hope"]}},
+                      {"id": "SIDE", "name": "Side effects", "category": "clinical",
+                       "definition": "d", "patterns": {"terms": ["nausea"]}}]}
+    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(book), encoding="utf-8")
+    out = tmp_path / "out"
+    outputs = {"by_code": "by_code.tsv", "overall": "overall.tsv",
+               "machine": "human_vs_machine.tsv", "by_group": "by_group.tsv",
+               "forest": "alpha_forest.png", "numbers": "numbers.json"}
+    out.mkdir()
+    sm = SimpleNamespace(
+        input=SimpleNamespace(codings=str(tmp_path / "codings.tsv"),
+                              coverage=str(tmp_path / "coverage.tsv"), segments=seg_paths,
+                              codebook=str(tmp_path / "codebook.yaml")),
+        output=SimpleNamespace(**{k: str(out / v) for k, v in outputs.items()}),
+        log=[str(tmp_path / "agreement.log")],
+        params=SimpleNamespace(moderator_id="MOD", seed=5, bootstrap=100, ci=0.9,
+                               thresholds={"reliable": 0.8, "tentative": 0.667}))
+    script = Path(__file__).resolve().parents[1] / "workflow/scripts/agreement.py"
+    runpy.run_path(str(script), init_globals={"snakemake": sm})
+    assert {p.name for p in out.iterdir()} == set(outputs.values())
+    hv = read_tsv(out / "human_vs_machine.tsv")
+    assert list(hv.columns) == ag.MACHINE_COLUMNS
+    bob = hv[(hv["coder"] == "bob")]
+    assert (bob["krippendorff_alpha"] == "1").all()
+    bg = read_tsv(out / "by_group.tsv")
+    assert sorted(set(bg["group"])) == ["nurses", "patients"]
+    reg = json.loads((out / "numbers.json").read_text(encoding="utf-8"))
+    assert set(reg["tables"]) == {"agreement", "agreement_machine", "agreement_group"}
+    assert reg["numbers"]["agreement.ci.HOPE"]["meaning"].startswith("90%")
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    runpy.run_path(str(script), init_globals={"snakemake": sm})
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first     # deterministic

@@ -927,6 +927,15 @@ def _ci_entry(frag, key, row, meaning, path, line):
                     meaning, path, line, shown=_dash_ci(lo, hi))
 
 
+def _summary_entry(frag, key, row, meaning, path, line):
+    """One registry entry "alpha (lo–hi)" for a table cell; value [alpha, lo, hi]."""
+    a, lo, hi = (float(row[c]) for c in ("krippendorff_alpha", "ci_low", "ci_high"))
+    shown = "NA" if np.isnan(a) else f"{a:.2f}" + (
+        "" if np.isnan(lo) or np.isnan(hi) else f" ({lo:.2f}–{hi:.2f})")
+    return frag.add(key, [None if np.isnan(v) else v for v in (a, lo, hi)], meaning, path, line,
+                    shown=shown)
+
+
 def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_path: str,
                      overall_path: str, ci: float, machine_path: str | None = None,
                      group_path: str | None = None) -> None:
@@ -1030,19 +1039,26 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
 
     if machine_path is not None and result.human_vs_machine is not None:
         hv = result.human_vs_machine.reset_index(drop=True)
-        rows = []
+        cells = {}
         for i, row in hv.iterrows():
             h, code, line = row["coder"], row["code"], [i + 2]
-            a = frag.add(f"agreement.machine.alpha.{h}.{code}", row["krippendorff_alpha"],
-                         f"Krippendorff's alpha of human coder {h} vs the automatic coder "
-                         f"for {code}", machine_path, line)
-            c = _ci_entry(frag, f"agreement.machine.ci.{h}.{code}", row,
-                          f"{pct} bootstrap interval of alpha, {h} vs automatic coder, {code}",
-                          machine_path, line)
-            g = frag.add(f"agreement.machine.ac1.{h}.{code}", row["gwet_ac1"],
-                         f"Gwet's AC1 of {h} vs the automatic coder for {code}",
-                         machine_path, line)
-            rows.append([h, code, {"num": a}, {"num": c}, {"num": g}, row["reliability"]])
+            frag.add(f"agreement.machine.alpha.{h}.{code}", row["krippendorff_alpha"],
+                     f"Krippendorff's alpha of human coder {h} vs the automatic coder "
+                     f"for {code}", machine_path, line)
+            _ci_entry(frag, f"agreement.machine.ci.{h}.{code}", row,
+                      f"{pct} bootstrap interval of alpha, {h} vs automatic coder, {code}",
+                      machine_path, line)
+            frag.add(f"agreement.machine.ac1.{h}.{code}", row["gwet_ac1"],
+                     f"Gwet's AC1 of {h} vs the automatic coder for {code}",
+                     machine_path, line)
+            cells[(h, code)] = _summary_entry(
+                frag, f"agreement.machine.summary.{h}.{code}", row,
+                f"alpha ({pct} bootstrap interval) of {h} vs the automatic coder for {code}",
+                machine_path, line)
+        coders_ = sorted(set(hv["coder"]))
+        rows = [[code, code_meta.get(code, {}).get("name", code)]
+                + [{"num": cells[(h, code)]} if (h, code) in cells else "" for h in coders_]
+                for code in sorted(set(hv["code"]))]
         for h in sorted(set(hv["coder"])):
             lines = [i + 2 for i, c in enumerate(hv["coder"]) if c == h]
             v = hv.loc[hv["coder"] == h, "krippendorff_alpha"].to_numpy(dtype=float)
@@ -1057,24 +1073,33 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
                  machine_path, list(range(2, len(hv) + 2)))
         frag.table("agreement_machine",
                    f"Agreement of each human coder with the automatic coder: Krippendorff's α "
-                   f"with {pct} bootstrap interval and Gwet's AC1",
-                   ["Coder", "Code", "α", f"{pct} CI", "AC1", "Reliability"], rows)
+                   f"({pct} bootstrap interval) per code",
+                   ["Code", "Name"] + [f"{h} vs automatic" for h in coders_], rows)
 
     if group_path is not None and result.by_group is not None:
         bg = result.by_group.reset_index(drop=True)
-        rows = []
+        cells = {}
         for i, row in bg.iterrows():
             g_, code, line = row["group"], row["code"], [i + 2]
-            a = frag.add(f"agreement.group.alpha.{g_}.{code}", row["krippendorff_alpha"],
-                         f"Krippendorff's alpha of the human coders in group {g_} for {code}",
-                         group_path, line)
-            c = _ci_entry(frag, f"agreement.group.ci.{g_}.{code}", row,
-                          f"{pct} bootstrap interval of alpha in group {g_} for {code}",
-                          group_path, line)
-            u = frag.add(f"agreement.group.units.{g_}.{code}", int(row["units"]),
-                         f"coding units of group {g_}", group_path, line)
-            rows.append([g_, code, {"num": u}, {"num": a}, {"num": c}, row["reliability"]])
+            frag.add(f"agreement.group.alpha.{g_}.{code}", row["krippendorff_alpha"],
+                     f"Krippendorff's alpha of the human coders in group {g_} for {code}",
+                     group_path, line)
+            _ci_entry(frag, f"agreement.group.ci.{g_}.{code}", row,
+                      f"{pct} bootstrap interval of alpha in group {g_} for {code}",
+                      group_path, line)
+            cells[(g_, code)] = _summary_entry(
+                frag, f"agreement.group.summary.{g_}.{code}", row,
+                f"alpha ({pct} bootstrap interval) of the human coders in group {g_} for "
+                f"{code}", group_path, line)
+        groups_ = sorted(set(bg["group"]))
+        for g_ in groups_:
+            lines = [i + 2 for i, gg in enumerate(bg["group"]) if gg == g_]
+            frag.add(f"agreement.group.units.{g_}", int(bg.loc[bg["group"] == g_, "units"].iloc[0]),
+                     f"coding units of group {g_} in the agreement analysis", group_path, lines)
+        rows = [[code, code_meta.get(code, {}).get("name", code)]
+                + [{"num": cells[(g_, code)]} if (g_, code) in cells else "" for g_ in groups_]
+                for code in sorted(set(bg["code"]))]
         frag.table("agreement_group",
                    f"Agreement of the human coders within each stakeholder group: "
-                   f"Krippendorff's α with {pct} bootstrap interval",
-                   ["Group", "Code", "Units", "α", f"{pct} CI", "Reliability"], rows)
+                   f"Krippendorff's α ({pct} bootstrap interval) per code",
+                   ["Code", "Name"] + groups_, rows)

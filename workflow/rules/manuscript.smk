@@ -14,8 +14,9 @@ rule numbers:
     params:
         study=config["study"],
         # the config file the study metadata came from (a --configfile wins over the default)
-        configfile=str((list(workflow.overwrite_configfiles) or workflow.configfiles
-                        or ["config/config.yaml"])[-1]),
+        # (relative to the working directory when inside it: moving the folder is no change)
+        configfile=os.path.relpath(str((list(workflow.overwrite_configfiles) or workflow.configfiles
+                                        or ["config/config.yaml"])[-1])),
     conda:
         "../envs/concord.yaml"
     script:

@@ -1,0 +1,249 @@
+"""Provenance: the manifest, concord verify / trace, and fine-grained caching (dry runs)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from concord import provenance
+from concord.tsvio import InputError
+from conftest import REPO, make_study, snakemake
+
+MANIFEST = "results/provenance/manifest.tsv"
+ROSTER_NAMES = ["Anna", "Kowalski", "Annie", "Ben", "Miller", "Benny", "Carla", "Duarte",
+                "Dana", "Whitfield", "Eli", "Brandt", "Fay", "Okonjo", "Sam Rivera"]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def concord(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "concord.cli", *args], cwd=cwd,
+                          capture_output=True, text=True)
+
+
+# ---------------------------------------------------------------------------
+# unit: build_manifest + verify on hand-made files
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "raw.txt").write_text("raw\n")
+    (tmp_path / "workflow/scripts/concord").mkdir(parents=True)
+    (tmp_path / "workflow/scripts/concord/m.py").write_text("x = 1\n")
+    (tmp_path / "workflow/scripts/s.py").write_text("print()\n")
+    (tmp_path / "results/a").mkdir(parents=True)
+    (tmp_path / "results/a/out.tsv").write_text("k\tv\nx\t1\n")
+    (tmp_path / "results/a/two.txt").write_text("two\n")
+    plan = {"results/a/out.tsv": {"rule": "r1", "script": "workflow/scripts/s.py",
+                                  "inputs": [["transcript", "raw.txt"],
+                                             ["code", "workflow/scripts/concord/m.py"]],
+                                  "params": {"n": 3}}}
+    df = provenance.build_manifest(plan, commit="unknown", software="python=x")
+    provenance.write_manifest(df, MANIFEST)
+    return tmp_path
+
+
+def test_manifest_rows_hashes_and_stray_files(tiny):
+    m = pd.read_csv(tiny / MANIFEST, sep="\t", dtype=str, keep_default_na=False)
+    assert list(m.columns) == provenance.COLUMNS
+    assert list(m.path) == ["results/a/out.tsv", "results/a/two.txt"]    # not itself
+    row = m.iloc[0]
+    assert row.sha256 == sha(tiny / "results/a/out.tsv") and row.bytes == "8"   # k TAB v NL x TAB 1 NL
+    assert row.rule == "r1"
+    assert row.inputs == (f"transcript:raw.txt={sha(tiny / 'raw.txt')};"
+                          f"code:workflow/scripts/concord/m.py="
+                          f"{sha(tiny / 'workflow/scripts/concord/m.py')}")
+    assert row.params_sha256 == hashlib.sha256(b'{"n": 3}').hexdigest()
+    assert m.iloc[1].rule == "-"                                          # listed, not hidden
+    assert provenance.verify(MANIFEST, ".")["checked"] == 2
+    assert not provenance.verify_failed(provenance.verify(MANIFEST, "."))
+
+
+def test_code_hash_changes_with_script_or_module(tiny):
+    plan_inputs = ["workflow/scripts/concord/m.py"]
+    before = provenance.code_sha256("workflow/scripts/s.py", plan_inputs, "workflow/scripts/concord/")
+    (tiny / "workflow/scripts/concord/m.py").write_text("x = 2\n")
+    after = provenance.code_sha256("workflow/scripts/s.py", plan_inputs, "workflow/scripts/concord/")
+    assert before != after
+
+
+def test_verify_names_every_drifted_file(tiny):
+    (tiny / "results/a/out.tsv").write_text("k\tv\nx\t2\n")
+    (tiny / "results/a/two.txt").unlink()
+    (tiny / "results/a/new.txt").write_text("new\n")
+    (tiny / "raw.txt").write_text("edited\n")
+    r = provenance.verify(MANIFEST, ".")
+    assert r["drifted"] == ["results/a/out.tsv"]
+    assert r["missing"] == ["results/a/two.txt"]
+    assert r["unlisted"] == ["results/a/new.txt"]
+    assert r["inputs_drifted"] == ["raw.txt (input of rule r1)"]
+    proc = concord("verify", cwd=tiny)
+    assert proc.returncode == 1
+    for name in ("results/a/out.tsv", "results/a/two.txt", "results/a/new.txt", "raw.txt"):
+        assert name in proc.stdout
+
+
+def test_verify_missing_manifest_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        provenance.verify(MANIFEST, str(tmp_path))
+
+
+# ---------------------------------------------------------------------------
+# end to end on the mini study
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def prov_run(tmp_path_factory) -> Path:
+    """The mini study run from scratch up to the manifest (all of results/)."""
+    work = make_study(tmp_path_factory.mktemp("prov") / "mini")
+    snakemake(work, MANIFEST)
+    return work
+
+
+def test_manifest_lists_every_result_with_its_rule(prov_run):
+    m = pd.read_csv(prov_run / MANIFEST, sep="\t", dtype=str, keep_default_na=False)
+    files = sorted(str(p.relative_to(prov_run)) for p in (prov_run / "results").rglob("*")
+                   if p.is_file() and str(p.relative_to(prov_run)) != MANIFEST)
+    assert list(m.path) == files
+    assert "-" not in set(m.rule)                     # every file has a declaring rule
+    rows = m.set_index("path")
+    for path, row in rows.iterrows():
+        assert row.sha256 == sha(prov_run / path), path
+    assert rows.loc["results/deid/M1.txt", "rule"] == "deidentify"
+    assert rows.loc["results/segments/M2.tsv", "rule"] == "segment"
+    assert rows.loc["results/manuscript/manuscript.html", "rule"] == "render"
+    deid_inputs = rows.loc["results/deid/M1.txt", "inputs"]
+    raw = prov_run / "transcripts" / "M1.txt"
+    assert f"transcript:transcripts/M1.txt={sha(raw)}" in deid_inputs
+    assert "workflow/scripts/concord/deidentify.py=" in deid_inputs
+    assert "/tmp" not in (prov_run / MANIFEST).read_text() and str(prov_run) not in \
+        (prov_run / MANIFEST).read_text()
+    # the same params and code give the same hashes; different sessions, different params
+    assert rows.loc["results/segments/M1.tsv", "code_sha256"] == \
+        rows.loc["results/segments/M2.tsv", "code_sha256"]
+    assert rows.loc["results/segments/M1.tsv", "params_sha256"] != \
+        rows.loc["results/segments/M2.tsv", "params_sha256"]
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    assert set(m.commit) == {commit}
+    assert "snakemake=" in m.software.iloc[0] and "typst=" in m.software.iloc[0]
+
+
+def test_manifest_identical_in_a_second_folder(prov_run, mini_run, tmp_path):
+    """Two runs from scratch in two folders (mini_run: rule all, then the manifest job
+    here; prov_run: straight to the manifest) give the same manifest bytes. Both are
+    first brought up to date with the tree (other engineers edit it live; normally
+    a no-op for prov_run), so code and commit are the same for both."""
+    again, first = tmp_path / "again", tmp_path / "first"
+    shutil.copytree(mini_run, again, symlinks=True)
+    shutil.copytree(prov_run, first, symlinks=True)
+    snakemake(again, MANIFEST)
+    snakemake(first, MANIFEST)
+    assert (again / MANIFEST).read_bytes() == (first / MANIFEST).read_bytes()
+
+
+def test_verify_and_trace_on_the_run(prov_run, tmp_path):
+    ok = concord("verify", cwd=prov_run)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    listing = concord("trace", "--list", cwd=prov_run)
+    assert listing.returncode == 0
+    keys = [line.split("\t")[0] for line in listing.stdout.splitlines()]
+    registry = json.loads((prov_run / "results/manuscript/numbers.json").read_text())
+    assert keys == sorted(registry["numbers"])
+    key = next(k for k, e in sorted(registry["numbers"].items()) if e["segments"])
+    entry = registry["numbers"][key]
+    out = concord("trace", key, cwd=prov_run)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    seg = entry["segments"][0]
+    session = seg.split("-")[0]
+    segs = pd.read_csv(prov_run / f"results/segments/{session}.tsv", sep="\t", dtype=str,
+                       keep_default_na=False).set_index("segment_id")
+    assert seg in text and segs.loc[seg, "text"] in text and segs.loc[seg, "speaker_id"] in text
+    deid_line = (prov_run / f"results/deid/{session}.txt").read_text().splitlines()[
+        int(segs.loc[seg, "turn"]) - 1]
+    assert deid_line in text
+    assert sha(prov_run / "transcripts" / f"{session}.txt") in text
+    raw = (prov_run / "transcripts" / f"{session}.txt").read_text()
+    for name in ROSTER_NAMES:                       # no identifier, no raw line
+        assert not re.search(rf"\b{re.escape(name)}\b", text), name
+    assert not any(line in text for line in raw.splitlines() if line and not line.startswith("#"))
+    bad = concord("trace", "no.such.key", cwd=prov_run)
+    assert bad.returncode == 2 and "no number 'no.such.key'" in bad.stderr
+    # tampering with a result: verify names it
+    tampered = tmp_path / "t"
+    shutil.copytree(prov_run, tampered, symlinks=True)
+    p = tampered / "results/agreement/by_code.tsv"
+    p.write_text(p.read_text().replace("\t0.", "\t1.", 1))
+    r = concord("verify", cwd=tampered)
+    assert r.returncode == 1 and "DRIFTED (checksum differs): results/agreement/by_code.tsv" in r.stdout
+
+
+# ---------------------------------------------------------------------------
+# caching: dry runs after one change
+# ---------------------------------------------------------------------------
+
+def planned_jobs(work: Path) -> set[tuple[str, str]]:
+    """(rule, session or '') of every job a dry run would run."""
+    proc = snakemake(work, "-n", MANIFEST)
+    jobs, rule = set(), None
+    for line in proc.stdout.splitlines():
+        m = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):", line)
+        if m:
+            rule = m.group(1)
+            jobs.add((rule, ""))
+            continue
+        m = re.match(r"^\s+wildcards: .*session=(\w+)", line)
+        if m and rule:
+            jobs.discard((rule, ""))
+            jobs.add((rule, m.group(1)))
+    if not jobs:
+        assert "Nothing to be done" in proc.stdout, proc.stdout[-2000:]
+    return jobs
+
+
+@pytest.fixture
+def cached(prov_run, tmp_path) -> Path:
+    work = tmp_path / "cached"
+    shutil.copytree(prov_run, work, symlinks=True)     # copy2 keeps mtimes
+    # catch up with package edits made since prov_run (other work in a live tree);
+    # normally nothing to do. Then the folder is up to date *after being moved*.
+    snakemake(work, MANIFEST)
+    return work
+
+
+def test_nothing_changed_means_no_job(cached):
+    assert planned_jobs(cached) == set()
+
+
+def test_codebook_pattern_change_skips_deidentify_and_segment(cached):
+    cb = cached / "codebook.yaml"
+    text = cb.read_text()
+    assert "terms: [bed, tired]" in text
+    cb.write_text(text.replace("terms: [bed, tired]", "terms: [bed, tired, exhausted]"))
+    jobs = planned_jobs(cached)
+    rules = {r for r, _ in jobs}
+    assert {("code_machine", "M1"), ("code_machine", "M2")} <= jobs
+    assert {"agreement", "concordance", "numbers", "render", "manifest"} <= rules
+    assert not rules & {"deidentify", "segment", "segment_summary", "deid_summary"}
+
+
+def test_one_transcript_changed_reruns_its_session_and_aggregates(cached):
+    t = cached / "transcripts" / "M2.txt"
+    t.write_text(t.read_text().replace("What do you weigh", "What do you consider"))
+    jobs = planned_jobs(cached)
+    per_session = {(r, s) for r, s in jobs if s}
+    assert ("deidentify", "M2") in per_session and ("segment", "M2") in per_session
+    assert not any(s == "M1" for _, s in per_session), sorted(per_session)
+    assert {"segment_summary", "numbers", "render", "manifest"} <= {r for r, _ in jobs}

@@ -7,7 +7,7 @@ rule deidentify:
     input:
         transcript=lambda w: session_row(w.session)["transcript"],
         roster=config["deidentify"]["roster"],
-        code=package("deidentify"),
+        code=package("deidentify", "transcripts"),
     output:
         text="results/deid/{session}.txt",
         redactions="results/deid/{session}.redactions.tsv",
@@ -17,6 +17,7 @@ rule deidentify:
     params:
         session="{session}",
         moderator_id=config["deidentify"]["moderator_id"],
+        gazetteer=config["deidentify"].get("gazetteer", []),
     conda:
         "../envs/concord.yaml"
     script:
@@ -41,3 +42,56 @@ rule deid_summary:
 
 
 FRAGMENTS.append("results/deid/numbers.json")
+
+
+def _deid_gold(wildcards):
+    gold = config["deidentify"].get("gold")
+    return {"gold": gold} if gold else {}
+
+
+# Recall and precision against gold identifier spans (config deidentify.gold; the
+# demo studies set it). Without gold the fragment says recall was not measured.
+rule deid_evaluation:
+    input:
+        unpack(_deid_gold),
+        transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
+        roster=config["deidentify"]["roster"],
+        code=package("deidentify", "privacy", "transcripts"),
+    output:
+        evaluation="results/deid/evaluation.tsv",
+        numbers="results/deid/evaluation.numbers.json",
+    log:
+        "logs/deid_evaluation.log",
+    params:
+        sessions=SESSION_IDS,
+        moderator_id=config["deidentify"]["moderator_id"],
+        gazetteer=config["deidentify"].get("gazetteer", []),
+    conda:
+        "../envs/concord.yaml"
+    script:
+        "../scripts/deid_evaluation.py"
+
+
+FRAGMENTS.append("results/deid/evaluation.numbers.json")
+
+
+# The leak gate: after the manuscript, every file under results/ is scanned for
+# every original identifier of the roster and the keys (values never printed).
+# It reads whatever is under results/ when it runs; rule all depends on it.
+rule leak_check:
+    input:
+        documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
+        registry="results/manuscript/numbers.json",
+        roster=config["deidentify"]["roster"],
+        key_files=expand(f"{KEYS_DIR}/{{session}}.json", session=SESSION_IDS),
+        code=package("deidentify", "privacy"),
+    output:
+        report="results/privacy/leak_check.tsv",
+    log:
+        "logs/leak_check.log",
+    params:
+        results_dir="results",
+    conda:
+        "../envs/concord.yaml"
+    script:
+        "../scripts/leak_check.py"

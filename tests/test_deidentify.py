@@ -244,6 +244,59 @@ def test_line_without_label_is_error(study):
         deid.deidentify_session("Maria: hi\njust text\n", roster, "A1", source="t.txt")
 
 
+@pytest.mark.parametrize("extra, match", [
+    # the same participant_id twice in one session
+    ("P01\tA1\tMaria2\tMaria Lopez\t\n",
+     r"roster\.tsv, line 8: participant_id P01 appears twice in session A1 \(also line 3\)"),
+    # one participant_id, two different people
+    ("P01\tA2\tMaria\tRosa Diaz\t\n",
+     r"roster\.tsv, line 8: participant_id P01 has a different full_name than on line 3"),
+    # one name, two participant_ids (not disambiguated)
+    ("P09\tA2\tMaria L\tmaria  LOPEZ\t\n",
+     r"roster\.tsv, lines 3 and 8: participants P01 and P09 have the same full_name"),
+])
+def test_roster_identity_errors_name_lines_not_names(study, extra, match):
+    (study / "roster.tsv").write_text(ROSTER + extra, encoding="utf-8")
+    with pytest.raises(InputError, match=match) as exc:
+        deid.load_roster(study / "roster.tsv")
+    assert "Lopez" not in str(exc.value) and "Rosa" not in str(exc.value)
+
+
+def test_moderator_id_may_be_several_people(study):
+    """The moderator role has one pseudonym (config moderator_id) whoever moderates."""
+    roster = ROSTER.replace("MOD\tA2\tModerator\tJanet Whitfield", "MOD\tA2\tModerator\tKofi Mensah")
+    (study / "roster.tsv").write_text(roster, encoding="utf-8")
+    assert len(deid.load_roster(study / "roster.tsv", "MOD")) == 6
+    with pytest.raises(InputError, match="participant_id MOD has a different full_name"):
+        deid.load_roster(study / "roster.tsv", moderator_id="FAC")
+
+
+def test_shared_first_name_is_allowed_and_redacted(study):
+    """Two Marias in different sessions: the bare first name goes to this session's
+    Maria; the other's full name keeps her own pseudonym."""
+    (study / "roster.tsv").write_text(ROSTER + "P09\tA2\tMaria R\tMaria Rossi\t\n",
+                                      encoding="utf-8")
+    roster = deid.load_roster(study / "roster.tsv")
+    res = deid.deidentify_session("Tom: Maria said Maria Lopez knows Maria Rossi.\n",
+                                  roster, "A2")
+    assert res.text == "P03\t[P09] said [P01] knows [P09].\n"
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "# only a header\n\n"])
+def test_empty_transcript_is_error_and_writes_nothing(study, monkeypatch, content):
+    (study / "raw" / "A1.txt").write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=r"A1\.txt, line 1: no speaker turns"):
+        run_deid(study, "A1", monkeypatch)
+    assert not (study / "results").exists() and not (study / "restricted").exists()
+
+
+def test_non_utf8_transcript_is_error_with_line_and_writes_nothing(study, monkeypatch):
+    (study / "raw" / "A1.txt").write_bytes("Maria: hi\nMaria: Jos\u00e9 said\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"A1\.txt, line 2: not UTF-8.*save the transcript as UTF-8"):
+        run_deid(study, "A1", monkeypatch)
+    assert not (study / "results").exists() and not (study / "restricted").exists()
+
+
 def test_summary(study, monkeypatch):
     run_deid(study, "A1", monkeypatch)
     run_deid(study, "A2", monkeypatch)

@@ -91,6 +91,7 @@ rule leak_check:
         "logs/leak_check.log",
     params:
         results_dir="results",
+        moderator_id=config["deidentify"]["moderator_id"],
     conda:
         "../envs/concord.yaml"
     script:

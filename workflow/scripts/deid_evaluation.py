@@ -39,7 +39,7 @@ for i, row in enumerate(gold.itertuples(index=False), start=2):
                          f"with start < end")
 gold["start"] = gold["start"].astype(int)
 gold["end"] = gold["end"].astype(int)
-roster = deid.load_roster(sm.input.roster)
+roster = deid.load_roster(sm.input.roster, sm.params.moderator_id)
 gazetteer = deid.read_gazetteer(sm.params.get("gazetteer", None))
 counts = []
 for sid in sorted(set(gold["session_id"])):

@@ -9,6 +9,7 @@ import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from concord import deidentify as deid  # noqa: E402
+from concord import transcripts  # noqa: E402
 from concord.tsvio import write_tsv  # noqa: E402
 
 
@@ -26,8 +27,8 @@ def write_key(key: dict, path: str) -> None:
 
 
 sm = snakemake  # noqa: F821
-roster = deid.load_roster(sm.input.roster)
-raw = Path(sm.input.transcript).read_text(encoding="utf-8")
+roster = deid.load_roster(sm.input.roster, sm.params.moderator_id)
+raw = transcripts.read_raw(sm.input.transcript)  # InputError if not UTF-8 (file, line)
 result = deid.deidentify_session(
     raw, roster, sm.params.session, moderator_id=sm.params.moderator_id,
     gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),

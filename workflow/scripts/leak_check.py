@@ -10,7 +10,7 @@ from concord import privacy  # noqa: E402
 from concord.tsvio import write_tsv  # noqa: E402
 
 sm = snakemake  # noqa: F821
-roster = deid.load_roster(sm.input.roster)
+roster = deid.load_roster(sm.input.roster, sm.params.moderator_id)
 keys = privacy.load_keys(sm.input.key_files)
 table, hits = privacy.leak_check(sm.params.results_dir, roster, keys,
                                  exclude=[sm.output.report])

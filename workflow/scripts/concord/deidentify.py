@@ -195,8 +195,9 @@ class Result:
 # ---------------------------------------------------------------------------
 # inputs
 
-def load_roster(path) -> pd.DataFrame:
-    """Read the restricted roster (errors never echo names)."""
+def load_roster(path, moderator_id: str = "MOD") -> pd.DataFrame:
+    """Read the restricted roster (errors never echo names); see
+    :func:`check_roster_identities`."""
     df = read_tsv(path, required=ROSTER_COLUMNS)
     for col in ["participant_id", "session_id", "speaker_label", "full_name"]:
         empty = df.index[df[col].str.strip() == ""]
@@ -208,7 +209,47 @@ def load_roster(path) -> pd.DataFrame:
         raise InputError(f"{path}, line {dup.index[0] + 2}: the same speaker_label appears "
                          f"twice for session {df.loc[dup.index[0], 'session_id']}; "
                          f"labels must be unique within a session")
+    check_roster_identities(df, path, moderator_id)
     return df
+
+
+def check_roster_identities(df: pd.DataFrame, path, moderator_id: str = "MOD") -> None:
+    """One participant_id is one person, one person is one participant_id.
+
+    * the same participant_id twice in one session -> error (duplicate ID);
+    * one participant_id with different full names (in different sessions) -> error,
+      except ``moderator_id``: the moderator role has one pseudonym whoever moderates;
+    * one full name (case- and space-insensitive) under two participant_ids -> error
+      naming both lines: either they are one person (use one ID) or two people with
+      the same name, who must be told apart in the roster (e.g. a middle initial in
+      ``full_name``) -- otherwise every mention would get the wrong pseudonym.
+
+    A shared *first* name or surname (two Marias) is allowed: the bare token goes to
+    the person of the session if unique there, otherwise to a generic ``[NAME-n]``
+    (redacted, but not linked to either pseudonym). Messages never quote names.
+    """
+    seen_sess: dict[tuple, int] = {}
+    seen_id: dict[str, tuple[int, str]] = {}
+    seen_name: dict[str, tuple[int, str]] = {}
+    for i, row in enumerate(df.itertuples(index=False), start=2):
+        pid, sess = row.participant_id.strip(), row.session_id.strip()
+        name = " ".join(row.full_name.split()).casefold()
+        if (pid, sess) in seen_sess:
+            raise InputError(f"{path}, line {i}: participant_id {pid} appears twice in session "
+                             f"{sess} (also line {seen_sess[(pid, sess)]}); give each "
+                             f"participant of a session a distinct participant_id")
+        seen_sess[(pid, sess)] = i
+        if pid in seen_id and seen_id[pid][1] != name and pid != moderator_id:
+            raise InputError(f"{path}, line {i}: participant_id {pid} has a different full_name "
+                             f"than on line {seen_id[pid][0]}; one participant_id is one "
+                             f"person: fix the name or use a new participant_id")
+        seen_id.setdefault(pid, (i, name))
+        if name in seen_name and seen_name[name][1] != pid:
+            j, other = seen_name[name]
+            raise InputError(f"{path}, lines {j} and {i}: participants {other} and {pid} have the "
+                             f"same full_name; if they are one person use one participant_id, "
+                             f"otherwise tell them apart in full_name (e.g. a middle initial)")
+        seen_name.setdefault(name, (i, pid))
 
 
 def parse_labelled(text: str, labels: set[str], source: str) -> list[Turn]:
@@ -548,6 +589,10 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     label_to_id = dict(zip(rows["speaker_label"].str.strip(), rows["participant_id"]))
     # any format (labelled, labelled_multiline, webvtt, docx); auto-detected here
     turns = transcripts.parse(raw_text, set(label_to_id), source)
+    if not turns:
+        raise InputError(f"{source}, line 1: no speaker turns (the transcript is empty or has "
+                         f"only comments and blank lines); add the transcript text or remove "
+                         f"the session from the sessions sheet")
     names = NameIndex(roster, session)
     places = {" ".join(p.split()).casefold(): " ".join(p.split())
               for p in (gazetteer or []) if p.strip()}

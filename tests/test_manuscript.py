@@ -72,7 +72,28 @@ def test_resolve_num_table_audit():
 def test_resolve_plain_and_long_segment_lists():
     out = ms.resolve("n = {{< num many >}}\n\n{{< audit >}}\n", REGISTRY, link=False)
     assert out.startswith("n = 7\n")
-    assert "… (7 in all)" in out and "`S1-T0005-S01`" not in out
+    assert "7 segments, the first 5 shown" in out
+    assert "`S1-T0004-S01`" in out and "`S1-T0005-S01`" not in out
+
+
+def test_audit_quotes_segments_with_session_and_speaker():
+    segs = {"S1-T0001-S01": {"session_id": "S1", "speaker_id": "P03",
+                             "text": "I want to see my [NAME-1] *graduate*."}}
+    out = ms.resolve("{{< num prevalence.ga.X >}}\n\n{{< audit >}}\n", REGISTRY, segments=segs)
+    assert ("    - `S1-T0001-S01` (session S1, P03): \u201cI want to see my \\[NAME-1\\] "
+            "\\*graduate\\*.\u201d") in out
+    assert "    - `S1-T0002-S01`\n" in out or out.endswith("    - `S1-T0002-S01`\n")
+
+
+def test_load_segments_reads_contract_columns(tmp_path):
+    p = tmp_path / "S1.tsv"
+    p.write_text("segment_id\tsession_id\tturn\tspeaker_id\ttext\n"
+                 "S1-T0001-S01\tS1\t1\tP02\tHello there.\n", encoding="utf-8")
+    assert ms.load_segments([p]) == {"S1-T0001-S01": {"session_id": "S1", "speaker_id": "P02",
+                                                      "text": "Hello there."}}
+    (tmp_path / "bad.tsv").write_text("segment_id\ttext\nx\ty\n", encoding="utf-8")
+    with pytest.raises(InputError, match="bad.tsv"):
+        ms.load_segments([tmp_path / "bad.tsv"])
 
 
 @pytest.mark.parametrize("text, message", [
@@ -190,6 +211,14 @@ def test_manuscript_qmd_uses_only_documented_keys_and_renders(tmp_path):
     for name in OTHER_STAGE_TABLES:
         other.table(name, f"{name} stand-in", ["Row", "n"], [["r", {"num": "study.sessions"}]])
     more_numbers, more_tables = tc.stand_in_registry(tmp_path)   # categories, W, saturation…
+    # keys added to the .qmd by stages since this list was written: stand-ins too (the
+    # end-to-end test renders the .qmd against the real registry of the mini study)
+    known = {**more_numbers, **frag.numbers, **other.numbers}
+    for key in sorted(set(re.findall(r"\{\{<\s*num\s+(\S+)\s*>\}\}", src)) - set(known)):
+        other.add(key, 1, f"stand-in for {key}", str(pp))
+    tabled = {**more_tables, **frag.tables, **other.tables}
+    for name in sorted(set(re.findall(r"\{\{<\s*table\s+(\S+)\s*>\}\}", src)) - set(tabled)):
+        other.table(name, f"{name} stand-in", ["Row", "n"], [["r", {"num": "study.sessions"}]])
     registry = {"numbers": {**more_numbers, **frag.numbers, **other.numbers},
                 "tables": {**more_tables, **frag.tables, **other.tables}}
     text = ms.resolve(src, registry, source="manuscript.qmd")
@@ -242,7 +271,7 @@ def test_render_script(tmp_path, monkeypatch):
     write_json(REGISTRY, tmp_path / "numbers.json")
     sm = SimpleNamespace(
         input=SimpleNamespace(source="m.qmd", bibliography="r.bib", registry="numbers.json",
-                              figures=["figs/fig.png"]),
+                              figures=["figs/fig.png"], segments=[]),
         output=SimpleNamespace(documents=["res/manuscript.html", "res/manuscript.docx"]),
         log=[str(tmp_path / "render.log")],
         params=SimpleNamespace(formats=["html", "docx"], study={}, groups=[]))
@@ -252,3 +281,88 @@ def test_render_script(tmp_path, monkeypatch):
     assert zipfile.is_zipfile(tmp_path / "res/manuscript.docx")
     log = (tmp_path / "render.log").read_text(encoding="utf-8")
     assert "render: pandoc" in log or "render: quarto" in log
+
+
+# ---------------------------------------------------------------------------
+# the rendered manuscript of the mini study (end to end)
+# ---------------------------------------------------------------------------
+
+# Digits allowed outside registry numbers: fixed method names and standards.
+FIXED_DIGITS = re.compile(r"COREQ|SHA-256|\b(?:Typst|pandoc|Quarto|typst|Snakemake|Python)\b"
+                          r"[\s\d.]*")
+
+
+def unregistered_digits(html: str) -> list[str]:
+    """Digits in the rendered text that did not come from the registry.
+
+    Removed before looking: registry numbers (links to #num-…), registry tables
+    (div#tbl-…, all cells and captions come from the registry), citations and the
+    reference list (years, pages), the appendices (audit entries are registry data;
+    COREQ item numbers are the checklist's own), code, the title block (front-matter
+    numbers are resolved from the registry), scripts and styles. What is left is
+    prose typed into the .qmd; any digit there is reported with its context.
+    """
+    from lxml import html as lh
+    doc = lh.fromstring(html)
+    drop = doc.xpath('//head | //script | //style | //code | //header[@id="title-block-header"]'
+                     ' | //a[starts-with(@href, "#num-")] | //div[starts-with(@id, "tbl-")]'
+                     ' | //*[contains(concat(" ", @class, " "), " citation ")] | //*[@id="refs"]'
+                     ' | //*[@id="colophon"]')
+    for el in drop:
+        el.drop_tree() if el.getparent() is not None else None
+    for el in doc.xpath('//*[@id="audit" or @id="coreq"]'):   # appendices: section or heading
+        if el.tag in ("h1", "h2", "h3"):
+            for sib in list(el.itersiblings()):
+                if sib.tag in ("h1", "h2")[:int(el.tag[1])]:
+                    break
+                sib.drop_tree()
+        el.drop_tree()
+    text = " ".join(doc.text_content().split())
+    text = FIXED_DIGITS.sub(" ", text)
+    return [text[max(0, m.start() - 40):m.end() + 40] for m in re.finditer(r"\d+", text)]
+
+
+def test_unregistered_digits_are_caught():
+    page = ('<html><body><p>We had <a href="#num-n" title="t">12</a> groups '
+            '<span class="citation">(Tong 2007)</span> and 7 typed.</p>'
+            '<div id="tbl-x"><table><tr><td>Patients &lt; 50</td></tr></table></div>'
+            '<h2 id="audit">Audit</h2><p>line 4</p><ul><li>5</li></ul></body></html>')
+    found = unregistered_digits(page)
+    assert len(found) == 1 and "and 7 typed" in found[0]
+
+
+def test_rendered_manuscript_numbers_link_to_audit_entries(mini_run):
+    from lxml import html as lh
+    out = mini_run / "results" / "manuscript"
+    page = (out / "manuscript.html").read_text(encoding="utf-8")
+    registry = json.loads((out / "numbers.json").read_text(encoding="utf-8"))["numbers"]
+    assert not unregistered_digits(page), unregistered_digits(page)
+    doc = lh.fromstring(page)
+    links = doc.xpath('//a[starts-with(@href, "#num-")]')
+    assert len(links) > 50
+    ids = set(doc.xpath("//@id"))
+    for a in links:
+        key = a.get("href")[len("#num-"):]
+        assert key in registry, key
+        assert "num-" + key in ids, key                              # the audit entry exists
+        assert a.get("title") == " ".join(registry[key]["meaning"].split()), key   # tooltip
+        def norm(t):                     # pandoc's smart quotes, wrapped lines
+            return " ".join(t.replace("\u2019", "'").replace("\u2018", "'").split())
+        assert norm(a.text_content()) == norm(registry[key]["display"]), key
+    # every key used in the .qmd appears in the rendered text as its audit entry
+    src = (ROOT / "workflow/report/manuscript.qmd").read_text(encoding="utf-8")
+    for key in set(re.findall(r"\{\{<\s*num\s+(\S+)\s*>\}\}", src)):
+        assert "num-" + key in ids, key
+    # audit entries quote segments: ID, session, pseudonym and de-identified text
+    audit = page[page.index('id="audit"'):]
+    audit = lh.fromstring(audit[audit.index(">") + 1:]).text_content()
+    seg_keys = [k for k in registry if registry[k]["segments"] and "num-" + k in ids]
+    assert seg_keys
+    sid = registry[seg_keys[0]]["segments"][0]
+    import pandas as pd
+    seg = pd.read_csv(mini_run / "results" / "segments" / f"{sid.split('-')[0]}.tsv", sep="\t",
+                      dtype=str, keep_default_na=False).set_index("segment_id").loc[sid]
+    assert f"{sid} (session {seg.session_id}, {seg.speaker_id}): \u201c" in audit
+    assert " ".join(seg.text.split()) in " ".join(audit.split())
+    # figures embedded
+    assert page.count("data:image/png;base64") >= 1

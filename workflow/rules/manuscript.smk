@@ -28,6 +28,7 @@ rule render:
         source=config["manuscript"]["source"],
         bibliography=config["manuscript"]["bibliography"],
         registry="results/manuscript/numbers.json",
+        segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         figures=FIGURES,
         code=package("manuscript"),
     output:

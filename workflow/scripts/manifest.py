@@ -20,7 +20,11 @@ def main(sm):
     package_prefix = provenance.portable(
         os.path.join(basedir, "workflow", "scripts", "concord"), [os.getcwd(), basedir]) + "/"
     commit = provenance.git_commit(basedir)
-    df = provenance.build_manifest(plan, package_prefix=package_prefix, commit=commit, log=log)
+    df = provenance.build_manifest(plan, package_prefix=package_prefix, commit=commit,
+                                   search=[basedir], log=log)
+    missing = sorted({part for i in df["inputs"] for part in i.split(";") if part.endswith("=missing")})
+    for m in missing:
+        log(f"manifest: input not found: {m}")
     provenance.write_manifest(df, sm.output.manifest)
     log(f"manifest: {len(df)} files, commit {commit}, "
         f"{(df['rule'] == '-').sum()} not declared by any rule")

@@ -19,8 +19,9 @@ def main(sm):
     source = Path(sm.input.source)
     with open(sm.input.registry, encoding="utf-8") as fh:
         registry = json.load(fh)
+    segments = manuscript.load_segments(list(sm.input.segments))
     text = manuscript.resolve(source.read_text(encoding="utf-8"), registry, link=True,
-                              source=str(source))
+                              source=str(source), segments=segments)
     outdir = {str(Path(p).parent) for p in sm.output.documents}
     if len(outdir) != 1:
         raise ValueError(f"render: outputs must share one folder, got {sorted(outdir)}")

@@ -9,7 +9,8 @@ Shortcodes (Quarto syntax, resolved here before Quarto or pandoc sees the text):
   caption, inside a ``::: {#tbl-NAME}`` div; number cells are resolved like ``num``.
 * ``{{< audit >}}`` → the audit appendix: for every number used anywhere in the
   document (first use first), an anchor ``[KEY]{#num-KEY}``, the value, meaning,
-  rule, source file, lines, sha256 and the first segment IDs (+ count).
+  rule, source file, lines, sha256, the segment count and the first segments
+  (ID, session, speaker pseudonym, de-identified text).
 
 Inside the YAML front matter shortcodes resolve to plain text escaped for a
 double-quoted YAML string (write ``title: "{{< num study.title >}}"``).
@@ -69,7 +70,8 @@ def _front_matter_end(lines: list[str]) -> int:
 
 
 class _Resolver:
-    def __init__(self, registry: dict, source: str):
+    def __init__(self, registry: dict, source: str, segments: dict | None = None):
+        self.segments = segments or {}
         self.numbers = registry.get("numbers", {})
         self.tables = registry.get("tables", {})
         self.source = source
@@ -149,12 +151,21 @@ class _Resolver:
                      + (f", line{'s' if ',' in lines or '–' in lines else ''} {lines}"
                         if lines else "")
                      + f"; sha256 `{src.get('sha256', '?')}`"]
+            quotes = []
             if segs:
-                shown = ", ".join(f"`{s}`" for s in segs[:AUDIT_SEGMENTS])
-                more = f" … ({len(segs)} in all)" if len(segs) > AUDIT_SEGMENTS else ""
-                parts[-1] += f"; segments: {shown}{more}"
+                shown = segs[:AUDIT_SEGMENTS]
+                more = (f", the first {len(shown)} shown" if len(segs) > len(shown) else "")
+                parts[-1] += f"; {len(segs)} segment{'s' if len(segs) != 1 else ''}{more}"
+                for sid in shown:
+                    seg = self.segments.get(sid)
+                    if seg is None:
+                        quotes.append(f"    - `{sid}`")
+                    else:
+                        quotes.append(f"    - `{sid}` (session {md_escape(seg['session_id'])}, "
+                                      f"{md_escape(seg['speaker_id'])}): "
+                                      f"\u201c{md_escape(seg['text'])}\u201d")
             parts[-1] += "."
-            out.append("- " + "\n".join(parts))
+            out.append("- " + "\n".join(parts) + ("\n\n" + "\n".join(quotes) if quotes else ""))
         return "\n".join(out)
 
 
@@ -172,9 +183,13 @@ def _ranges(lines: list[int]) -> str:
 
 
 def resolve(qmd_text: str, registry: dict, link: bool = True,
-            source: str = "manuscript.qmd") -> str:
-    """Replace ``num``/``table``/``audit`` shortcodes (see the module docstring)."""
-    r = _Resolver(registry, source)
+            source: str = "manuscript.qmd", segments: dict | None = None) -> str:
+    """Replace ``num``/``table``/``audit`` shortcodes (see the module docstring).
+
+    ``segments`` (segment ID → row with ``session_id``, ``speaker_id``, ``text``,
+    see :func:`load_segments`) lets the audit appendix quote the first
+    ``AUDIT_SEGMENTS`` de-identified segments behind each number."""
+    r = _Resolver(registry, source, segments)
     lines = qmd_text.splitlines(keepends=True)
     fm_end = _front_matter_end(lines)
     audits: list[int] = []
@@ -214,6 +229,18 @@ def resolve(qmd_text: str, registry: dict, link: bool = True,
     if audits:
         text = text.replace("\x00AUDIT\x00", r.audit())
     return text
+
+
+def load_segments(paths) -> dict:
+    """Segment ID → ``{"session_id", "speaker_id", "text"}`` from segment TSVs."""
+    from concord.tsvio import read_tsv
+    out = {}
+    for p in paths:
+        df = read_tsv(p, required=["segment_id", "session_id", "speaker_id", "text"])
+        for row in df[["segment_id", "session_id", "speaker_id", "text"]].itertuples(index=False):
+            out[row.segment_id] = {"session_id": row.session_id, "speaker_id": row.speaker_id,
+                                   "text": row.text}
+    return out
 
 
 # ---------------------------------------------------------------------------

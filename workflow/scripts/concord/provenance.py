@@ -102,6 +102,20 @@ def _call(func, wildcards, inputs, outputs):
     return func(*args)
 
 
+def _input_function(item):
+    """The function behind an input item (plain, or wrapped as by ``unpack()``)."""
+    if callable(item):
+        return item
+    if getattr(item, "is_callable", lambda: False)():
+        for inner in (getattr(item, "callable", None), getattr(item, "_file", None)):
+            if callable(inner):
+                return inner
+            if callable(getattr(inner, "callable", None)):
+                return inner.callable
+        raise ValueError(f"provenance: cannot resolve the input function {item!r}")
+    return None
+
+
 def _flat(value) -> list:
     if isinstance(value, (list, tuple)):
         return [x for v in value for x in _flat(v)]
@@ -161,15 +175,20 @@ def plan_from_rules(rules, wildcard_values: dict[str, list[str]], roots: list[st
                                      for k, v in rule.output.items()})
                 inputs = []   # (name, path): the name says what an input is for
                 named = list(rule.input.items())
-                seen = sum(len(_flat(v)) for _, v in named)
-                if seen != len(rule.input):  # unnamed inputs: list them without a name
-                    named = [("", v) for v in rule.input]
+                covered = {id(x) for _, v in named for x in _flat(v)}
+                # unnamed inputs (e.g. unpack(func)) are listed without a name
+                named = [("", v) for v in rule.input if id(v) not in covered] + named
                 for name, value in named:
                     for item in _flat(value):
-                        if callable(item):
-                            inputs += [(name, str(x)) for x in _flat(_call(item, w, None, out_ns))]
-                        else:
+                        func = _input_function(item)
+                        if func is None:
                             inputs.append((name, _format(str(item), combo)))
+                            continue
+                        got = _call(func, w, None, out_ns)
+                        if isinstance(got, dict):          # unpack(): named inputs
+                            inputs += [(k, str(x)) for k, v in got.items() for x in _flat(v)]
+                        else:
+                            inputs += [(name, str(x)) for x in _flat(got)]
                 in_ns = _Wildcards({k: v for k, v in rule.input.items()})
                 params = {}
                 for name, value in rule.params.items():
@@ -220,14 +239,16 @@ def _sha_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def code_sha256(script: str | None, inputs: list[str], package_prefix: str) -> str:
+def code_sha256(script: str | None, inputs: list[str], package_prefix: str,
+                search: list[str] | None = None) -> str:
     """SHA-256 over the script and the concord modules among the inputs (each as
-    ``path\\0bytes\\0``, sorted by path)."""
+    ``path\\0bytes\\0``, sorted by path; files looked up as in :func:`locate`)."""
     h = hashlib.sha256()
     files = sorted({p for p in inputs if p.startswith(package_prefix)} | ({script} if script else set()))
     for p in files:
+        f = Path(locate(p, ["."] + list(search or [])))
         h.update(p.encode() + b"\0")
-        h.update(Path(p).read_bytes() if Path(p).exists() else b"missing")
+        h.update(f.read_bytes() if f.is_file() else b"missing")
         h.update(b"\0")
     return h.hexdigest()
 
@@ -245,17 +266,32 @@ def results_files(root: str = "results", exclude=(MANIFEST,) + EXCLUDE) -> list[
     return sorted(out)
 
 
+def locate(path: str, search: list[str]) -> str:
+    """The file a portable path names: the first of ``search`` folders holding it."""
+    if os.path.isabs(path):
+        return path
+    for folder in search:
+        candidate = os.path.join(folder, path)
+        if os.path.isfile(candidate):
+            return candidate
+    return path
+
+
 def build_manifest(plan: dict, package_prefix: str = "workflow/scripts/concord/",
                    commit: str = "unknown", software: str | None = None,
-                   root: str = "results", log=None) -> pd.DataFrame:
+                   root: str = "results", search: list[str] | None = None,
+                   log=None) -> pd.DataFrame:
     """One row per file under ``root`` (see the module docstring). Paths in the
-    plan are relative to the working directory (``portable``)."""
+    plan are portable (:func:`portable`): looked up in the working directory, then
+    in each of ``search`` (the workflow folder)."""
     software = software or software_versions()
+    search = ["."] + list(search or [])
     hashes: dict[str, str] = {}
 
     def sha(p):
         if p not in hashes:
-            hashes[p] = sha256_file(p) if os.path.isfile(p) else "missing"
+            f = locate(p, search)
+            hashes[p] = sha256_file(f) if os.path.isfile(f) else "missing"
         return hashes[p]
 
     rows = []
@@ -268,10 +304,10 @@ def build_manifest(plan: dict, package_prefix: str = "workflow/scripts/concord/"
             continue
         inputs = entry["inputs"]
         if isinstance(inputs, str):
-            in_text, code = inputs, code_sha256(entry.get("script"), [], package_prefix)
+            in_text, code = inputs, code_sha256(entry.get("script"), [], package_prefix, search)
         else:
             in_text = ";".join(f"{n}:{p}={sha(p)}" for n, p in inputs)
-            code = code_sha256(entry.get("script"), [p for _, p in inputs], package_prefix)
+            code = code_sha256(entry.get("script"), [p for _, p in inputs], package_prefix, search)
         params = _sha_text(json.dumps(entry.get("params"), sort_keys=True, ensure_ascii=False))
         rows.append([path, sha(path), os.path.getsize(path), entry["rule"], in_text, params,
                      code, software, commit])
@@ -297,7 +333,12 @@ def _parse_inputs(text: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def verify(manifest=MANIFEST, root: str = ".") -> dict:
+def workflow_folder() -> str:
+    """The folder holding ``workflow/scripts/concord`` (this package's checkout)."""
+    return str(Path(__file__).resolve().parents[3])
+
+
+def verify(manifest=MANIFEST, root: str = ".", search: list[str] | None = None) -> dict:
     """Recompute the hashes of every file the manifest lists.
 
     Returns ``{"drifted": [...], "missing": [...], "unlisted": [...],
@@ -306,6 +347,8 @@ def verify(manifest=MANIFEST, root: str = ".") -> dict:
     A results file that changed or is gone, a file under results/ the manifest does
     not list, or an input whose bytes changed, is drift. An input that is not
     present (e.g. a restricted roster on the auditor's machine) is *unavailable*.
+    Inputs are looked up in ``root``, then in ``search`` (default: the workflow
+    folder this package belongs to, where ``workflow/scripts/...`` live).
     """
     mpath = Path(root) / manifest
     df = read_tsv(mpath, required=COLUMNS)
@@ -326,7 +369,8 @@ def verify(manifest=MANIFEST, root: str = ".") -> dict:
     for (ip, ih), rule in sorted(inputs.items()):
         if ip.startswith("results/"):
             continue  # results files are checked as rows
-        f = Path(ip) if os.path.isabs(ip) else Path(root) / ip
+        f = Path(locate(ip, [str(root)] + list(search if search is not None
+                                                 else [workflow_folder()])))
         if not f.is_file():
             out["inputs_unavailable"].append(ip)
         elif ih != "missing" and sha256_file(f) != ih:

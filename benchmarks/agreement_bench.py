@@ -84,6 +84,7 @@ def main() -> None:
           f"{rss_gen:.0f} MB)")
 
     prof = cProfile.Profile() if args.profile else None
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     if prof:
         prof.enable()
@@ -93,11 +94,13 @@ def main() -> None:
     if prof:
         prof.disable()
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ov = res.overall.set_index("measure")
     print(f"agreement stage: {wall:.2f} s wall for {args.resamples} resamples "
           f"(tables: by_code {len(res.by_code)} rows, human_vs_machine "
-          f"{len(res.human_vs_machine)}, by_group {len(res.by_group)})")
+          f"{len(res.human_vs_machine)}, by_group {len(res.by_group)}); CPU time {cpu:.2f} s")
     print(f"peak memory (RSS, whole process): {peak:.0f} MB; BLAS threads "
           f"{os.environ['OPENBLAS_NUM_THREADS']}; load average {os.getloadavg()[0]:.2f} on "
           f"{os.cpu_count()} CPUs")

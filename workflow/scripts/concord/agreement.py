@@ -96,6 +96,10 @@ def krippendorff_alpha(data, level: str = "nominal") -> tuple[float, str]:
         return float("nan"), (f"only one value ({values[0]:g}) occurs in the pairable data, "
                               "so agreement cannot be told from chance")
     try:
+        if level == "nominal":  # same result, skips the package's own value counting
+            counts = np.stack([np.sum(data == v, axis=0) for v in values], axis=1)
+            return float(krippendorff.alpha(value_counts=counts,
+                                            level_of_measurement="nominal")), ""
         return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level)), ""
     except ValueError as exc:  # pragma: no cover - guarded above
         return float("nan"), str(exc)
@@ -584,7 +588,7 @@ def table_columns(data: np.ndarray) -> np.ndarray:
     d = c0 * c1 / np.where(ok, m - 1, 1)[None, :]
     agree = ((c0 * (c0 - 1) + c1 * (c1 - 1)) / 2).sum(axis=0)
     pairs = n_codes * mm * (mm - 1) / 2
-    return np.column_stack([mm, agree, pairs, c1.T, d.T])
+    return np.vstack([mm, agree, pairs, c1, d]).T      # units x columns (a view)
 
 
 def boot_alphas(sums: np.ndarray, n_codes: int) -> np.ndarray:
@@ -717,7 +721,7 @@ def _shared_sums(datas: list[np.ndarray], bootstrap: int, seed: int) -> list:
     if bootstrap <= 0 or n_units < 2:
         return [None] * len(datas)
     cols = [table_columns(d) for d in datas]
-    sums = bootstrap_sums(np.column_stack(cols), bootstrap, seed)
+    sums = bootstrap_sums(np.vstack([c.T for c in cols]).T, bootstrap, seed)
     out, at = [], 0
     for c in cols:
         out.append(sums[:, at:at + c.shape[1]])

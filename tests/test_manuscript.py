@@ -154,8 +154,34 @@ def test_render_html_and_docx_with_pandoc(tmp_path):
 
 
 def test_render_rejects_unknown_format(tmp_path):
-    with pytest.raises(InputError, match="pdf"):
-        ms.render("x", ["pdf"], tmp_path, tmp_path / "r.bib", backend="pandoc")
+    with pytest.raises(InputError, match="odt.*supported: html, docx, pdf"):
+        ms.render("x", ["odt"], tmp_path, tmp_path / "r.bib", backend="pandoc")
+
+
+def test_render_pdf_through_typst(tmp_path):
+    """pandoc -> Typst -> typst.compile: a PDF with the figure, the citation, internal
+    links and embedded fonts, the same bytes twice, dated SOURCE_DATE_EPOCH."""
+    (tmp_path / "figs").mkdir()
+    _png(tmp_path / "figs" / "fig.png")
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@book{bird2009, author={Bird, Steven}, title={NLP with Python}, "
+                   "publisher={O'Reilly}, year={2009}}\n", encoding="utf-8")
+    qmd = QMD.replace("## Audit", "As shown [@bird2009].\n\n![A figure](figs/fig.png)\n\n## Audit")
+    text = ms.resolve(qmd, REGISTRY)
+    logs = []
+    out = ms.render(text, ["pdf"], tmp_path / "out", bib, resource_path=[tmp_path],
+                    backend="pandoc", log=logs.append)
+    pdf = Path(out["pdf"]).read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-64:]
+    assert re.search(rb"/Subtype\s*/Image", pdf)                       # the figure
+    assert re.search(rb"/FontFile", pdf)                                # fonts embedded
+    assert b"/Link" in pdf                                               # number -> audit
+    assert b"D:19800101000000" in pdf                                   # SOURCE_DATE_EPOCH
+    assert not list((tmp_path / "out").glob("*.typ"))                   # no leftovers
+    assert any("typst" in line for line in logs)
+    again = ms.render(text, ["pdf"], tmp_path / "out2", bib, resource_path=[tmp_path],
+                      backend="pandoc")
+    assert Path(again["pdf"]).read_bytes() == pdf
 
 
 # --- the real manuscript source --------------------------------------------------
@@ -364,5 +390,7 @@ def test_rendered_manuscript_numbers_link_to_audit_entries(mini_run):
                       dtype=str, keep_default_na=False).set_index("segment_id").loc[sid]
     assert f"{sid} (session {seg.session_id}, {seg.speaker_id}): \u201c" in audit
     assert " ".join(seg.text.split()) in " ".join(audit.split())
-    # figures embedded
+    # figures embedded; the PDF and DOCX are there
     assert page.count("data:image/png;base64") >= 1
+    assert (out / "manuscript.pdf").read_bytes().startswith(b"%PDF-")
+    assert zipfile.is_zipfile(out / "manuscript.docx")

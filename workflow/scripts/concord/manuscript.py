@@ -20,7 +20,9 @@ naming it and the .qmd line.
 :func:`render` turns the resolved text into HTML/DOCX with Quarto when it is on
 ``PATH``, otherwise with the pandoc bundled in ``pypandoc-binary``; both read the
 same resolved file. DOCX gets fixed timestamps (``SOURCE_DATE_EPOCH``) so that
-two runs give the same bytes.
+two runs give the same bytes. PDF (no LaTeX): pandoc writes Typst and the ``typst``
+wheel compiles it in-process (``typst.compile``), embedded fonts only, dated
+``SOURCE_DATE_EPOCH`` — byte-identical across runs.
 """
 
 from __future__ import annotations
@@ -252,6 +254,46 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
+FORMATS = ("html", "docx", "pdf")
+
+
+def _render_pdf(src: Path, target: Path, bibliography: str, resource_path: str, env: dict,
+                log=None) -> str:
+    """PDF without LaTeX: the bundled pandoc writes Typst, the ``typst`` wheel compiles
+    it offline with its embedded fonts only (system fonts ignored: same bytes on any
+    machine), dated ``SOURCE_DATE_EPOCH``. Figure paths become root-relative
+    (``/results/...``) with the Typst root at the first resource folder."""
+    import typst
+    typ = target.with_suffix(".typ")
+    cmd = [pandoc_path(), src.name, "--from", "markdown", "--to", "typst", "--standalone",
+           "--citeproc", f"--bibliography={bibliography}", "--output", typ.name]
+    if log:
+        log(f"render: pandoc: {' '.join(cmd)}")
+    proc = subprocess.run(cmd, cwd=target.parent, env=env, capture_output=True, text=True)
+    if log and proc.stderr.strip():
+        log(proc.stderr.strip())
+    if proc.returncode != 0:
+        raise RuntimeError(f"pandoc failed writing Typst (exit {proc.returncode}): "
+                           f"{proc.stderr.strip()[-2000:]}")
+    root = Path(resource_path.split(os.pathsep)[0]).resolve()
+    text = typ.read_text(encoding="utf-8")
+    text = re.sub(r'image\("(?!/)([^"]+)"', lambda m: f'image("/{m.group(1)}"', text)
+    # wide registry tables: a smaller type than the text (show rules apply from here on)
+    text = "#show table: set text(size: 7.5pt)\n#show table: set par(justify: false)\n" + text
+    typ.unlink()
+    try:
+        pdf = typst.compile(text.encode("utf-8"), root=str(root), ignore_system_fonts=True,
+                            format="pdf",
+                            timestamp=int(env.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH)))
+    except RuntimeError as exc:   # typst.TypstError: message + diagnostic
+        raise RuntimeError(f"typst failed compiling {target.name}: {exc}") from exc
+    target.write_bytes(pdf)
+    if log:
+        log(f"render: typst {getattr(typst, '__version__', '')} compiled {target.name} "
+            f"(embedded fonts, root {root.name or root})")
+    return str(target)
+
+
 def render(resolved_md: str, formats: list[str], outdir, bibliography,
            resource_path: list | str = ".", backend: str | None = None,
            stem: str = "manuscript", log=None) -> dict:
@@ -277,10 +319,10 @@ def render(resolved_md: str, formats: list[str], outdir, bibliography,
     if log:
         log(f"render: backend {backend}" + ("" if backend == "quarto" else
             f" (bundled pandoc {pandoc_path()}; quarto not used)"))
-    unknown = [f for f in formats if f not in ("html", "docx")]
+    unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise InputError(f"manuscript.formats: unsupported format(s) {', '.join(unknown)} "
-                         f"(supported: html, docx)")
+                         f"(supported: {', '.join(FORMATS)})")
     src = outdir / f"{stem}.qmd"
     src.write_text(resolved_md, encoding="utf-8", newline="\n")
     env = dict(os.environ)
@@ -288,6 +330,9 @@ def render(resolved_md: str, formats: list[str], outdir, bibliography,
     out = {}
     for fmt in formats:
         target = outdir / f"{stem}.{fmt}"
+        if fmt == "pdf":
+            out[fmt] = _render_pdf(src, target, bibliography, resource_path, env, log)
+            continue
         if backend == "quarto":
             cmd = [shutil.which("quarto") or "quarto", "render", str(src), "--to", fmt,
                    "--output", target.name, "-M", f"bibliography:{bibliography}",

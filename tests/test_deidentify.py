@@ -194,6 +194,21 @@ def test_deterministic(study, monkeypatch):
     ("my grandmother lived to 91, so", "my grandmother lived to [AGE], so", "AGE"),
     ("we moved to East Linden. East Linden is nice", "we moved to [LOCATION]. [LOCATION] is nice", "LOCATION"),
     ("patients from out around Cedar Ridge.", "patients from out around [LOCATION].", "LOCATION"),
+    ("we live at 1423 Maple Ridge Drive, Apt 4 now", "we live at [LOCATION] now", "LOCATION"),
+    ("send it to PO Box 881 please", "send it to [LOCATION] please", "LOCATION"),
+    ("the ZIP is 02139 if", "the ZIP is [LOCATION] if", "LOCATION"),
+    ("Cambridge, MA 02139-4307 is", "Cambridge, MA [LOCATION] is", "LOCATION"),
+    ("out in Travis County the", "out in [LOCATION] the", "LOCATION"),
+    ("the week before Thanksgiving 2021, right", "the week before [DATE], right", "DATE"),
+    ("it hit by the 14th and", "it hit by [DATE] and", "DATE"),
+    ("pushed to 11.02.2022 then", "pushed to [DATE] then", "DATE"),
+    ("moved on 10/14 so", "moved on [DATE] so", "DATE"),
+    ("at 94 she still gardens", "at [AGE] she still gardens", "AGE"),
+    ("dr. Castellanos left", "dr. [NAME-1] left", "NAME"),
+    ("Reverend Whitcombe reads", "Reverend [NAME-1] reads", "NAME"),
+    ("my oncologist June 3rd said", "my oncologist [DATE] said", "DATE"),  # a date, not a name
+    ("a lady named Corinne found", "a lady named [NAME-1] found", "NAME"),
+    ("so my mom June drives me. Later, June took leave", "so my mom [NAME-1] drives me. Later, [NAME-1] took leave", "NAME"),
 ])
 def test_each_detector(raw, expected, type_):
     out, res = one(raw)
@@ -210,6 +225,9 @@ def test_each_detector(raw, expected, type_):
     "I went to the hospital and the clinic.",
     "I'm not sure, I am fine with it.",
     "In 2019 I was diagnosed.",
+    "I take 1/2 a pill, it is 1/2 the dose.",
+    "The room was at 95 degrees and at 90 percent humidity.",
+    "Christmas was quiet.",
 ])
 def test_common_words_not_redacted(raw):
     out, res = one(raw)

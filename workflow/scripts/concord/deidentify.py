@@ -93,6 +93,7 @@ hill wood love bright star sky river page price rice wells ward hall bell cook
 baker mason carter porter park marsh lake ford field rivers best
 """.split())
 
+MONTH_NAMES_AS_NAMES = frozenset({"April", "May", "June", "August"})
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
 MONTH_RE = (r"(?:January|February|March|April|May|June|July|August|September|October|"
@@ -130,8 +131,10 @@ English Spanish Facebook Google Tamoxifen Herceptin Ibrance Tylenol Advil
 
 CAP_RE = r"[A-Z][a-zA-Z]+(?:[-'’][A-Z][a-zA-Z]+)*"  # Okafor, O'Brien, Smith-Jones
 
-TITLE_RE = (r"\b(?:Dr\.?|Doctor|Mr\.?|Mrs\.?|Ms\.?|Miss|Mx\.?|Prof\.?|Professor|"
-            r"Nurse|Sister|Father|Pastor|Rabbi)\s+")
+# the title in any case ("dr. Castellanos" as transcribed), the name capitalised
+TITLE_RE = (r"\b(?i:Dr\.?|Doctor|Mr\.?|Mrs\.?|Ms\.?|Miss|Mx\.?|Prof\.?|Professor|"
+            r"Nurse|Sister|Father|Pastor|Rabbi|Reverend|Rev\.|Chaplain|Deacon)\s+")
+NAMED_RE = r"\b(?:named|called|name\s+is|name's|name’s)\s+"
 KIN_WORDS = """husband wife partner spouse son daughter boy girl kid mother mom mum mama
 mother-in-law father dad papa father-in-law sister brother sister-in-law brother-in-law
 son-in-law daughter-in-law grandson granddaughter grandchild grandma grandmother granny
@@ -155,7 +158,7 @@ Their His Her This That Went Go Going When After Before Over Near""".split())
 
 PRIORITY = {"email": 0, "url": 1, "roster": 2, "phone": 3, "record": 4, "date": 5,
             "facility": 6, "title": 7, "kinship": 8, "propagated": 9, "gazetteer": 10,
-            "place-cue": 10,
+            "place-cue": 10, "address": 6, "zip": 6, "admin-unit": 10, "named": 8,
             "age": 11, "long-number": 12}
 
 _CROSSES_SENTENCE = re.compile(r"(?<!\b[A-Z])(?<!\bS[tr])(?<!\bD[r])(?<!\bMrs)(?<!\bM[rs])[.!?]\s+(?=[A-Z])")
@@ -461,6 +464,34 @@ _AGE_REL = re.compile(
 _AGE_YEARS = re.compile(
     r"(?<![\w.-])(?P<v>\d{1,3}|" + NUMWORD_RE + r")(?:\s+|-)years?(?:\s+|-)old\b",
     re.IGNORECASE)
+_STREET_TYPES = (r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.?|Lane|Ln\.?|"
+                 r"Boulevard|Blvd\.?|Court|Ct\.?|Way|Place|Pl\.?|Terrace|Circle|Cir\.?|"
+                 r"Highway|Hwy\.?|Parkway|Pkwy\.?|Trail|Pike|Row|Square|Loop)")
+_ADDRESS = re.compile(
+    rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:{CAP_RE}\s+){{1,3}}{_STREET_TYPES}(?![\w])"
+    r"(?:,?\s+(?:Apt\.?|Apartment|Unit|Suite|#)\s*[\w-]+)?"
+    r"|\b(?:P\.?\s?O\.?\s+[Bb]ox|[Pp]ost\s+[Oo]ffice\s+[Bb]ox)\s+\d+")
+_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT "
+           "NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").split()
+_ZIP = re.compile(
+    r"\b(?:[Zz][Ii][Pp](?:\s*[Cc]ode)?|[Zz]ipcode|[Pp]ostal\s+[Cc]ode)\s*(?:is|was|:|of|#)?\s*"
+    r"(?P<v>\d{5}(?:-\d{4})?)(?![\w-])"
+    r"|\b(?:" + "|".join(_STATES) + r"),?\s+(?P<w>\d{5}(?:-\d{4})?)(?![\w-])")
+_ADMIN_UNIT = re.compile(rf"\b(?:{CAP_RE}\s+){{1,3}}(?:County|Parish|Borough|Township)\b")
+_HOLIDAYS = (r"(?:Thanksgiving|Christmas(?:\s+Eve|\s+Day)?|New\s+Year['’]s(?:\s+Eve|\s+Day)?|"
+             r"Easter|Halloween|Valentine['’]s\s+Day|Independence\s+Day|(?:the\s+)?Fourth\s+of\s+"
+             r"July|Memorial\s+Day|Labor\s+Day|Mother['’]s\s+Day|Father['’]s\s+Day)")
+_DATE_HOLIDAY = re.compile(  # a holiday with its year is a specific date
+    rf"\b{_HOLIDAYS}\s+(?:of\s+)?(?:19|20)\d\d\b")
+_DATE_DAY = re.compile(
+    # a day of the month alone ("by the 14th"), month/day without a year ("was 10/14"),
+    # after a date cue; only the date is redacted
+    r"\b(?:on|by|until|till|since|before|after|from)\s+"
+    r"(?P<v>the\s+(?:[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)\b"
+    r"|(?:1[0-2]|0?[1-9])/(?:3[01]|[12][0-9]|0?[1-9])(?![\d/]))")
+_AGE_OLD = re.compile(  # ages over 89 after "at" ("at 94 she still gardens")
+    r"\b[Aa]t\s+(?P<v>9[0-9]|1[01][0-9]|ninety(?:[- ](?:" + "|".join(_UNITS) + r"))?)(?![\w-])"
+    + _DURATION_AFTER + r"(?!\s*(?:degrees|mph|dollars|bucks))", re.IGNORECASE)
 _FACILITY = re.compile(
     rf"\b(?:(?:St\.?|Saint)\s+{CAP_RE}(?:['’]s)?(?:\s+{FACILITY_CAP})*"
     rf"|(?:{FACILITY_CAP}\s+){{1,4}}{FACILITY_CUES}(?:\s+(?:of\s+)?{FACILITY_CAP})*"
@@ -514,7 +545,11 @@ def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
     out = []
     for m in re.finditer(regex_prefix + rf"(?P<n>{CAP_RE})(?:\s+(?P<n2>{CAP_RE}))?", text):
         first = m.group("n")
-        if first in STOP_CAPS or first.upper() == first and len(first) <= 3:
+        # month names that are also first names ("my mom June") count right after a
+        # cue, unless a day number follows ("my oncologist June 3rd" is a date)
+        month_name = (first in MONTH_NAMES_AS_NAMES
+                      and not re.match(r"\s+(?:the\s+)?\d|\s+" + ORD_RE, text[m.end("n"):]))
+        if (first in STOP_CAPS and not month_name) or first.upper() == first and len(first) <= 3:
             continue
         s, e = m.span("n")
         if m.group("n2") and m.group("n2") not in STOP_CAPS:
@@ -594,6 +629,18 @@ def detect(text: str, names: NameIndex, gazetteer_regex=None, places=None) -> li
         c += _pattern(_AGE_REL, text, "AGE", "age", group="v")
         c += _pattern(_AGE_REL, text, "AGE", "age", group="w")
     c += _place_cues(text)
+    if digit:
+        c += _pattern(_ADDRESS, text, "LOCATION", "address")
+        c += _pattern(_ZIP, text, "LOCATION", "zip", group="v")
+        c += _pattern(_ZIP, text, "LOCATION", "zip", group="w")
+        c += _pattern(_DATE_HOLIDAY, text, "DATE", "date")
+        c += _pattern(_DATE_DAY, text, "DATE", "date", group="v")
+    if "County" in text or "Parish" in text or "Borough" in text or "Township" in text:
+        c += _pattern(_ADMIN_UNIT, text, "LOCATION", "admin-unit")
+    if "at" in low and (digit or "ninety" in low):
+        c += _pattern(_AGE_OLD, text, "AGE", "age", group="v")
+    if "named" in low or "called" in low or "name" in low:
+        c += _cue_names(NAMED_RE, text, "named")
     c += _facilities(text)
     c += _cue_names(TITLE_RE, text, "title")
     c += _cue_names(KIN_RE, text, "kinship")
@@ -616,7 +663,7 @@ def _prefer_roster(cands: list[Candidate], text: str) -> list[Candidate]:
         else:
             merged.append(Candidate(c.start, c.end, c.type, c.detector, c.pseudonym))
     out = [c for c in cands if c.detector != "roster"] + merged
-    cue = ("title", "kinship", "propagated")
+    cue = ("title", "kinship", "named", "propagated")
 
     def covered(c: Candidate) -> bool:
         for m in re.finditer(r"\S+", text[c.start:c.end]):
@@ -675,11 +722,11 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     cue_names = {}
     for t, cands in zip(turns, per_turn):
         for c in cands:
-            if c.detector in ("title", "kinship", "place-cue"):
+            if c.detector in ("title", "kinship", "named", "place-cue", "admin-unit"):
                 s = t.text[c.start:c.end]
                 parts = [s] + (s.split() if c.type == "NAME" else [])
                 for n in parts:
-                    if len(n) > 2 and n not in STOP_CAPS:
+                    if len(n) > 2 and (n not in STOP_CAPS or n in MONTH_NAMES_AS_NAMES):
                         cue_names.setdefault(n.casefold(), (n, c.type))
     if cue_names:
         prop_regex = _word_regex(n for n, _ in cue_names.values())

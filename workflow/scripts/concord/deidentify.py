@@ -35,32 +35,46 @@ overlaps are resolved longest-first, then by detector priority):
 ``date``
     dates more specific than a year: ``3/3/21``, ``2021-03-03``, ``March 3rd``,
     ``March 3, 2021``, ``3rd of March``, ``the third of March``, ``March the
-    third``, ``March 2021`` -> ``[DATE]``. A month name alone is kept.
+    third``, ``March 2021``, a holiday with its year (``Thanksgiving 2021``), a day
+    or month/day after a date preposition (``by the 14th``, ``on 10/14``) ->
+    ``[DATE]``. A month name alone, and a holiday without a year, are kept.
 ``age``
     ``I'm 47``, ``I am forty-seven``, ``turned 60``, ``aged 52``, ``47 years old``,
     ``47-year-old``; only the number is replaced -> ``I'm [AGE]``,
     ``[AGE] years old``. Durations (``I'm 2 weeks out``) are not ages.
-    Relatives' ages too: ``my mom is 93``, ``lived to 91``, ``died at 88``.
+    Relatives' ages too: ``my mom is 93``, ``lived to 91``, ``died at 88``, and
+    ages over 89 after "at" (``at 94 she still gardens``).
 ``facility``
     capitalised words before a cue word (``Memorial``, ``General``, ``Hospital``,
     ``Clinic``, ``Cancer Center``, ``Medical Center``, ``Regional``, ``Pavilion``,
     ``Institute``, ``Center`` ...), ``Memorial`` +
     capitalised words, ``St. X`` / ``Saint X`` -> ``[FACILITY]``.
 ``title``
-    a title and a capitalised name: ``Dr. Okafor`` -> ``Dr. [NAME-1]`` (the title
-    is kept, so the role stays readable).
+    a title (any case: ``dr.`` as transcribed; also ``Reverend``, ``Chaplain``) and
+    a capitalised name: ``Dr. Okafor`` -> ``Dr. [NAME-1]`` (the title is kept, so
+    the role stays readable).
+``named``
+    ``named X``, ``called X``, ``name is X`` -> ``named [NAME-n]`` (pets too: they
+    are over-redacted rather than risk a person).
 ``kinship``
     a kinship or relationship cue and a capitalised name: ``my husband Tom`` ->
-    ``my husband [NAME-2]``.
+    ``my husband [NAME-2]``; a month that is also a first name counts here
+    (``my mom June``), unless a day number follows (then it is a date).
 ``propagated``
-    a name found by ``title`` or ``kinship`` anywhere in the session is also
+    a name found by ``title``, ``kinship`` or ``named`` (or a place found by a cue)
+    anywhere in the session is also
     replaced where it occurs alone (same rules as roster names).
 ``place-cue``
     capitalised words after a residence/travel cue (``we moved to Glenhaven``,
     ``drove in from Harbor Falls``, ``patients from out around Fenwick``,
     ``... Medical Center in Alder Bay``) -> ``[LOCATION]``; propagated like names.
+``address``, ``zip``, ``admin-unit``
+    street addresses (number, capitalised words, a street type: ``1423 Maple Ridge
+    Drive``, ``Apt 4``), PO boxes, ZIP codes after a cue (``ZIP is 02139``) or a
+    state code (``MA 02139``), counties/parishes/boroughs/townships (``Travis
+    County``) -> ``[LOCATION]``.
 ``gazetteer``
-    place names from an optional list -> ``[LOCATION]``.
+    place names from an optional list (``deidentify.gazetteer``) -> ``[LOCATION]``.
 
 ``[NAME-n]`` numbers are per session, in order of first appearance, and the same
 string (case-insensitively) always gets the same number.

@@ -247,8 +247,14 @@ def test_manuscript_qmd_uses_only_documented_keys_and_renders(tmp_path):
         other.table(name, f"{name} stand-in", ["Row", "n"], [["r", {"num": "study.sessions"}]])
     registry = {"numbers": {**more_numbers, **frag.numbers, **other.numbers},
                 "tables": {**more_tables, **frag.tables, **other.tables}}
-    text = ms.resolve(src, registry, source="manuscript.qmd")
+    import yaml
+    checklist = yaml.safe_load((ROOT / "workflow/report/coreq.yaml").read_text(encoding="utf-8"))
+    study_cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text(encoding="utf-8"))
+    blocks = {"checklist": ms.checklist_markdown(checklist, study_cfg),
+              "colophon": ms.colophon("pandoc", "pandoc 3.9", ["html", "pdf"])}
+    text = ms.resolve(src, registry, source="manuscript.qmd", blocks=blocks)
     assert "{{<" not in text and "{#num-pairwise.spearman.max}" in text
+    assert "{#tbl-coreq}" in text and "{#colophon}" in text
 
     cc.heatmap(prev, tc.GROUPS, tc.CODEBOOK, tmp_path / "heat.png")
     fig = tmp_path / "root" / "results" / "concordance"
@@ -297,16 +303,19 @@ def test_render_script(tmp_path, monkeypatch):
     write_json(REGISTRY, tmp_path / "numbers.json")
     sm = SimpleNamespace(
         input=SimpleNamespace(source="m.qmd", bibliography="r.bib", registry="numbers.json",
-                              figures=["figs/fig.png"], segments=[]),
+                              figures=["figs/fig.png"], segments=[],
+                              checklist=str(ROOT / "workflow/report/coreq.yaml")),
         output=SimpleNamespace(documents=["res/manuscript.html", "res/manuscript.docx"]),
         log=[str(tmp_path / "render.log")],
-        params=SimpleNamespace(formats=["html", "docx"], study={}, groups=[]))
+        params=SimpleNamespace(formats=["html", "docx"], study={}, groups=[],
+                               config={"study": {"setting": "S"}}))
     runpy.run_path(str(ROOT / "workflow/scripts/render.py"), init_globals={"snakemake": sm})
     html = (tmp_path / "res/manuscript.html").read_text(encoding="utf-8")
     assert 'id="num-prevalence.ga.X"' in html and "data:image/png;base64" in html
     assert zipfile.is_zipfile(tmp_path / "res/manuscript.docx")
     log = (tmp_path / "render.log").read_text(encoding="utf-8")
     assert "render: pandoc" in log or "render: quarto" in log
+    assert re.search(r"render: engine (pandoc|quarto) \d", log)
 
 
 # ---------------------------------------------------------------------------
@@ -394,3 +403,40 @@ def test_rendered_manuscript_numbers_link_to_audit_entries(mini_run):
     assert page.count("data:image/png;base64") >= 1
     assert (out / "manuscript.pdf").read_bytes().startswith(b"%PDF-")
     assert zipfile.is_zipfile(out / "manuscript.docx")
+
+
+def _checklist(n=32, **change):
+    items = [{"n": i, "topic": f"T{i}", "question": "q", "where": ["design"],
+              "answer": "{study.setting}, {{< num many >}} of them"} for i in range(1, n + 1)]
+    items[0] = {"n": 1, "topic": "Interviewer", "question": "q", "not_reported": "synthetic"}
+    items[1].update(change)
+    return {"domains": [{"name": "D", "items": items}]}
+
+
+def test_checklist_fills_config_and_registry_numbers():
+    md = ms.checklist_markdown(_checklist(), {"study": {"setting": "Clinic *A*"}})
+    assert len(re.findall(r"\n\| \d", md)) == 32
+    assert "| 1 | D | Interviewer | not reported | synthetic |" in md
+    assert "| 2 | D | T2 | [Design](#design) | Clinic \\*A\\*, {{< num many >}} of them |" in md
+    out = ms.resolve("{{< checklist >}}\n", REGISTRY, blocks={"checklist": md})
+    assert "[7](#num-many" in out                      # numbers inside come from the registry
+
+
+@pytest.mark.parametrize("checklist, message", [
+    (_checklist(31), "numbered 1 to 32"),
+    (_checklist(where=[], answer=""), "item 2 .T2.: give `where`"),
+    (_checklist(answer="{study.nowhere}"), r"item 2: placeholder \{study.nowhere\}"),
+])
+def test_checklist_errors_name_the_item(checklist, message):
+    with pytest.raises(InputError, match=message):
+        ms.checklist_markdown(checklist, {"study": {"setting": "S"}}, source="c.yaml")
+
+
+def test_real_coreq_checklist_is_complete():
+    import yaml
+    cl = yaml.safe_load((ROOT / "workflow/report/coreq.yaml").read_text(encoding="utf-8"))
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text(encoding="utf-8"))
+    md = ms.checklist_markdown(cl, cfg)
+    assert [int(r.split("|")[1]) for r in md.splitlines() if re.match(r"\| \d", r)] == \
+        list(range(1, 33))
+    assert cfg["study"]["setting"].split()[0] in md

@@ -29,6 +29,8 @@ rule render:
         bibliography=config["manuscript"]["bibliography"],
         registry="results/manuscript/numbers.json",
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
+        checklist=config["manuscript"].get(
+            "checklist", str(Path(workflow.basedir) / "workflow" / "report" / "coreq.yaml")),
         figures=FIGURES,
         code=package("manuscript"),
     output:
@@ -40,6 +42,8 @@ rule render:
         formats=config["manuscript"]["formats"],
         study=config["study"],
         groups=config["groups"],
+        # what the COREQ checklist may quote ({study.setting} …)
+        config={k: config[k] for k in ("study", "groups", "segment", "agreement", "concordance")},
     conda:
         "../envs/concord.yaml"
     script:

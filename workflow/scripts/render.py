@@ -8,6 +8,8 @@ import json  # noqa: E402
 import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import yaml  # noqa: E402
+
 from concord import manuscript  # noqa: E402
 
 
@@ -20,8 +22,16 @@ def main(sm):
     with open(sm.input.registry, encoding="utf-8") as fh:
         registry = json.load(fh)
     segments = manuscript.load_segments(list(sm.input.segments))
+    checklist_path = getattr(sm.input, "checklist", None)
+    with open(checklist_path, encoding="utf-8") as fh:
+        checklist = yaml.safe_load(fh)
+    backend, version = manuscript.engine()
+    log(f"render: engine {version}")
+    blocks = {"checklist": manuscript.checklist_markdown(checklist, dict(sm.params.config),
+                                                         source=str(checklist_path)),
+              "colophon": manuscript.colophon(backend, version, list(sm.params.formats))}
     text = manuscript.resolve(source.read_text(encoding="utf-8"), registry, link=True,
-                              source=str(source), segments=segments)
+                              source=str(source), segments=segments, blocks=blocks)
     outdir = {str(Path(p).parent) for p in sm.output.documents}
     if len(outdir) != 1:
         raise ValueError(f"render: outputs must share one folder, got {sorted(outdir)}")
@@ -29,7 +39,7 @@ def main(sm):
     # figures are referenced relative to the repository root (the working directory)
     written = manuscript.render(text, list(sm.params.formats), outdir.pop(),
                                 sm.input.bibliography, resource_path=[os.getcwd()],
-                                stem=stems.pop(), log=log)
+                                stem=stems.pop(), backend=backend, log=log)
     for fmt, path in written.items():
         log(f"render: wrote {path}")
 

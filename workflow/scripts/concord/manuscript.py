@@ -185,12 +185,16 @@ def _ranges(lines: list[int]) -> str:
 
 
 def resolve(qmd_text: str, registry: dict, link: bool = True,
-            source: str = "manuscript.qmd", segments: dict | None = None) -> str:
+            source: str = "manuscript.qmd", segments: dict | None = None,
+            blocks: dict[str, str] | None = None) -> str:
     """Replace ``num``/``table``/``audit`` shortcodes (see the module docstring).
 
     ``segments`` (segment ID → row with ``session_id``, ``speaker_id``, ``text``,
     see :func:`load_segments`) lets the audit appendix quote the first
-    ``AUDIT_SEGMENTS`` de-identified segments behind each number."""
+    ``AUDIT_SEGMENTS`` de-identified segments behind each number. ``blocks`` maps
+    further shortcode names (``checklist``, ``colophon``) to Markdown inserted in
+    their place, whose own ``num`` shortcodes are resolved too."""
+    blocks = blocks or {}
     r = _Resolver(registry, source, segments)
     lines = qmd_text.splitlines(keepends=True)
     fm_end = _front_matter_end(lines)
@@ -220,8 +224,10 @@ def resolve(qmd_text: str, registry: dict, link: bool = True,
             if name == "audit":
                 audits.append(lineno)
                 return "\x00AUDIT\x00"
+            if name in blocks:
+                return SHORTCODE.sub(sub, blocks[name])
             raise InputError(f"{source}:{lineno}: unknown shortcode {name!r} in {m.group(0)!r} "
-                             f"(known: num, table, audit)")
+                             f"(known: {', '.join(['num', 'table', 'audit', *sorted(blocks)])})")
 
         out.append(SHORTCODE.sub(sub, line))
     text = "".join(out)
@@ -231,6 +237,97 @@ def resolve(qmd_text: str, registry: dict, link: bool = True,
     if audits:
         text = text.replace("\x00AUDIT\x00", r.audit())
     return text
+
+
+PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_]\w*(?:\.\w+)*)\}(?!\})")
+
+
+def _config_value(config: dict, dotted: str):
+    value = config
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(dotted)
+        value = value[part]
+    return value
+
+
+def checklist_markdown(checklist: dict, config: dict, source: str = "coreq.yaml") -> str:
+    """The COREQ table (Markdown, with ``num`` shortcodes still in it) from the
+    checklist YAML (see ``workflow/report/coreq.yaml``) and the study config.
+
+    Raises :class:`InputError` naming the item when numbering is not 1..32 without
+    gaps, an item has neither ``where`` nor ``not_reported``, or a ``{config.path}``
+    placeholder is not in the config."""
+    rows, numbers = [], []
+    for domain in checklist.get("domains", []):
+        for item in domain.get("items", []):
+            n = item.get("n")
+            numbers.append(n)
+
+            def fill(text, n=n):
+                def one(m):
+                    try:
+                        return md_escape(_config_value(config, m.group(1)))
+                    except KeyError:
+                        raise InputError(f"{source}: item {n}: placeholder {{{m.group(1)}}} "
+                                         f"is not in the study config") from None
+                parts = re.split(r"(\{\{<.*?>\}\})", str(text))
+                return "".join(p if p.startswith("{{<") else
+                               PLACEHOLDER.sub(one, md_escape_keep_braces(p)) for p in parts)
+
+            where = item.get("where") or []
+            if where:
+                shown = ", ".join(f"[{w.replace('-', ' ').capitalize()}](#{w})" for w in where)
+                answer = fill(item.get("answer", ""))
+            elif item.get("not_reported"):
+                shown = "not reported"
+                answer = fill(item["not_reported"])
+            else:
+                raise InputError(f"{source}: item {n} ({item.get('topic')}): give `where` "
+                                 f"(sections reporting it) or `not_reported` (why not)")
+            rows.append(f"| {n} | {md_escape(domain.get('name', ''))} | "
+                        f"{md_escape(item.get('topic', ''))} | {shown} | {answer} |")
+    if numbers != list(range(1, len(numbers) + 1)) or len(numbers) != 32:
+        raise InputError(f"{source}: COREQ items must be numbered 1 to 32 in order, "
+                         f"got {numbers}")
+    head = ["| No. | Domain | Item | Reported in | Answer |", "|--:|:--|:--|:--|:-----|"]
+    return "\n".join(["::: {#tbl-coreq}", "", *head, *rows, "",
+                      ": COREQ checklist (Tong et al., 2007) for this study", "", ":::"])
+
+
+def md_escape_keep_braces(text: str) -> str:
+    """:func:`md_escape` but leaving ``{`` ``}`` (placeholders are filled after)."""
+    return "".join("\\" + ch if ch in MD_SPECIAL - {"{", "}"} else ch for ch in str(text))
+
+
+def engine(backend: str | None = None) -> tuple[str, str]:
+    """``(backend, "pandoc 3.9")``: which engine will render, with its version."""
+    if backend is None:
+        backend = "quarto" if shutil.which("quarto") else "pandoc"
+    exe = (shutil.which("quarto") or "quarto") if backend == "quarto" else pandoc_path()
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+        version = (out.stdout.strip().splitlines() or ["?"])[0].split()[-1]
+    except (OSError, subprocess.SubprocessError):
+        version = "?"
+    return backend, f"{backend} {version}"
+
+
+def colophon(backend: str, version: str, formats: list[str]) -> str:
+    """The colophon sentence: which engine rendered this document."""
+    import importlib.metadata as md
+    parts = [f"This document was rendered by {md_escape(version)}"
+             + (" (the copy bundled with the pypandoc-binary package; Quarto was not found)"
+                if backend == "pandoc" else "")
+             + " from the numbers registry"]
+    if "pdf" in formats:
+        try:
+            tv = md.version("typst")
+        except md.PackageNotFoundError:
+            tv = "?"
+        parts.append(f"the PDF was typeset from pandoc's Typst output by the typst Python "
+                     f"package {tv} with its embedded fonts")
+    return "[" + "; ".join(parts) + ".]{#colophon}"
 
 
 def load_segments(paths) -> dict:

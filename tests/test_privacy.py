@@ -1,6 +1,9 @@
 """Leak gate, evaluation against gold spans, and the hand-written hold-out set."""
 
 import io
+import json
+import runpy
+import sys
 import zipfile
 from pathlib import Path
 
@@ -140,6 +143,42 @@ def test_holdout_recall_floor():
 # after adding address/ZIP/county/holiday/day-of-month/age>89/lowercase-title/
 # "named X"/month-as-name detectors, all 0.870 (47/54), NAME 0.920 (23/25)
 HOLDOUT_FLOOR = {"all": 0.87, "NAME": 0.92}
+
+
+class _NL(list):
+    def __init__(self, **kw):
+        super().__init__(kw.values())
+        self.__dict__.update(kw)
+
+    def get(self, key, default=None):
+        return self.__dict__.get(key, default)
+
+
+def test_evaluation_script_counts_only_and_registers_numbers(tmp_path, monkeypatch):
+    raw, gold = pv.parse_marked((HOLDOUT / "transcript.txt").read_text(encoding="utf-8"))
+    (tmp_path / "H1.txt").write_text(raw, encoding="utf-8")
+    gold.insert(0, "session_id", "H1")
+    gold.to_csv(tmp_path / "gold.tsv", sep="\t", index=False)
+    out = tmp_path / "results"
+    smk = type("Snakemake", (), dict(
+        input=_NL(gold=str(tmp_path / "gold.tsv"), transcripts=[str(tmp_path / "H1.txt")],
+                  roster=str(HOLDOUT / "roster.tsv")),
+        output=_NL(evaluation=str(out / "evaluation.tsv"), numbers=str(out / "numbers.json")),
+        log=_NL(log=str(tmp_path / "eval.log")),
+        params=_NL(sessions=["H1"], moderator_id="MOD", gazetteer=[])))()
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    runpy.run_path(str(REPO / "workflow" / "scripts" / "deid_evaluation.py"),
+                   init_globals={"snakemake": smk}, run_name="__main__")
+    table = pd.read_csv(out / "evaluation.tsv", sep="\t").set_index("type")
+    assert table.loc["all", "gold"] == len(gold) == 54
+    assert table.loc["all", "hidden"] == holdout_table().set_index("type").loc["all", "hidden"]
+    reg = json.loads((out / "numbers.json").read_text(encoding="utf-8"))
+    assert reg["numbers"]["deid.eval.NAME.recall"]["value"] == table.loc["NAME", "recall"]
+    assert "Against 54 gold identifier spans in 1 transcript," in \
+        reg["numbers"]["deid.eval.statement"]["display"]
+    for f in out.iterdir():  # counts only: no original identifier in the outputs
+        body = f.read_text(encoding="utf-8")
+        assert "Castellanos" not in body and "Okonkwo" not in body
 
 
 # ---------------------------------------------------------------------------

@@ -64,11 +64,12 @@ for r in table.itertuples(index=False):
 alls = table.set_index("type").loc["all"]
 name = table.set_index("type").loc["NAME"] if "NAME" in set(table["type"]) else None
 n_sessions = gold["session_id"].nunique()
+low = table.iloc[:-1].sort_values(["recall", "type"]).iloc[0]
 statement = (f"Against {int(alls.gold):,} gold identifier spans in {n_sessions} "
-             f"transcripts, recall (every character of the span redacted) was "
+             f"transcript{'s' if n_sessions != 1 else ''}, recall (every character of the span redacted) was "
              f"{alls.recall:.3f} overall"
              + (f" and {name.recall:.3f} for names" if name is not None else "")
-             + f", with the lowest type at {table['recall'].iloc[:-1].min():.3f}; "
+             + f", lowest for {low.type} ({low.recall:.3f}); "
              f"precision (a redaction overlapping a gold span) was {alls.precision:.3f}.")
 frag.add("deid.eval.statement", float(alls.recall), "de-identification recall and "
          "precision against gold spans", path, [line["all"]], shown=statement)

@@ -353,12 +353,14 @@ class WordMatcher:
     """Case-insensitive, word-bounded matching of many strings (names, places) --
     the same matches as ``re.finditer`` over one alternation
     ``(?<![\\w@.])(?:s1|s2|...)(?![\\w@]|\\.\\w)`` (longest first, spaces matching
-    any whitespace), ~10x faster: a match can only start at the start of a word,
+    any whitespace), ~6x faster (0.12 s vs 0.72 s for Study B's roster over its
+    1.6 MB): a match can only start at the start of a word,
     so each word of the text is looked up (case-folded) among the strings' first
     words and only those strings are tried there."""
 
     def __init__(self, strings):
         self.anchors: dict[str, list[re.Pattern]] = {}
+        self._word_pats: dict[str, re.Pattern] = {}
         for s in sorted(set(strings), key=lambda s: (-len(s), s)):
             first = _TOKEN.match(s)
             if first is None:  # a string not starting with a word character
@@ -368,20 +370,30 @@ class WordMatcher:
                 re.compile(r"(?<![\w@.])" + body + r"(?![\w@]|\.\w)", re.IGNORECASE))
 
     def finditer(self, text: str):
+        # which first words occur at all (tokenising and set lookups run in C), then
+        # only their occurrences are visited, in text order
+        present = self.anchors.keys() & set(_TOKEN.findall(text.casefold()))
+        if not present:
+            return
+        starts = sorted((m.start(), w) for w in present
+                        for m in self._word_pat(w).finditer(text))
         pos = 0
-        anchors = self.anchors
-        for m in _TOKEN.finditer(text):
-            if m.start() < pos:
+        for start, w in starts:
+            if start < pos:
                 continue
-            pats = anchors.get(m.group().casefold())
-            if not pats:
-                continue
-            for pat in pats:
-                hit = pat.match(text, m.start())
+            for pat in self.anchors[w]:
+                hit = pat.match(text, start)
                 if hit:
                     pos = hit.end()
                     yield _Hit(hit.start(), hit.end(), hit.group())
                     break
+
+    def _word_pat(self, word: str) -> re.Pattern:
+        pat = self._word_pats.get(word)
+        if pat is None:
+            pat = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
+            self._word_pats[word] = pat
+        return pat
 
 
 def _word_regex(strings) -> WordMatcher | None:

@@ -399,6 +399,14 @@ def test_rendered_manuscript_numbers_link_to_audit_entries(mini_run):
                       dtype=str, keep_default_na=False).set_index("segment_id").loc[sid]
     assert f"{sid} (session {seg.session_id}, {seg.speaker_id}): \u201c" in audit
     assert " ".join(seg.text.split()) in " ".join(audit.split())
+    # the COREQ checklist: 32 rows, every section it names exists in the document
+    coreq = doc.xpath('//div[@id="tbl-coreq"]//tbody/tr')
+    assert len(coreq) == 32
+    targets = [a.get("href")[1:] for tr in coreq for a in tr.xpath(".//a[starts-with(@href, '#')]")]
+    assert targets and all(t in ids for t in targets), [t for t in targets if t not in ids]
+    assert all(tr.xpath("string(./td[4])").strip() for tr in coreq)     # reported in / not
+    colophon = doc.xpath('//*[@id="colophon"]')[0].text_content()
+    assert re.search(r"rendered by (pandoc|quarto) \d", colophon)
     # figures embedded; the PDF and DOCX are there
     assert page.count("data:image/png;base64") >= 1
     assert (out / "manuscript.pdf").read_bytes().startswith(b"%PDF-")

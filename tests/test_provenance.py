@@ -256,3 +256,13 @@ def test_one_transcript_changed_reruns_its_session_and_aggregates(cached):
     assert ("deidentify", "M2") in per_session and ("segment", "M2") in per_session
     assert not any(s == "M1" for _, s in per_session), sorted(per_session)
     assert {"segment_summary", "numbers", "render", "manifest"} <= {r for r, _ in jobs}
+
+
+def test_params_change_reruns_that_stage_and_what_depends_on_it(cached):
+    cfg = cached / "config.yaml"
+    text = cfg.read_text()
+    assert "bootstrap: 200" in text
+    cfg.write_text(text.replace("bootstrap: 200", "bootstrap: 300", 1))   # agreement's
+    rules = {r for r, _ in planned_jobs(cached)}
+    assert "agreement" in rules and {"numbers", "render", "manifest"} <= rules
+    assert not rules & {"deidentify", "segment", "code_machine", "combine_codings"}

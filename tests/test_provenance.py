@@ -266,3 +266,13 @@ def test_params_change_reruns_that_stage_and_what_depends_on_it(cached):
     rules = {r for r, _ in planned_jobs(cached)}
     assert "agreement" in rules and {"numbers", "render", "manifest"} <= rules
     assert not rules & {"deidentify", "segment", "code_machine", "combine_codings"}
+
+
+def test_outputs_of_unexpanded_wildcards_are_matched_by_pattern(tiny):
+    plan = {"results/a/{name}.txt": {"rule": "r2", "script": None, "inputs": "unresolved",
+                                     "params": "unresolved wildcards ['name']"}}
+    df = provenance.build_manifest(plan, commit="unknown", software="python=x")
+    rows = df.set_index("path")
+    assert rows.loc["results/a/two.txt", "rule"] == "r2"
+    assert rows.loc["results/a/two.txt", "inputs"] == "unresolved"
+    assert rows.loc["results/a/out.tsv", "rule"] == "-"          # no pattern: listed as stray

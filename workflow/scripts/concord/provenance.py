@@ -294,9 +294,14 @@ def build_manifest(plan: dict, package_prefix: str = "workflow/scripts/concord/"
             hashes[p] = sha256_file(f) if os.path.isfile(f) else "missing"
         return hashes[p]
 
+    # outputs of rules with wildcards the plan could not expand: match by pattern
+    patterns = [(re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(k)) + "$"), e)
+                for k, e in sorted(plan.items()) if "{" in k]
     rows = []
     for path in results_files(root):
         entry = plan.get(path)
+        if entry is None:
+            entry = next((e for rx, e in patterns if rx.match(path)), None)
         if entry is None:
             if log:
                 log(f"manifest: {path} is not the declared output of any rule (listed as '-')")

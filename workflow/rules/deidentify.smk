@@ -3,9 +3,31 @@
 # enter results/.
 
 
+# Names and places found by cues in any session (restricted): each session also
+# redacts those found elsewhere in the study.
+rule deid_lexicon:
+    input:
+        transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
+        roster=config["deidentify"]["roster"],
+        code=package("deidentify", "privacy", "transcripts"),
+    output:
+        lexicon=f"{KEYS_DIR}/study_lexicon.json",
+    log:
+        "logs/deid_lexicon.log",
+    params:
+        sessions=SESSION_IDS,
+        moderator_id=config["deidentify"]["moderator_id"],
+        gazetteer=config["deidentify"].get("gazetteer", []),
+    conda:
+        "../envs/concord.yaml"
+    script:
+        "../scripts/deid_lexicon.py"
+
+
 rule deidentify:
     input:
         transcript=lambda w: session_row(w.session)["transcript"],
+        lexicon=f"{KEYS_DIR}/study_lexicon.json",
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "transcripts"),
     output:
@@ -55,6 +77,7 @@ rule deid_evaluation:
     input:
         unpack(_deid_gold),
         transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
+        lexicon=f"{KEYS_DIR}/study_lexicon.json",
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "privacy", "transcripts"),
     output:

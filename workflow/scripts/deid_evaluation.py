@@ -41,6 +41,11 @@ gold["start"] = gold["start"].astype(int)
 gold["end"] = gold["end"].astype(int)
 roster = deid.load_roster(sm.input.roster, sm.params.moderator_id)
 gazetteer = deid.read_gazetteer(sm.params.get("gazetteer", None))
+study_names = None
+if sm.input.get("lexicon"):
+    import json
+    with open(sm.input.lexicon, encoding="utf-8") as fh:
+        study_names = json.load(fh)["names"]
 counts = []
 for sid in sorted(set(gold["session_id"])):
     raw = transcripts.read_raw(sessions[sid])
@@ -49,7 +54,8 @@ for sid in sorted(set(gold["session_id"])):
                          f"file; gold offsets need a plain-text transcript")
     counts.append(privacy.evaluate_session(
         raw, gold[gold["session_id"] == sid], roster, sid,
-        source=sessions[sid], moderator_id=sm.params.moderator_id, gazetteer=gazetteer))
+        source=sessions[sid], moderator_id=sm.params.moderator_id, gazetteer=gazetteer,
+        study_names=study_names))
 table = privacy.evaluation_table({"gold": pd.concat(counts, ignore_index=True)})
 write_tsv(table, path)
 

@@ -28,11 +28,15 @@ def write_key(key: dict, path: str) -> None:
 
 sm = snakemake  # noqa: F821
 roster = deid.load_roster(sm.input.roster, sm.params.moderator_id)
+study_names = None
+if sm.input.get("lexicon"):
+    with open(sm.input.lexicon, encoding="utf-8") as fh:
+        study_names = json.load(fh)["names"]
 raw = transcripts.read_raw(sm.input.transcript)  # InputError if not UTF-8 (file, line)
 result = deid.deidentify_session(
     raw, roster, sm.params.session, moderator_id=sm.params.moderator_id,
     gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
-    source=str(sm.input.transcript))
+    source=str(sm.input.transcript), study_names=study_names)
 
 out = Path(sm.output.text)
 out.parent.mkdir(parents=True, exist_ok=True)

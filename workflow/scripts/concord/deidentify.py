@@ -207,6 +207,8 @@ class Result:
     # (raw_start, raw_end, type, detector) of every redaction in the *raw* file;
     # in memory only (for evaluation against gold spans), never written
     raw_spans: list = field(default_factory=list)
+    # names/places found by cues in this session: casefolded -> (string, type)
+    cue_strings: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
@@ -591,7 +593,8 @@ _PLACE_CUE = re.compile(
     r"back\s+|over\s+|all\s+the\s+way\s+)?(?:to|from)|"
     r"grew\s+up\s+in|born\s+in|raised\s+in|home\s+(?:in|to)|"
     r"(?:outside|near|around)(?:\s+of)?|"
-    r"(?:Center|Centre|Hospital|Clinic|Institute|Pavilion|Regional|Memorial|General)\s+in)\s+"
+    r"(?:Center|Centre|Hospital|Clinic|Institute|Pavilion|Regional|Memorial|General|"
+    r"Associates|Partners|Group|Practice|Hospice|Infirmary|System|Oncology)\s+in)\s+"
     rf"(?P<n>{CAP_RE}(?:\s+{CAP_RE}){{0,2}})")
 
 
@@ -719,12 +722,15 @@ def resolve(cands: list[Candidate], text: str = "") -> list[Candidate]:
 
 def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
                        moderator_id: str = "MOD", gazetteer: list[str] | None = None,
-                       source: str = "transcript") -> Result:
+                       source: str = "transcript", study_names: dict | None = None) -> Result:
     """De-identify one session's raw ``labelled`` transcript.
 
     ``roster`` holds the whole study (mentions of people from other sessions are
     redacted too); the session's rows give the speaker labels. ``gazetteer`` is an
-    optional list of place names. Output is deterministic.
+    optional list of place names. ``study_names`` (casefolded -> (string, type), see
+    :func:`study_lexicon`): names and places that cues found in *other* sessions of the
+    study, propagated here too (a relative named with a cue in one session and
+    mentioned bare in another). Output is deterministic.
     """
     rows = roster[roster["session_id"] == session]
     if rows.empty:
@@ -745,7 +751,8 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     per_turn = [resolve(detect(t.text, names, gaz_regex, places), t.text) for t in turns]
 
     # names found by cues (title/kinship) are also redacted where they occur alone
-    cue_names = {}
+    cue_names = {k: tuple(v) for k, v in (study_names or {}).items()}
+    own: dict[str, tuple] = {}
     for t, cands in zip(turns, per_turn):
         for c in cands:
             if c.detector in ("title", "kinship", "named", "place-cue", "admin-unit"):
@@ -754,6 +761,7 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
                 for n in parts:
                     if len(n) > 2 and (n not in STOP_CAPS or n in MONTH_NAMES_AS_NAMES):
                         cue_names.setdefault(n.casefold(), (n, c.type))
+                        own.setdefault(n.casefold(), (n, c.type))
     if cue_names:
         prop_regex = _word_regex(n for n, _ in cue_names.values())
         for i, t in enumerate(turns):
@@ -810,7 +818,20 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     red = pd.DataFrame(redactions, columns=REDACTION_COLUMNS)
     entries = [{"original": o, "replacement": r, "type": ty}
                for (o, r, ty) in sorted(key_entries, key=lambda e: (e[2], e[1], e[0]))]
-    return Result(content, red, {"session_id": session, "entries": entries}, raw_spans)
+    return Result(content, red, {"session_id": session, "entries": entries}, raw_spans,
+                  dict(sorted(own.items())))
+
+
+def study_lexicon(raws: dict, roster: pd.DataFrame, **kw) -> dict:
+    """Names and places found by cues (title, kinship, named, place cues) in any session
+    of the study: ``{casefolded: [string, type]}``, for :func:`deidentify_session`'s
+    ``study_names``. ``raws``: session id -> raw transcript (``str`` or docx bytes)."""
+    out: dict = {}
+    for sid in sorted(raws):
+        res = deidentify_session(raws[sid], roster, sid, **kw)
+        for k, v in res.cue_strings.items():
+            out.setdefault(k, list(v))
+    return dict(sorted(out.items()))
 
 
 def read_gazetteer(value) -> list[str]:

@@ -378,3 +378,16 @@ def parse_marked(text: str) -> tuple[str, pd.DataFrame]:
         last = m.end()
     out.append(text[last:])
     return "".join(out), pd.DataFrame(spans, columns=["start", "end", "type"])
+
+
+def write_private_json(obj, path) -> None:
+    """Write JSON readable by the owner only (0600; folder 0700 when created)."""
+    import os
+    path = Path(path)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(obj, fh, indent=1, sort_keys=True, ensure_ascii=False)
+        fh.write("\n")

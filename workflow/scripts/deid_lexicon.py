@@ -1,0 +1,18 @@
+"""Snakemake script for rule deid_lexicon: names and places found by cues in any
+session of the study (restricted, 0600), so that each session's de-identification
+also redacts those found elsewhere ("my husband Luis" in one group, "Luis" alone in
+another)."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
+
+from concord import deidentify as deid  # noqa: E402
+from concord import privacy, transcripts  # noqa: E402
+
+sm = snakemake  # noqa: F821
+roster = deid.load_roster(sm.input.roster, sm.params.moderator_id)
+raws = {sid: transcripts.read_raw(p) for sid, p in zip(sm.params.sessions, sm.input.transcripts)}
+lexicon = deid.study_lexicon(raws, roster, moderator_id=sm.params.moderator_id,
+                             gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)))
+privacy.write_private_json({"names": lexicon}, sm.output.lexicon)
+print(f"{len(lexicon)} cue-found names and places in {len(raws)} sessions", file=sys.stderr)

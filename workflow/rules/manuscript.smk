@@ -2,6 +2,8 @@
 import json
 import os
 
+from concord import provenance
+
 
 rule numbers:
     input:
@@ -54,33 +56,17 @@ rule render:
 # manifest) with its checksum, rule, inputs, params and code. Which rule made
 # which file comes from the workflow's rule objects, resolved when the DAG is built
 # (see concord/provenance.py for why not .snakemake/metadata).
-MANIFEST_EXCLUDE = ("results/privacy/", "results/provenance/")
-
-
-def provenance_plan():
-    from concord import provenance
-
-    return provenance.plan_from_rules(
-        workflow.rules, {"session": SESSION_IDS}, [os.getcwd(), str(workflow.basedir)],
-        skip=("all", "manifest"))
-
-
-def provenance_targets(wildcards):
-    return sorted(p for p in provenance_plan()
-                  if "{" not in p and not p.startswith(MANIFEST_EXCLUDE))
-
-
 rule manifest:
     input:
-        files=provenance_targets,
+        files=lambda w: provenance.workflow_targets(workflow, SESSION_IDS),
         code=package("provenance"),
     output:
         manifest="results/provenance/manifest.tsv",
     log:
         "logs/manifest.log",
     params:
-        plan=lambda w: json.dumps(provenance_plan(), sort_keys=True),
-        basedir=str(workflow.basedir),
+        plan=lambda w: json.dumps(provenance.workflow_plan(workflow, SESSION_IDS), sort_keys=True),
+        basedir=lambda w: str(workflow.basedir),   # where workflow/ files of the plan live
     conda:
         "../envs/concord.yaml"
     script:

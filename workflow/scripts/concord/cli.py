@@ -161,6 +161,9 @@ def _add_verify(sub) -> None:
                                    "names; exit 1 naming every file that drifted.")
     p.add_argument("--root", default=".", help="workflow working directory (default: %(default)s)")
     p.add_argument("--manifest", default="results/provenance/manifest.tsv")
+    p.add_argument("--workflow", default=None,
+                   help="folder holding the workflow's files named in the manifest "
+                        "(workflow/scripts/…; default: this concord's checkout)")
     p.set_defaults(func=_run_verify)
 
 
@@ -168,7 +171,8 @@ def _run_verify(args) -> int:
     from concord import provenance
     from concord.tsvio import InputError
     try:
-        report = provenance.verify(args.manifest, args.root)
+        report = provenance.verify(args.manifest, args.root,
+                                   search=None if args.workflow is None else [args.workflow])
     except InputError as exc:
         print(f"concord verify: {exc}", file=sys.stderr)
         return 2

@@ -210,6 +210,22 @@ def plan_from_rules(rules, wildcard_values: dict[str, list[str]], roots: list[st
     return plan
 
 
+def workflow_plan(workflow, sessions: list[str], exclude=("results/privacy/",
+                                                        "results/provenance/")) -> dict:
+    """:func:`plan_from_rules` for a running Snakemake ``workflow`` object (all rules
+    but ``all`` and ``manifest``), paths relative to the working directory or the
+    workflow folder."""
+    return plan_from_rules(workflow.rules, {"session": list(sessions)},
+                           [os.getcwd(), str(workflow.basedir)], skip=("all", "manifest"))
+
+
+def workflow_targets(workflow, sessions: list[str],
+                     exclude=("results/privacy/", "results/provenance/")) -> list[str]:
+    """The concrete outputs under results/ the manifest waits for."""
+    return sorted(p for p in workflow_plan(workflow, sessions)
+                  if "{" not in p and not p.startswith(tuple(exclude)))
+
+
 # ---------------------------------------------------------------------------
 # the manifest
 # ---------------------------------------------------------------------------

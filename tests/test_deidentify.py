@@ -365,3 +365,14 @@ def test_demo_corpus_recall_if_present():
     # the measured figures are reported by benchmarks; here only a floor for names
     gold = read_tsv(gold_path)
     assert {"session_id", "start", "end", "type"} <= set(gold.columns)
+
+
+def test_extra_names_from_config_are_redacted_everywhere():
+    """deidentify.names: names the team knows (e.g. one the leak gate reported)."""
+    out, res = one("Luis took a leave, and LUIS was great. luis is a word here.")
+    assert out == "Luis took a leave, and LUIS was great. luis is a word here."
+    roster = pd.read_csv(pd.io.common.StringIO(ROSTER), sep="\t", dtype=str,
+                         keep_default_na=False)
+    res = deid.deidentify_session("Maria: Luis took a leave, and LUIS was great.\n",
+                                  roster, "A1", extra_names=["Luis"])
+    assert res.text == "P01\t[NAME-1] took a leave, and [NAME-1] was great.\n"

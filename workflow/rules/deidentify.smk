@@ -3,8 +3,18 @@
 # enter results/.
 
 
-# Names and places found by cues in any session (restricted): each session also
-# redacts those found elsewhere in the study.
+# Opt-in (deidentify.study_lexicon: true): names and places found by cues in any
+# session (restricted), so that each session also redacts those found elsewhere.
+# The price: one changed transcript reruns every session's de-identification.
+# Off, the leak gate still catches such a name (it checks every key against every
+# output); add it to deidentify.names / deidentify.gazetteer.
+STUDY_LEXICON = bool(config["deidentify"].get("study_lexicon", False))
+
+
+def _deid_lexicon(wildcards):
+    return {"lexicon": f"{KEYS_DIR}/study_lexicon.json"} if STUDY_LEXICON else {}
+
+
 rule deid_lexicon:
     input:
         transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
@@ -18,6 +28,7 @@ rule deid_lexicon:
         sessions=SESSION_IDS,
         moderator_id=config["deidentify"]["moderator_id"],
         gazetteer=config["deidentify"].get("gazetteer", []),
+        names=config["deidentify"].get("names", []),
     conda:
         "../envs/concord.yaml"
     script:
@@ -26,8 +37,8 @@ rule deid_lexicon:
 
 rule deidentify:
     input:
+        unpack(_deid_lexicon),
         transcript=lambda w: session_row(w.session)["transcript"],
-        lexicon=f"{KEYS_DIR}/study_lexicon.json",
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "transcripts"),
     output:
@@ -40,6 +51,7 @@ rule deidentify:
         session="{session}",
         moderator_id=config["deidentify"]["moderator_id"],
         gazetteer=config["deidentify"].get("gazetteer", []),
+        names=config["deidentify"].get("names", []),
     conda:
         "../envs/concord.yaml"
     script:
@@ -76,8 +88,8 @@ def _deid_gold(wildcards):
 rule deid_evaluation:
     input:
         unpack(_deid_gold),
+        unpack(_deid_lexicon),
         transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
-        lexicon=f"{KEYS_DIR}/study_lexicon.json",
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "privacy", "transcripts"),
     output:
@@ -89,6 +101,7 @@ rule deid_evaluation:
         sessions=SESSION_IDS,
         moderator_id=config["deidentify"]["moderator_id"],
         gazetteer=config["deidentify"].get("gazetteer", []),
+        names=config["deidentify"].get("names", []),
     conda:
         "../envs/concord.yaml"
     script:

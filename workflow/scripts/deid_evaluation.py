@@ -55,7 +55,7 @@ for sid in sorted(set(gold["session_id"])):
     counts.append(privacy.evaluate_session(
         raw, gold[gold["session_id"] == sid], roster, sid,
         source=sessions[sid], moderator_id=sm.params.moderator_id, gazetteer=gazetteer,
-        study_names=study_names))
+        study_names=study_names, extra_names=deid.read_gazetteer(sm.params.get("names", None))))
 table = privacy.evaluation_table({"gold": pd.concat(counts, ignore_index=True)})
 write_tsv(table, path)
 

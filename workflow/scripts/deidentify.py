@@ -36,6 +36,7 @@ raw = transcripts.read_raw(sm.input.transcript)  # InputError if not UTF-8 (file
 result = deid.deidentify_session(
     raw, roster, sm.params.session, moderator_id=sm.params.moderator_id,
     gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
+    extra_names=deid.read_gazetteer(sm.params.get("names", None)),
     source=str(sm.input.transcript), study_names=study_names)
 
 out = Path(sm.output.text)

@@ -722,7 +722,8 @@ def resolve(cands: list[Candidate], text: str = "") -> list[Candidate]:
 
 def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
                        moderator_id: str = "MOD", gazetteer: list[str] | None = None,
-                       source: str = "transcript", study_names: dict | None = None) -> Result:
+                       source: str = "transcript", study_names: dict | None = None,
+                       extra_names: list[str] | None = None) -> Result:
     """De-identify one session's raw ``labelled`` transcript.
 
     ``roster`` holds the whole study (mentions of people from other sessions are
@@ -730,7 +731,9 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     optional list of place names. ``study_names`` (casefolded -> (string, type), see
     :func:`study_lexicon`): names and places that cues found in *other* sessions of the
     study, propagated here too (a relative named with a cue in one session and
-    mentioned bare in another). Output is deterministic.
+    mentioned bare in another). ``extra_names``: further names to redact everywhere
+    (config ``deidentify.names``), with the rules of propagated names (capitalised
+    or ALL CAPS). Output is deterministic.
     """
     rows = roster[roster["session_id"] == session]
     if rows.empty:
@@ -752,6 +755,10 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
 
     # names found by cues (title/kinship) are also redacted where they occur alone
     cue_names = {k: tuple(v) for k, v in (study_names or {}).items()}
+    for n in extra_names or []:  # config deidentify.names: redacted like cue-found names
+        n = " ".join(n.split())
+        if len(n) > 1:
+            cue_names.setdefault(n.casefold(), (n, "NAME"))
     own: dict[str, tuple] = {}
     for t, cands in zip(turns, per_turn):
         for c in cands:

@@ -281,11 +281,6 @@ def test_codebook_pattern_change_skips_deidentify_and_segment(cached):
     assert not rules & {"deidentify", "segment", "segment_summary", "deid_summary"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rule deid_lexicon (commit 79f28be) builds one study-wide lexicon from every "
-    "transcript and every session's deidentify reads it: one transcript changed reruns "
-    "deidentify, segment and code_machine for every session. Issue 7 asks for only that "
-    "session's jobs; this test passes again once the lexicon no longer fans out."))
 def test_one_transcript_changed_reruns_its_session_and_aggregates(cached):
     t = cached / "transcripts" / "M2.txt"
     t.write_text(t.read_text().replace("What do you weigh", "What do you consider"))

@@ -16,6 +16,10 @@ include: "workflow/rules/concordance.smk"
 include: "workflow/rules/manuscript.smk"
 
 
+# The leak gate runs last: it needs the manuscript, the provenance manifest and
+# every other output, and scans all of results/ for original identifiers.
 rule all:
     input:
         expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
+        "results/provenance/manifest.tsv",
+        "results/privacy/leak_check.tsv",

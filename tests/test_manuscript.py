@@ -197,9 +197,12 @@ OTHER_STAGE_KEYS = [
     "agreement.threshold.reliable", "agreement.threshold.tentative",
     "corpus.segments.mean_per_session", "corpus.segments.mean_words", "coding.machine.units",
     "coding.machine.precision", "coding.machine.recall", "coding.machine.f1",
-    "coding.machine.f1.macro",
+    "coding.machine.f1.macro", "agreement.ci.mean", "agreement.alpha.masi",
+    "agreement.ci.masi", "agreement.ac1.mean", "agreement.machine.alpha.mean",
+    "agreement.bootstrap",
 ] + [f"study.{k}.{g}" for k in ("sessions", "participants") for g in DEFAULT_GROUPS]
-OTHER_STAGE_TABLES = ["participants", "agreement"]
+OTHER_STAGE_TABLES = ["participants", "agreement", "agreement_machine", "agreement_group",
+                      "machine_evaluation"]
 
 
 def test_manuscript_qmd_uses_only_documented_keys_and_renders(tmp_path):

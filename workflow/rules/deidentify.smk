@@ -49,6 +49,7 @@ rule deidentify:
         "logs/deidentify/{session}.log",
     params:
         session="{session}",
+        fmt=lambda w: session_row(w.session)["format"],
         moderator_id=config["deidentify"]["moderator_id"],
         gazetteer=config["deidentify"].get("gazetteer", []),
         names=config["deidentify"].get("names", []),
@@ -120,6 +121,7 @@ rule leak_check:
         registry="results/manuscript/numbers.json",
         roster=config["deidentify"]["roster"],
         key_files=expand(f"{KEYS_DIR}/{{session}}.json", session=SESSION_IDS),
+        manifest="results/provenance/manifest.tsv",
         code=package("deidentify", "privacy"),
     output:
         report="results/privacy/leak_check.tsv",

@@ -723,8 +723,9 @@ def resolve(cands: list[Candidate], text: str = "") -> list[Candidate]:
 def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
                        moderator_id: str = "MOD", gazetteer: list[str] | None = None,
                        source: str = "transcript", study_names: dict | None = None,
-                       extra_names: list[str] | None = None) -> Result:
-    """De-identify one session's raw ``labelled`` transcript.
+                       extra_names: list[str] | None = None, fmt: str = "auto") -> Result:
+    """De-identify one session's raw transcript (``fmt``: its declared format, see
+    :func:`concord.transcripts.parse`; ``raw_text`` is bytes for docx).
 
     ``roster`` holds the whole study (mentions of people from other sessions are
     redacted too); the session's rows give the speaker labels. ``gazetteer`` is an
@@ -740,8 +741,7 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
         raise InputError(f"roster: no rows for session {session}; add the session's "
                          f"speakers (participant_id, session_id, speaker_label, ...)")
     label_to_id = dict(zip(rows["speaker_label"].str.strip(), rows["participant_id"]))
-    # any format (labelled, labelled_multiline, webvtt, docx); auto-detected here
-    turns = transcripts.parse(raw_text, set(label_to_id), source)
+    turns = transcripts.parse(raw_text, set(label_to_id), source, fmt=fmt)
     if not turns:
         raise InputError(f"{source}, line 1: no speaker turns (the transcript is empty or has "
                          f"only comments and blank lines); add the transcript text or remove "

@@ -37,7 +37,7 @@ result = deid.deidentify_session(
     raw, roster, sm.params.session, moderator_id=sm.params.moderator_id,
     gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
     extra_names=deid.read_gazetteer(sm.params.get("names", None)),
-    source=str(sm.input.transcript), study_names=study_names, fmt=sm.params.fmt)
+    source=str(sm.input.transcript), study_names=study_names, fmt=sm.params.get("fmt", "auto"))
 
 out = Path(sm.output.text)
 out.parent.mkdir(parents=True, exist_ok=True)

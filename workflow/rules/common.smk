@@ -27,6 +27,23 @@ FIGURES = []
 KEYS_DIR = config["deidentify"]["keys_dir"]
 
 
+# Opt-in (deidentify.study_lexicon: true): names and places found by cues in any
+# session (restricted), so that each session also redacts those found elsewhere.
+# The price: one changed transcript reruns every session's de-identification.
+# Off, the leak gate still catches such a name (it checks every key against every
+# output); add it to deidentify.names / deidentify.gazetteer.
+STUDY_LEXICON = bool(config["deidentify"].get("study_lexicon", False))
+
+
+def deid_lexicon(wildcards):
+    return {"lexicon": f"{KEYS_DIR}/study_lexicon.json"} if STUDY_LEXICON else {}
+
+
+def deid_gold(wildcards):
+    gold = config["deidentify"].get("gold")
+    return {"gold": gold} if gold else {}
+
+
 def session_row(session):
     return SESSIONS.set_index("session_id").loc[session]
 

@@ -3,18 +3,6 @@
 # enter results/.
 
 
-# Opt-in (deidentify.study_lexicon: true): names and places found by cues in any
-# session (restricted), so that each session also redacts those found elsewhere.
-# The price: one changed transcript reruns every session's de-identification.
-# Off, the leak gate still catches such a name (it checks every key against every
-# output); add it to deidentify.names / deidentify.gazetteer.
-STUDY_LEXICON = bool(config["deidentify"].get("study_lexicon", False))
-
-
-def _deid_lexicon(wildcards):
-    return {"lexicon": f"{KEYS_DIR}/study_lexicon.json"} if STUDY_LEXICON else {}
-
-
 rule deid_lexicon:
     input:
         transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
@@ -37,7 +25,7 @@ rule deid_lexicon:
 
 rule deidentify:
     input:
-        unpack(_deid_lexicon),
+        unpack(deid_lexicon),
         transcript=lambda w: session_row(w.session)["transcript"],
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "transcripts"),
@@ -79,17 +67,12 @@ rule deid_summary:
 FRAGMENTS.append("results/deid/numbers.json")
 
 
-def _deid_gold(wildcards):
-    gold = config["deidentify"].get("gold")
-    return {"gold": gold} if gold else {}
-
-
 # Recall and precision against gold identifier spans (config deidentify.gold; the
 # demo studies set it). Without gold the fragment says recall was not measured.
 rule deid_evaluation:
     input:
-        unpack(_deid_gold),
-        unpack(_deid_lexicon),
+        unpack(deid_gold),
+        unpack(deid_lexicon),
         transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "privacy", "transcripts"),
@@ -128,7 +111,8 @@ rule leak_check:
     log:
         "logs/leak_check.log",
     params:
-        results_dir="results",
+        # the folder the leak gate scans: results/, derived from its own output
+        results_dir=lambda w, output: str(Path(output.report).parent.parent),
         moderator_id=config["deidentify"]["moderator_id"],
     conda:
         "../envs/concord.yaml"

@@ -170,3 +170,25 @@ def test_bad_coder_file_names_file_and_line(tmp_path):
     log = (work / "logs" / "combine_codings.log").read_text(encoding="utf-8")
     assert re.search(r"C2_M2\.tsv.*line 6", log), log
     assert not (work / "results" / "coding" / "codings.tsv").exists()
+
+
+def test_docx_session_gives_the_same_segments_as_its_text_version(mini_run, tmp_path):
+    """A session delivered as DOCX (bold speaker, as transcription services do) and
+    declared `docx` in sessions.tsv goes through de-identification and segmentation
+    and yields the same segments as the same words in the labelled text format."""
+    import docx  # python-docx
+
+    work = make_study(tmp_path / "mini")
+    doc = docx.Document()
+    for line in (work / "transcripts" / "M2.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, text = line.split(": ", 1)
+        para = doc.add_paragraph()
+        para.add_run(label).bold = True
+        para.add_run(" " + text)
+    doc.save(work / "transcripts" / "M2.docx")
+    _edit(work / "sessions.tsv", "transcripts/M2.txt\tlabelled", "transcripts/M2.docx\tdocx")
+    snakemake(work, "results/segments/M2.tsv")
+    assert (work / "results/segments/M2.tsv").read_bytes() == \
+        (mini_run / "results/segments/M2.tsv").read_bytes()

@@ -192,3 +192,14 @@ def test_docx_session_gives_the_same_segments_as_its_text_version(mini_run, tmp_
     snakemake(work, "results/segments/M2.tsv")
     assert (work / "results/segments/M2.tsv").read_bytes() == \
         (mini_run / "results/segments/M2.tsv").read_bytes()
+
+
+def test_snakemake_report_carries_the_figures_with_captions(mini_run):
+    report = mini_run / "snakemake-report.html"
+    snakemake(mini_run, "--report", str(report))
+    html = report.read_text(encoding="utf-8")
+    for figure in ("alpha_forest.png", "prevalence_heatmap.png", "rank_concordance.png",
+                   "category_shares.png", "saturation_curves.png"):
+        assert figure in html, figure
+    assert "Cumulative code discovery per group" in html
+    assert "bootstrap interval: the human coders with each other" in html

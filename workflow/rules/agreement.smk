@@ -14,7 +14,11 @@ rule agreement:
         overall="results/agreement/overall.tsv",
         machine="results/agreement/human_vs_machine.tsv",
         by_group="results/agreement/by_group.tsv",
-        forest="results/agreement/alpha_forest.png",
+        forest=report(
+            "results/agreement/alpha_forest.png",
+            caption="../report/captions/alpha_forest.rst",
+            category="Agreement",
+        ),
         numbers="results/agreement/numbers.json",
     log:
         "logs/agreement.log",

@@ -16,9 +16,21 @@ rule concordance:
         kendall_w="results/concordance/kendall_w.tsv",
         code_tests="results/concordance/code_tests.tsv",
         cooccurrence="results/concordance/cooccurrence.tsv",
-        heatmap="results/concordance/prevalence_heatmap.png",
-        rank_matrix="results/concordance/rank_concordance.png",
-        category_figure="results/concordance/category_shares.png",
+        heatmap=report(
+            "results/concordance/prevalence_heatmap.png",
+            caption="../report/captions/prevalence_heatmap.rst",
+            category="Concordance",
+        ),
+        rank_matrix=report(
+            "results/concordance/rank_concordance.png",
+            caption="../report/captions/rank_concordance.rst",
+            category="Concordance",
+        ),
+        category_figure=report(
+            "results/concordance/category_shares.png",
+            caption="../report/captions/category_shares.rst",
+            category="Concordance",
+        ),
         numbers="results/concordance/numbers.json",
     log:
         "logs/concordance.log",
@@ -53,7 +65,11 @@ rule saturation:
     output:
         curve="results/concordance/saturation.tsv",
         summary="results/concordance/saturation_summary.tsv",
-        figure="results/concordance/saturation_curves.png",
+        figure=report(
+            "results/concordance/saturation_curves.png",
+            caption="../report/captions/saturation_curves.rst",
+            category="Concordance",
+        ),
         numbers="results/concordance/saturation.numbers.json",
     log:
         "logs/saturation.log",

@@ -376,3 +376,215 @@ def test_extra_names_from_config_are_redacted_everywhere():
     res = deid.deidentify_session("Maria: Luis took a leave, and LUIS was great.\n",
                                   roster, "A1", extra_names=["Luis"])
     assert res.text == "P01\t[NAME-1] took a leave, and [NAME-1] was great.\n"
+
+
+# ---------------------------------------------------------------------------
+# replacement style: surrogates and date shifting (config deidentify.replacement,
+# deidentify.date_shift)
+
+def _words(s):
+    return set(re.findall(r"\w+", s.casefold()))
+
+
+def test_default_replacement_is_tags(study):
+    roster = deid.load_roster(study / "roster.tsv")
+    default = deid.deidentify_session(RAW_A1, roster, "A1")
+    tags = deid.deidentify_session(RAW_A1, roster, "A1", replacement="tags",
+                                   date_shift=False, study_id="other")
+    assert default.text == tags.text and default.key == tags.key
+    assert default.redactions.equals(tags.redactions)
+    assert "[P01]" in default.text and "[DATE]" in default.text and "[NAME-1]" in default.text
+    assert "date_shift_days" not in default.key
+    with pytest.raises(InputError, match="replacement"):
+        deid.deidentify_session(RAW_A1, roster, "A1", replacement="fake")
+
+
+def test_surrogates_consistent_and_never_an_original(study):
+    roster = deid.load_roster(study / "roster.tsv")
+    res = {s: deid.deidentify_session(raw, roster, s, replacement="surrogates",
+                                      study_id="study_x")
+           for s, raw in [("A1", RAW_A1), ("A2", RAW_A2)]}
+    lines = {s: r.text.splitlines() for s, r in res.items()}
+    # speaker labels keep the pseudonym ids; no bracketed tag left for names
+    assert [ln.split("\t")[0] for ln in lines["A1"]] == [
+        "MOD", "P01", "P02", "P01", "P02", "P01", "P02", "P01", "P02"]
+    assert not re.search(r"\[(?:P\d\d|MOD|NAME-\d+)\]", res["A1"].text + res["A2"].text)
+    key = {s: {(e["original"], e["type"]): e["replacement"] for e in r.key["entries"]}
+           for s, r in res.items()}
+    # a roster person: one surrogate across sessions (Tommy in A1, Tom in A2 = P03)
+    assert key["A1"][("Tommy", "NAME")] == key["A2"][("Tom", "NAME")]
+    maria = key["A1"][("Maria", "NAME")]
+    assert key["A1"][("MARIA", "NAME")] == maria.upper()
+    assert key["A2"][("Maria Lopez", "NAME")].split()[0] == maria
+    assert key["A2"][("Lopez", "NAME")] == key["A2"][("Maria Lopez", "NAME")].split()[1]
+    assert lines["A1"][3].startswith(f"P01\tDr. ")
+    # another name: consistent within the session ("Dr. Okafor ... Okafor was kind")
+    oka = key["A1"][("Okafor", "NAME")]
+    assert lines["A1"][3].count(oka) == 2
+    assert f"P02\tThanks, {maria}." in lines["A1"][4]
+    # recorded in the redaction log as replacement, offsets point at it
+    red = res["A1"].redactions
+    for r in red.itertuples():
+        assert res["A1"].text[r.start:r.end] == r.replacement
+    assert set(red["type"]) >= {"NAME", "FACILITY", "PHONE", "EMAIL", "URL", "ID",
+                                "LOCATION", "DATE", "AGE"}
+    # synthetic forms
+    assert "user1@example.org" in res["A1"].text and "555-555-0001" in res["A1"].text
+    assert "[AGE]" in res["A1"].text and "[DATE]" in res["A1"].text
+    # no surrogate contains an original (word-bounded, as the leak gate looks), and no
+    # name/place surrogate shares a word with any original or roster name
+    originals, words = set(), set()
+    for r in res.values():
+        for e in r.key["entries"]:
+            if e["type"] not in ("AGE", "SPEAKER"):
+                originals.add(" ".join(e["original"].split()).casefold())
+                words |= _words(e["original"])
+    for row in roster.itertuples():
+        words |= _words(row.full_name) | _words(row.aliases)
+        originals |= _words(row.full_name) | _words(row.aliases)
+    n = 0
+    for r in res.values():
+        for e in r.key["entries"]:
+            if e["type"] in ("SPEAKER", "AGE", "DATE") or e["replacement"].startswith("["):
+                continue
+            n += 1
+            rep = e["replacement"].casefold()
+            assert not any(re.search(rf"(?<!\w){re.escape(o)}(?!\w)", rep)
+                           for o in originals), e["type"]
+            if e["type"] in ("NAME", "LOCATION", "FACILITY"):
+                assert not (_words(rep) - {"hospital", "clinic", "medical", "center",
+                                           "cancer"}) & words, e["type"]
+    assert n >= 15
+    for w in ["maria", "lopez", "okafor", "tommy", "springfield", "luke", "whitfield"]:
+        assert not re.search(rf"\b{w}\b", (res["A1"].text + res["A2"].text).lower())
+
+
+def test_surrogates_are_seeded_by_study_not_by_session_order(study):
+    roster = deid.load_roster(study / "roster.tsv")
+    a = deid.RosterSurrogates(roster, "study_x")
+    b = deid.RosterSurrogates(roster.iloc[::-1], "study_x")
+    c = deid.RosterSurrogates(roster, "study_y")
+    assert a.first == b.first and a.last == b.last
+    assert a.first != c.first
+    assert len(set(a.first.values())) == len(a.first) == 5  # MOD, P01..P04, distinct
+
+
+def test_surrogate_age_over_89():
+    roster = pd.DataFrame([["P01", "S1", "Ann", "Ann Example", ""]],
+                          columns=deid.ROSTER_COLUMNS)
+    raw = "Ann: I'm 47 and my mom is 93, she lived to ninety-four.\n"
+    res = deid.deidentify_session(raw, roster, "S1", replacement="surrogates")
+    assert res.text == ("P01\tI'm [AGE] and my mom is 90 or older, she lived to "
+                        "90 or older.\n")
+
+
+DATE_ROSTER = """participant_id\tsession_id\tspeaker_label\tfull_name\taliases
+MOD\tS1\tMod\tRuth Example\t
+P01\tS1\tAnn\tAnn Sample\t
+P02\tS1\tBea\tBea Sample\t
+MOD\tS2\tMod\tRuth Example\t
+P01\tS2\tAnn\tAnn Sample\t
+"""
+DATE_S1 = """Ann: My first scan was on March 3rd and the second on March 10th.
+Bea: Mine was March 3rd too, on 3/3/21, and again by the 14th.
+Mod: We met on the third of March, 2021.
+"""
+DATE_S2 = """Ann: The results came on April 1st, 2021 and surgery was on 2021-05-20.
+Mod: Thanks. We met on the third of March, 2021.
+"""
+
+
+def _parse(s):
+    import datetime as dt
+    s = re.sub(r"(\d)(st|nd|rd|th)", r"\1", s)
+    for fmt in ("%B %d, %Y", "%B %d", "%Y-%m-%d", "%m/%d/%y"):
+        try:
+            d = dt.datetime.strptime(s, fmt).date()
+            return d.replace(year=2021) if "%Y" not in fmt and "%y" not in fmt else d
+        except ValueError:
+            pass
+    raise AssertionError(f"unparsed {s}")
+
+
+def test_date_shift_per_participant_keeps_intervals(tmp_path):
+    import datetime as dt
+    p = tmp_path / "roster.tsv"
+    p.write_text(DATE_ROSTER, encoding="utf-8")
+    roster = deid.load_roster(p)
+    r1 = deid.deidentify_session(DATE_S1, roster, "S1", date_shift=True, study_id="st")
+    r2 = deid.deidentify_session(DATE_S2, roster, "S2", date_shift=True, study_id="st")
+    off1, off2 = r1.key["date_shift_days"], r2.key["date_shift_days"]
+    assert set(off1) == {"P01", "P02", "MOD"} and set(off2) == {"P01", "MOD"}
+    assert off1["P01"] == off2["P01"]           # one participant, one offset
+    assert all(1 <= abs(v) <= 365 for v in {**off1, **off2}.values())
+    assert len({off1["P01"], off1["P02"], off1["MOD"]}) == 3
+    l1 = r1.text.splitlines()
+    ann = re.fullmatch(r"P01\tMy first scan was on (\w+ \d+\w\w) and the second on "
+                       r"(\w+ \d+\w\w)\.", l1[0])
+    assert ann, l1[0]
+    a, b = _parse(ann.group(1)), _parse(ann.group(2))
+    assert (b - a).days == 7
+    assert ((a - dt.date(2021, 3, 3)).days - off1["P01"]) % 365 == 0  # no year said
+    bea = re.fullmatch(r"P02\tMine was (\w+ \d+\w\w) too, on (\d+/\d+/\d\d), and again "
+                       r"by \[DATE\]\.", l1[1])   # day only: not understood -> tag
+    assert bea, l1[1]
+    assert ((_parse(bea.group(1)) - dt.date(2021, 3, 3)).days - off1["P02"]) % 365 == 0
+    assert _parse(bea.group(2)) - dt.date(2021, 3, 3) == dt.timedelta(off1["P02"])
+    assert "March 3rd" not in r1.text and "3/3/21" not in r1.text
+    mod = re.fullmatch(r"MOD\tWe met on the (\S+) of (\w+), (\d{4})\.", l1[2])
+    assert mod and mod.group(1) in deid._ORD_WORDS
+    # the same person in S2: the interval between two dates is kept
+    ann2 = re.fullmatch(r"P01\tThe results came on (\w+ \d+\w\w, \d{4}) and surgery was on "
+                        r"(\d{4}-\d\d-\d\d)\.", r2.text.splitlines()[0])
+    assert ann2
+    assert (_parse(ann2.group(2)) - _parse(ann2.group(1))).days == 49
+    # the moderator's offset is per session
+    assert off1["MOD"] != off2["MOD"]
+    # results never carry the offsets: only the key
+    assert "date_shift" not in r1.redactions.to_csv()
+
+
+def test_e2e_surrogates_and_date_shift_pass_the_leak_gate(tmp_path):
+    import yaml
+    from conftest import make_study, snakemake
+    work = make_study(tmp_path / "mini")
+    cfg_path = work / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    cfg["deidentify"]["replacement"] = "surrogates"
+    cfg["deidentify"]["date_shift"] = True
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True),
+                        encoding="utf-8")
+    snakemake(work, "results/privacy/leak_check.tsv")
+    report = pd.read_csv(work / "results/privacy/leak_check.tsv", sep="\t")
+    assert (report["hits"] == 0).all() and len(report) > 10
+    text = (work / "results/deid/M1.txt").read_text(encoding="utf-8")
+    assert not re.search(r"\[(?:P\d\d|MOD|NAME-\d+)\]", text)
+    assert "June 5th" not in text and "graduate on [DATE]" not in text
+    key = json.loads((work / "restricted/keys/M1.json").read_text(encoding="utf-8"))
+    assert "date_shift_days" in key
+    assert any(e["type"] == "NAME" and not e["replacement"].startswith("[")
+               for e in key["entries"])
+
+
+@pytest.mark.parametrize("original, days, shifted", [
+    ("March 3rd", 100, "June 11th"), ("3/3/21", 100, "6/11/21"),
+    ("03/03/2021", -62, "12/31/2020"), ("2021-03-03", 1, "2021-03-04"),
+    ("the third of March", 100, "the eleventh of June"),
+    ("March the third", -62, "December the thirty-first"),
+    ("March 3, 2021", 365, "March 3, 2022"), ("Mar. 3", 100, "Jun. 11"),
+    ("March 2021", 100, "June 2021"), ("the 14th", 5, None), ("Thanksgiving 2021", 5, None),
+])
+def test_shift_date_keeps_the_style(original, days, shifted):
+    assert deid.shift_date(original, days) == shifted
+
+
+def test_shifted_date_equal_to_an_original_elsewhere_falls_back_to_the_tag(tmp_path):
+    p = tmp_path / "roster.tsv"
+    p.write_text(DATE_ROSTER, encoding="utf-8")
+    roster = deid.load_roster(p)
+    off = deid.date_offset("st", "P01", "S1", "MOD")
+    said_elsewhere = deid.shift_date("March 10th", off)
+    res = deid.deidentify_session(DATE_S1, roster, "S1", date_shift=True, study_id="st",
+                                  avoid={said_elsewhere.casefold()})
+    assert res.text.splitlines()[0].endswith("and the second on [DATE].")
+    assert said_elsewhere not in res.text

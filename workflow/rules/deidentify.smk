@@ -29,6 +29,11 @@ rule deidentify:
         transcript=lambda w: session_row(w.session)["transcript"],
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "transcripts"),
+        # surrogates and shifted dates must not equal an original of any session
+        study_transcripts=[session_row(s)["transcript"] for s in SESSION_IDS]
+        if config["deidentify"].get("replacement", "tags") == "surrogates"
+        or config["deidentify"].get("date_shift", False)
+        else [],
     output:
         text="results/deid/{session}.txt",
         redactions="results/deid/{session}.redactions.tsv",
@@ -41,6 +46,12 @@ rule deidentify:
         moderator_id=config["deidentify"]["moderator_id"],
         gazetteer=config["deidentify"].get("gazetteer", []),
         names=config["deidentify"].get("names", []),
+        # tags (default) or surrogates; dates shifted per participant (offsets in the key)
+        replacement=config["deidentify"].get("replacement", "tags"),
+        date_shift=config["deidentify"].get("date_shift", False),
+        study_id=config["study"]["id"],
+        study_sessions=SESSION_IDS,
+        study_formats=[session_row(s)["format"] for s in SESSION_IDS],
     conda:
         "../envs/concord.yaml"
     script:

@@ -33,11 +33,25 @@ if sm.input.get("lexicon"):
     with open(sm.input.lexicon, encoding="utf-8") as fh:
         study_names = json.load(fh)["names"]
 raw = transcripts.read_raw(sm.input.transcript)  # InputError if not UTF-8 (file, line)
+common = dict(moderator_id=sm.params.moderator_id,
+              gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
+              extra_names=deid.read_gazetteer(sm.params.get("names", None)),
+              study_names=study_names)
+avoid = None
+if sm.input.get("study_transcripts"):  # surrogates / date shift: study-wide originals
+    raws = {sid: transcripts.read_raw(path) for sid, path in
+            zip(sm.params.study_sessions, sm.input.study_transcripts)}
+    avoid = set()
+    for sid, fmt in zip(sm.params.study_sessions, sm.params.study_formats):
+        avoid |= deid.study_originals({sid: raws[sid]}, roster, fmt=fmt, **common)
 result = deid.deidentify_session(
     raw, roster, sm.params.session, moderator_id=sm.params.moderator_id,
     gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
     extra_names=deid.read_gazetteer(sm.params.get("names", None)),
-    source=str(sm.input.transcript), study_names=study_names, fmt=sm.params.get("fmt", "auto"))
+    source=str(sm.input.transcript), study_names=study_names, fmt=sm.params.get("fmt", "auto"),
+    replacement=sm.params.get("replacement", "tags"),
+    date_shift=bool(sm.params.get("date_shift", False)),
+    study_id=str(sm.params.get("study_id", "")), avoid=avoid)
 
 out = Path(sm.output.text)
 out.parent.mkdir(parents=True, exist_ok=True)

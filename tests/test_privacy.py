@@ -61,6 +61,23 @@ def _scan(path):
     return pv.scan_file(path, path.name, pv.Matcher(ids), ids)
 
 
+def test_scan_binary_reads_printable_runs_not_random_bytes(tmp_path):
+    """A PDF-like binary: a name in embedded text (metadata, an inflated stream) is
+    found; the same short name by chance inside compressed bytes is not."""
+    import zlib
+    noise = bytes(range(128, 256)) * 4
+    pdf = (b"%PDF-1.7\n" + noise + b" Una " + noise
+           + b"\n<< /Author (Interview notes by Una Tamura) >>\n" + noise
+           + b"stream\n" + zlib.compress(b"BT (a quote from Ilse Corrigan today) Tj ET")
+           + b"\nendstream\n")
+    path = tmp_path / "manuscript.pdf"
+    path.write_bytes(pdf)
+    kind, _, hits = _scan(path)
+    assert kind == "binary-partial"
+    found = sorted((h.member, h.type) for h in hits)
+    assert found == [("", "NAME"), ("stream 0", "NAME")]   # the Author text, the stream
+
+
 def test_scan_docx_members_joins_runs_and_ignores_xml_names(tmp_path):
     # a name split over two runs, an attribute named w:val (not the alias "Val")
     xml = ('<w:document><w:p><w:r><w:rPr><w:b w:val="true"/></w:rPr><w:t>Met Dr. Oka'

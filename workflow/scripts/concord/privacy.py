@@ -17,8 +17,8 @@ Leak gate (:func:`leak_check`)
     containers (DOCX, XLSX, QDPX) member by member, the same way; ``data:`` URIs
     (embedded images) are blanked first. PNG/JPEG/GIF images are listed but not
     read: figure text comes from labels the workflow controls (group and code
-    labels), never from transcripts. Any other binary file (e.g. PDF) is scanned as
-    Latin-1 bytes plus its zlib streams inflated, which is a partial check (PDF text
+    labels), never from transcripts. Any other binary file (e.g. PDF) is scanned as the
+    printable runs of its bytes and of its zlib streams inflated, a partial check (PDF text
     may be glyph-encoded); it is marked ``partial`` in the report.
 
     Not checked as identifiers: ages (a bare number like ``47`` is everywhere in a
@@ -208,9 +208,11 @@ def _views(name: str, text: str) -> list[tuple[str, str]]:
             ("attributes", html.unescape("".join(attrs)))]
 
 
-def _scan_text(regex, idents, file, member, name, text) -> list[Hit]:
+def _scan_text(regex, idents, file, member, name, text, plain=False) -> list[Hit]:
+    """``plain``: scan ``text`` as is (the printable runs of a binary file, where a run
+    starting with ``<<`` is PDF syntax, not markup)."""
     hits = []
-    for view, t in _views(name, text):
+    for view, t in ([("text", text)] if plain else _views(name, text)):
         for start, _, i in regex.finditer(t):
             hits.append(Hit(file, member, view, start, idents[i][1], i))
     return hits
@@ -249,11 +251,21 @@ def scan_file(path: Path, shown: str, regex, idents) -> tuple[str, int, list[Hit
         return "text", len(data), _scan_text(regex, idents, shown, "", path.name, text)
     except UnicodeDecodeError:
         pass
-    hits = _scan_text(regex, idents, shown, "", path.name, data.decode("latin-1"))
+    hits = _scan_text(regex, idents, shown, "", path.name, printable_runs(data), plain=True)
     for k, stream in enumerate(_inflate_streams(data)):
-        hits += _scan_text(regex, idents, shown, f"stream {k}", "",
-                           stream.decode("latin-1"))
+        hits += _scan_text(regex, idents, shown, f"stream {k}", "", printable_runs(stream),
+                           plain=True)
     return "binary-partial", len(data), hits
+
+
+def printable_runs(data: bytes, min_len: int = 16) -> str:
+    """The runs of at least ``min_len`` printable ASCII characters in binary data, one per
+    line (like ``strings -n 16``); offsets of hits are offsets in this text. Scanning the
+    raw bytes instead matches short names by chance inside compressed streams (a 1.5 MB
+    PDF gave a 'hit' in image data); a random run of 16 printable bytes has probability
+    about (95/256)**16 = 1e-7 per position, while real embedded text (metadata, text
+    objects, ToUnicode maps) survives."""
+    return "\n".join(m.decode("ascii") for m in re.findall(rb"[\x20-\x7e]{%d,}" % min_len, data))
 
 
 def leak_check(results_dir, roster: pd.DataFrame, keys: list[dict],

@@ -28,7 +28,7 @@ rule deidentify:
         unpack(deid_lexicon),
         transcript=lambda w: session_row(w.session)["transcript"],
         roster=config["deidentify"]["roster"],
-        code=package("deidentify", "transcripts"),
+        code=package("deidentify", "privacy", "transcripts"),
         # surrogates and shifted dates must not equal an original of any session
         study_transcripts=[session_row(s)["transcript"] for s in SESSION_IDS]
         if config["deidentify"].get("replacement", "tags") == "surrogates"

@@ -5,25 +5,12 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import json  # noqa: E402
-import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from concord import deidentify as deid  # noqa: E402
+from concord import privacy  # noqa: E402
 from concord import transcripts  # noqa: E402
 from concord.tsvio import write_tsv  # noqa: E402
-
-
-def write_key(key: dict, path: str) -> None:
-    """Write the pseudonym key readable by the owner only (0600), even if it existed."""
-    path = Path(path)
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        json.dump(key, fh, indent=1, sort_keys=True, ensure_ascii=False)
-        fh.write("\n")
-    os.chmod(path, 0o600)
 
 
 sm = snakemake  # noqa: F821
@@ -58,5 +45,5 @@ out.parent.mkdir(parents=True, exist_ok=True)
 with open(out, "w", encoding="utf-8", newline="\n") as fh:
     fh.write(result.text)
 write_tsv(result.redactions, sm.output.redactions, sort_by=["start"])
-write_key(result.key, sm.output.key)
+privacy.write_private_json(result.key, sm.output.key)  # 0600, even if it existed
 print(f"{sm.params.session}: {len(result.redactions)} redactions", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,27 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 MINI = REPO / "tests" / "data" / "mini"
+SCRIPTS = REPO / "workflow" / "scripts"
+
+
+class NL(list):
+    """Enough of snakemake's Namedlist for a rule script: positional and attribute
+    access, ``.get()``."""
+
+    def __init__(self, **kw):
+        super().__init__(kw.values())
+        self.__dict__.update(kw)
+
+    def get(self, key, default=None):
+        return self.__dict__.get(key, default)
+
+
+def run_script(name: str, monkeypatch, **parts: dict) -> None:
+    """Run ``workflow/scripts/<name>`` in-process with a stand-in ``snakemake`` object
+    built from ``input=``, ``output=``, ``log=``, ``params=`` dicts."""
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # the script redirects it; restore
+    smk = type("Snakemake", (), {k: NL(**v) for k, v in parts.items()})()
+    runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": smk}, run_name="__main__")
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

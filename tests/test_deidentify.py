@@ -3,18 +3,16 @@
 import json
 import os
 import re
-import runpy
 import stat
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_script
 
 from concord import deidentify as deid
 from concord.tsvio import InputError, read_tsv
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
 
 ROSTER = """participant_id\tsession_id\tspeaker_label\tfull_name\taliases
 MOD\tA1\tModerator\tJanet Whitfield\tJan
@@ -44,23 +42,6 @@ Moderator: Thank you for coming. Tom, go ahead.
 Tom: Maria Lopez from the other group and I met at Memorial Sloan Kettering.
 Dr Singh: Ms. Lopez's case, hypothetically, is one we see. Jan, next question?
 """
-
-
-class NL(list):
-    """Enough of snakemake's Namedlist: positional + attribute access, .get()."""
-
-    def __init__(self, **kw):
-        super().__init__(kw.values())
-        self.__dict__.update(kw)
-
-    def get(self, key, default=None):
-        return self.__dict__.get(key, default)
-
-
-def run_script(name, monkeypatch, **parts):
-    monkeypatch.setattr(sys, "stderr", sys.stderr)  # the script redirects it; restore
-    smk = type("Snakemake", (), {k: NL(**v) for k, v in parts.items()})()
-    runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": smk}, run_name="__main__")
 
 
 @pytest.fixture
@@ -417,7 +398,7 @@ def test_surrogates_consistent_and_never_an_original(study):
     assert key["A1"][("MARIA", "NAME")] == maria.upper()
     assert key["A2"][("Maria Lopez", "NAME")].split()[0] == maria
     assert key["A2"][("Lopez", "NAME")] == key["A2"][("Maria Lopez", "NAME")].split()[1]
-    assert lines["A1"][3].startswith(f"P01\tDr. ")
+    assert lines["A1"][3].startswith("P01\tDr. ")
     # another name: consistent within the session ("Dr. Okafor ... Okafor was kind")
     oka = key["A1"][("Okafor", "NAME")]
     assert lines["A1"][3].count(oka) == 2

@@ -2,13 +2,12 @@
 
 import io
 import json
-import runpy
-import sys
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_script
 import yaml
 
 from concord import deidentify as deid
@@ -162,30 +161,19 @@ def test_holdout_recall_floor():
 HOLDOUT_FLOOR = {"all": 0.87, "NAME": 0.92}
 
 
-class _NL(list):
-    def __init__(self, **kw):
-        super().__init__(kw.values())
-        self.__dict__.update(kw)
-
-    def get(self, key, default=None):
-        return self.__dict__.get(key, default)
-
-
 def test_evaluation_script_counts_only_and_registers_numbers(tmp_path, monkeypatch):
     raw, gold = pv.parse_marked((HOLDOUT / "transcript.txt").read_text(encoding="utf-8"))
     (tmp_path / "H1.txt").write_text(raw, encoding="utf-8")
     gold.insert(0, "session_id", "H1")
     gold.to_csv(tmp_path / "gold.tsv", sep="\t", index=False)
     out = tmp_path / "results"
-    smk = type("Snakemake", (), dict(
-        input=_NL(gold=str(tmp_path / "gold.tsv"), transcripts=[str(tmp_path / "H1.txt")],
-                  roster=str(HOLDOUT / "roster.tsv")),
-        output=_NL(evaluation=str(out / "evaluation.tsv"), numbers=str(out / "numbers.json")),
-        log=_NL(log=str(tmp_path / "eval.log")),
-        params=_NL(sessions=["H1"], moderator_id="MOD", gazetteer=[])))()
-    monkeypatch.setattr(sys, "stderr", sys.stderr)
-    runpy.run_path(str(REPO / "workflow" / "scripts" / "deid_evaluation.py"),
-                   init_globals={"snakemake": smk}, run_name="__main__")
+    run_script("deid_evaluation.py", monkeypatch,
+               input=dict(gold=str(tmp_path / "gold.tsv"), transcripts=[str(tmp_path / "H1.txt")],
+                          roster=str(HOLDOUT / "roster.tsv")),
+               output=dict(evaluation=str(out / "evaluation.tsv"),
+                           numbers=str(out / "numbers.json")),
+               log=dict(log=str(tmp_path / "eval.log")),
+               params=dict(sessions=["H1"], moderator_id="MOD", gazetteer=[]))
     table = pd.read_csv(out / "evaluation.tsv", sep="\t").set_index("type")
     assert table.loc["all", "gold"] == len(gold) == 54
     assert table.loc["all", "hidden"] == holdout_table().set_index("type").loc["all", "hidden"]

@@ -137,9 +137,7 @@ def test_bad_qdc_and_qdpx(tmp_path):
 def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monkeypatch):
     """The rule script with one coder per file kind: a QDPX, a span TSV and a
     segment TSV coding the same segment -> consensus, and machine_evaluation on it."""
-    import runpy
-    import sys
-    from test_segment import NL
+    from conftest import run_script
     from concord.tsvio import read_tsv, write_tsv
 
     sg = segments()
@@ -161,29 +159,26 @@ def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monk
     machine.write_text("segment_id\tcode\tevidence\trule\tnegated\n"
                        f"{target.segment_id}\tSIDE_EFFECTS\tSide effects\tphrase:x\tfalse\n")
     out = {k: str(tmp_path / f"{k}.tsv") for k in ("codings", "coverage")}
-    smk = type("Snakemake", (), dict(
-        input=NL(machine=[str(machine)], segments=[str(sp)], coders=str(tmp_path / "coders.tsv"),
-                 codebook=str(ROOT / "config" / "codebook.yaml")),
-        output=NL(**out), log=NL(log=str(tmp_path / "log")),
-        params=NL(sessions=["S1", "S2"], min_overlap=0.5, consensus={"method": "majority"})))()
-    monkeypatch.setattr(sys, "stderr", sys.stderr)
-    runpy.run_path(str(ROOT / "workflow/scripts/combine_codings.py"),
-                   init_globals={"snakemake": smk}, run_name="__main__")
+    run_script("combine_codings.py", monkeypatch,
+               input=dict(machine=[str(machine)], segments=[str(sp)],
+                          coders=str(tmp_path / "coders.tsv"),
+                          codebook=str(ROOT / "config" / "codebook.yaml")),
+               output=out, log=dict(log=str(tmp_path / "log")),
+               params=dict(sessions=["S1", "S2"], min_overlap=0.5,
+                           consensus={"method": "majority"}))
     got = read_tsv(out["codings"])
     assert sorted(zip(got["coder"], got["segment_id"], got["code"])) == sorted([
         ("ann", target.segment_id, "SIDE_EFFECTS"), ("bob", target.segment_id, "SIDE_EFFECTS"),
         ("consensus", target.segment_id, "SIDE_EFFECTS"), ("cy", target.segment_id, "HOPE"),
         ("machine", target.segment_id, "SIDE_EFFECTS")])
-    ev_out = NL(evaluation=str(tmp_path / "ev.tsv"), numbers=str(tmp_path / "n.json"))
-    smk = type("Snakemake", (), dict(
-        input=NL(codings=out["codings"], coverage=out["coverage"], segments=[str(sp)],
-                 codebook=str(ROOT / "config" / "codebook.yaml")),
-        output=ev_out, log=NL(log=str(tmp_path / "log2")), params=NL(moderator_id="MOD")))()
-    monkeypatch.setattr(sys, "stderr", sys.stderr)
-    runpy.run_path(str(ROOT / "workflow/scripts/machine_evaluation.py"),
-                   init_globals={"snakemake": smk}, run_name="__main__")
-    ev = read_tsv(ev_out.evaluation).set_index("code")
+    ev_out = dict(evaluation=str(tmp_path / "ev.tsv"), numbers=str(tmp_path / "n.json"))
+    run_script("machine_evaluation.py", monkeypatch,
+               input=dict(codings=out["codings"], coverage=out["coverage"], segments=[str(sp)],
+                          codebook=str(ROOT / "config" / "codebook.yaml")),
+               output=ev_out, log=dict(log=str(tmp_path / "log2")),
+               params=dict(moderator_id="MOD"))
+    ev = read_tsv(ev_out["evaluation"]).set_index("code")
     assert ev.loc["SIDE_EFFECTS", "f1"] == "1" and ev.loc["overall", "true_positive"] == "1"
     import json
-    nums = json.loads(Path(ev_out.numbers).read_text())["numbers"]
+    nums = json.loads(Path(ev_out["numbers"]).read_text())["numbers"]
     assert nums["coding.machine.f1"]["value"] == 1.0

@@ -1,19 +1,17 @@
 """Segmentation: Punkt without data, offsets, IDs, speaker checks and the summary."""
 
 import json
-import runpy
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_script
 from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 from concord import segment as seg
 from concord.segment import sentence_spans
 from concord.tsvio import InputError, read_tsv
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
 ABBREV = ["dr", "mr", "mrs", "ms", "prof", "st", "vs", "etc", "e.g", "i.e", "a.m", "p.m",
           "approx", "jr", "sr", "no"]
 
@@ -34,21 +32,6 @@ SESSIONS = ("session_id\tgroup\ttranscript\tformat\torder\n"
 GROUPS = [{"id": "patients_u50", "label": "Patients < 50", "stakeholder": "patient"},
           {"id": "oncologists", "label": "Oncologists", "stakeholder": "clinician"},
           {"id": "nurses", "label": "Oncology nurses", "stakeholder": "clinician"}]
-
-
-class NL(list):
-    def __init__(self, **kw):
-        super().__init__(kw.values())
-        self.__dict__.update(kw)
-
-    def get(self, key, default=None):
-        return self.__dict__.get(key, default)
-
-
-def run_script(name, monkeypatch, **parts):
-    monkeypatch.setattr(sys, "stderr", sys.stderr)
-    smk = type("Snakemake", (), {k: NL(**v) for k, v in parts.items()})()
-    runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": smk}, run_name="__main__")
 
 
 def sents(text, abbrev=ABBREV):

@@ -35,7 +35,6 @@ segment, ``rule`` is ``term:<stem>``, ``phrase:<phrase as written>`` or
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 

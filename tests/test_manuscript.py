@@ -125,14 +125,19 @@ def _png(path):
     plt.close(fig)
 
 
-def test_render_html_and_docx_with_pandoc(tmp_path):
+def _document_with_figure_and_citation(tmp_path):
+    """The test document resolved, plus a figure and a citation: ``(text, bib path)``."""
     (tmp_path / "figs").mkdir()
     _png(tmp_path / "figs" / "fig.png")
     bib = tmp_path / "refs.bib"
     bib.write_text("@book{bird2009, author={Bird, Steven}, title={NLP with Python}, "
                    "publisher={O'Reilly}, year={2009}}\n", encoding="utf-8")
     qmd = QMD.replace("## Audit", "As shown [@bird2009].\n\n![A figure](figs/fig.png)\n\n## Audit")
-    text = ms.resolve(qmd, REGISTRY)
+    return ms.resolve(qmd, REGISTRY), bib
+
+
+def test_render_html_and_docx_with_pandoc(tmp_path):
+    text, bib = _document_with_figure_and_citation(tmp_path)
     logs = []
     out = ms.render(text, ["html", "docx"], tmp_path / "out", bib, resource_path=[tmp_path],
                     backend="pandoc", log=logs.append)
@@ -161,13 +166,7 @@ def test_render_rejects_unknown_format(tmp_path):
 def test_render_pdf_through_typst(tmp_path):
     """pandoc -> Typst -> typst.compile: a PDF with the figure, the citation, internal
     links and embedded fonts, the same bytes twice, dated SOURCE_DATE_EPOCH."""
-    (tmp_path / "figs").mkdir()
-    _png(tmp_path / "figs" / "fig.png")
-    bib = tmp_path / "refs.bib"
-    bib.write_text("@book{bird2009, author={Bird, Steven}, title={NLP with Python}, "
-                   "publisher={O'Reilly}, year={2009}}\n", encoding="utf-8")
-    qmd = QMD.replace("## Audit", "As shown [@bird2009].\n\n![A figure](figs/fig.png)\n\n## Audit")
-    text = ms.resolve(qmd, REGISTRY)
+    text, bib = _document_with_figure_and_citation(tmp_path)
     logs = []
     out = ms.render(text, ["pdf"], tmp_path / "out", bib, resource_path=[tmp_path],
                     backend="pandoc", log=logs.append)

@@ -44,8 +44,11 @@ def deid_gold(wildcards):
     return {"gold": gold} if gold else {}
 
 
+SESSIONS_BY_ID = SESSIONS.set_index("session_id")
+
+
 def session_row(session):
-    return SESSIONS.set_index("session_id").loc[session]
+    return SESSIONS_BY_ID.loc[session]
 
 
 def coder_files():

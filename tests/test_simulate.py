@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -295,3 +296,160 @@ def test_readme_is_current():
     assert "SYNTHETIC" in text.splitlines()[0]
     for code in S.CODES:
         assert f"| {code} |" in text
+
+
+# ------------------------------------------------------------------ scaled study (--sessions N)
+SHEETS = ["sessions.tsv", "participants.tsv", "coders.tsv", "restricted/roster.tsv",
+          "gold_identifiers.tsv", "truth_codes.tsv"]
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    """``--sessions 6`` twice and ``--sessions 8`` once, with absolute paths in the sheets."""
+    out = {}
+    for name, n in [("six", 6), ("six_again", 6), ("eight", 8)]:
+        d = tmp_path_factory.mktemp(name) / "study"
+        assert main(["simulate", "--sessions", str(n), "--out", str(d)]) == 0
+        out[name] = d
+    return out
+
+
+def test_scaled_is_deterministic(scaled):
+    one, two = all_files(scaled["six"]), all_files(scaled["six_again"])
+    assert len(one) > 6 + 12 + 7
+    # the sheets and config name their own folder: compare with it replaced
+    for k in one:
+        assert one[k].replace(str(scaled["six"]).encode(), b"@") == \
+            two[k].replace(str(scaled["six_again"]).encode(), b"@"), k
+
+
+def test_scaled_smaller_study_is_a_prefix_of_a_larger_one(scaled):
+    six, eight = scaled["six"], scaled["eight"]
+    for p in sorted((six / "transcripts").glob("*.txt")) + sorted((six / "coders").rglob("*.tsv")):
+        rel = p.relative_to(six)
+        assert p.read_bytes() == (eight / rel).read_bytes(), rel
+    for rel in SHEETS:
+        small = (six / rel).read_text(encoding="utf-8").replace(str(six), "@").splitlines()
+        big = (eight / rel).read_text(encoding="utf-8").replace(str(eight), "@").splitlines()
+        assert len(big) > len(small) and big[:len(small)] == small, rel
+    assert sorted(p.name for p in (eight / "transcripts").iterdir()) == [
+        f"S{k:04d}.txt" for k in range(1, 9)]
+    # beyond the first block of 22: session k is the same whatever N
+    small, big = S.scaled_spec(30, S.SEED), S.scaled_spec(60, S.SEED)
+    for k in (23, 30):
+        a, b = S.scaled_people(small, k, S.SEED, set()), S.scaled_people(big, k, S.SEED, set())
+        assert [(p.pid, p.full, p.age) for p in a] == [(p.pid, p.full, p.age) for p in b]
+
+
+def test_scaled_group_mix_follows_study_b():
+    b_mix = Counter(g for g, _ in S.STUDIES["b"].sessions)
+    assert b_mix == {"patients": 9, "caregivers": 4, "oncologists": 2, "apps": 3, "nurses": 4}
+    groups = [S.scaled_group(S.SEED, k) for k in range(1, 22 * 3 + 1)]
+    for block in range(3):
+        part = groups[22 * block:22 * (block + 1)]
+        assert Counter(part) == b_mix
+        assert sorted(part[:5]) == sorted(b_mix)         # one of each group first
+    assert groups[:22] != groups[22:44]                   # blocks are shuffled separately
+
+
+def test_scaled_full_names_unique_for_thousands_of_sessions():
+    from concord import deidentify
+    slots = list(range(0, 14_000)) + list(range(39_000, 40_000))   # crosses pairs -> triples
+    names = [S.scaled_surname(S.SEED, i) for i in slots]
+    assert len(set(names)) == len(names)
+    assert all(n.count("-") == 1 for n in names[:14_000]) and "-" in names[-1]
+    spec = S.scaled_spec(2_500, S.SEED)
+    rows = [(p.pid, p.session, p.label, p.full, ";".join(p.aliases))
+            for k in range(1, 2_501) for p in S.scaled_people(spec, k, S.SEED, set())]
+    assert len(rows) > 2_500 * 4
+    roster = pd.DataFrame(rows, columns=deidentify.ROSTER_COLUMNS)
+    deidentify.check_roster_identities(roster, "roster.tsv")   # raises on a shared full name
+    assert roster["participant_id"].is_unique
+
+
+def test_scaled_sheets_config_and_corpus_are_valid(scaled):
+    from concord import deidentify, segment, studyconfig
+    d = scaled["eight"]
+    for sheet, schema in [("sessions.tsv", "sessions"), ("participants.tsv", "participants"),
+                          ("coders.tsv", "coders"), ("restricted/roster.tsv", "roster")]:
+        spec = yaml.safe_load((SCHEMAS / f"{schema}.schema.yaml").read_text(encoding="utf-8"))
+        for row in read_tsv(d / sheet):
+            jsonschema.validate(row, spec)
+            for col in ("transcript", "path"):
+                if col in row:
+                    assert Path(row[col]).is_file(), row[col]
+    cfg = yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8"))
+    jsonschema.validate(cfg, yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text(encoding="utf-8")))
+    assert cfg["study"]["synthetic"] is True and "SYNTHETIC" in cfg["study"]["title"]
+    assert "8 sessions" in cfg["study"]["setting"] and str(S.SEED) in cfg["study"]["setting"]
+    for key in ["groups", "codebook", "segment", "code", "agreement", "concordance", "manuscript"]:
+        assert cfg[key] == CONFIG[key], key
+    assert cfg["deidentify"]["gold"] == f"{d}/gold_identifiers.tsv"
+    assert cfg["deidentify"]["keys_dir"].startswith(f"{d}/restricted/")
+    sessions = pd.read_csv(d / "sessions.tsv", sep="\t", dtype=str)
+    participants = pd.read_csv(d / "participants.tsv", sep="\t", dtype=str)
+    roster = deidentify.load_roster(d / "restricted" / "roster.tsv")
+    studyconfig.check_roster(cfg, roster, participants, sessions)
+    assert list(sessions["session_id"]) == [f"S{k:04d}" for k in range(1, 9)]
+    assert participants.groupby("session_id").size().between(4, 6).all()
+    assert set(sessions["group"]) == {g["id"] for g in CONFIG["groups"]}
+    coders = read_tsv(d / "coders.tsv")
+    assert Counter(r["session_id"] for r in coders) == {s: 2 for s in sessions["session_id"]}
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in (d / "transcripts").glob("*.txt")}
+    for sid, text in texts.items():
+        assert text.startswith("# SYNTHETIC DEMO TRANSCRIPT")
+        turns = [l for l in text.split("\n") if l and not l.startswith("#")]
+        words = sum(len(re.findall(r"[A-Za-z0-9']+", t.split(": ", 1)[1])) for t in turns)
+        assert 10_000 <= words <= 15_000, (sid, words)
+    gold = read_tsv(d / "gold_identifiers.tsv")
+    assert {g["session_id"] for g in gold} == set(texts)
+    for g in gold:
+        assert texts[g["session_id"]][int(g["start"]):int(g["end"])] == g["text"]
+    sid = "S0003"
+    units = _participant_sentences(texts[sid], sid,
+                                   lambda t: segment.sentence_spans(t, ABBREV))
+    truth = {r["segment_id"] for r in read_tsv(d / "truth_codes.tsv") if r["segment_id"].startswith(sid)}
+    assert truth and truth <= set(units)
+    for r in coders:
+        if r["session_id"] == sid:
+            assert {x["segment_id"] for x in read_tsv(Path(r["path"]))} <= set(units)
+
+
+def test_scaled_coded_share_keeps_one_coded_session_per_group(tmp_path):
+    d = tmp_path / "study"
+    assert main(["simulate", "--sessions", "12", "--coded-share", "0", "--out", str(d),
+                 "--sheet-root", "rel/study"]) == 0
+    sessions = read_tsv(d / "sessions.tsv")
+    coders = read_tsv(d / "coders.tsv")
+    coded = {r["session_id"] for r in coders}
+    assert coded == {f"S{k:04d}" for k in range(1, 6)}
+    assert {r["group"] for r in sessions if r["session_id"] in coded} == {g["id"] for g in CONFIG["groups"]}
+    files = {str(p.relative_to(d)) for p in (d / "coders").rglob("*.tsv")}
+    assert files == {r["path"].removeprefix("rel/study/") for r in coders}
+    assert all(r["transcript"].startswith("rel/study/transcripts/") for r in sessions)
+    cfg = yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8"))
+    assert cfg["sessions"] == "rel/study/sessions.tsv"
+    assert cfg["concordance"]["coder"] == "consensus"
+    # a smaller rerun into the same folder removes the sessions it no longer has
+    assert main(["simulate", "--sessions", "7", "--out", str(d), "--coded-share", "0.5"]) == 0
+    assert len(list((d / "transcripts").glob("*.txt"))) == 7
+    assert max(p.stem for p in (d / "coders").rglob("*.tsv")) <= "S0007"
+    assert main(["simulate", "--sessions", "0", "--out", str(d)]) == 2
+
+
+def test_scaled_study_plans_in_the_workflow(tmp_path):
+    """The workflow's own validation accepts the written config and sheets."""
+    from conftest import snakemake
+    work = tmp_path / "run"
+    work.mkdir()
+    for name in ("config", "resources", "workflow"):
+        (work / name).symlink_to(ROOT / name)
+    assert main(["simulate", "--sessions", "6", "--out", str(work / "study"),
+                 "--sheet-root", "study"]) == 0
+    (work / "config.yaml").write_bytes((work / "study" / "config.yaml").read_bytes())
+    proc = snakemake(work, "-n")
+    out = proc.stdout + proc.stderr
+    for job in ("deidentify", "segment", "code_machine", "combine_codings", "concordance",
+                "deid_evaluation", "leak_check"):
+        assert re.search(rf"^{job}\S*\s+\d+$", out, re.M), job
+    assert "study/gold_identifiers.tsv" in out

@@ -1,6 +1,7 @@
 """The ``concord`` command. One subcommand per module; add new ones in ``COMMANDS``.
 
     concord simulate --out resources/demo [--study a|b|all] [--seed N]
+    concord simulate --sessions N --out DIR [--seed S] [--coded-share F] [--sheet-root PREFIX]
     concord trace KEY | --list        concord verify
 """
 
@@ -18,6 +19,12 @@ def _add_simulate(sub) -> None:
     p.add_argument("--out", default="resources/demo", help="corpus directory (default: %(default)s)")
     p.add_argument("--study", choices=["a", "b", "all"], default="all",
                    help="which study to generate (default: %(default)s)")
+    p.add_argument("--sessions", type=int, default=None, metavar="N",
+                   help="instead of --study: Study B's design scaled to N sessions, written "
+                        "to OUT with its sheets and OUT/config.yaml (study_s)")
+    p.add_argument("--coded-share", type=float, default=1.0, metavar="F",
+                   help="with --sessions: share of sessions double-coded by the simulated "
+                        "human coders (sessions 1-5 always; default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: 20261123)")
     p.add_argument("--sheets", default="config",
                    help="where to write sessions/participants/coders sheets: study A in DIR/, "
@@ -32,6 +39,21 @@ def _add_simulate(sub) -> None:
 def _run_simulate(args) -> int:
     from concord import simulate
     seed = simulate.SEED if args.seed is None else args.seed
+    if args.sessions is not None:
+        try:
+            st = simulate.write_scaled(args.out, args.sessions, seed=seed,
+                                       coded_share=args.coded_share, sheet_root=args.sheet_root)
+        except ValueError as exc:
+            print(f"concord simulate: {exc}", file=sys.stderr)
+            return 2
+        print(f"{simulate.SCALED_ID}: {st['sessions']} sessions "
+              f"({', '.join(f'{g} {c}' for g, c in st['groups'].items())}), "
+              f"{st['participants']} participants, {st['words']} words "
+              f"(per session {st['words_min']}-{st['words_max']}, mean {st['words_mean']}), "
+              f"{st['units']} participant sentences ({st['coded_units']} coded), "
+              f"{st['identifiers']} planted identifiers, {st['human_coded_sessions']} sessions "
+              f"double-coded by humans, {st['bytes'] / 1e6:.1f} MB in {args.out}")
+        return 0
     studies = ("a", "b") if args.study == "all" else (args.study,)
     stats = simulate.write_corpus(args.out, studies, seed=seed,
                                   sheets=None if args.no_sheets else args.sheets,

@@ -16,10 +16,14 @@ internal periods occur only after the abbreviations of ``segment.abbreviations``
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+
+import yaml
 
 from concord import phrases as PH
 
@@ -83,6 +87,11 @@ class StudySpec:
     sessions: tuple              # ((group, n), ...) in the order the sessions were held
     coders_per_session: int      # 3 = every coder codes every session
     config_dir: str              # where the sheets go, relative to the sheets root
+    sid_width: int = 2           # A01 vs S0001
+
+
+def session_id(spec: StudySpec, index: int) -> str:
+    return f"{spec.prefix}{index:0{spec.sid_width}d}"
 
 
 def _study_b_sessions() -> tuple:
@@ -448,7 +457,6 @@ def make_people(spec: StudySpec, seed: int) -> list[Person]:
     for i, (group, n) in enumerate(spec.sessions, start=1):
         sid = f"{spec.prefix}{i:02d}"
         labels: list = []
-        lo, hi = AGES[group]
         for _ in range(n):
             k += 1
             female = rng.random() < FEMALE_SHARE[group]
@@ -460,27 +468,34 @@ def make_people(spec: StudySpec, seed: int) -> list[Person]:
                     break
             used_full.add((first, last))
             labels.append(first)
-            aliases = list(nick)
-            held = {c: p for c, p in zip(CODES, GROUP_THEMES[group]) if rng.random() < p}
-            weights = {c: (held[c] * rng.gammavariate(2.0, 0.5) if c in held else 0.0) for c in CODES}
-            voice = VOICE[group]
-            rels = []
-            if voice == "patient":
-                rels = [(r, relative_name(rng, r)) for r in
-                        (rng.choice(RELATIONS["partner"]), rng.choice(RELATIONS["family"]))]
-            cared = ("", "she")
-            if voice == "caregiver":
-                rel = "wife" if not female else rng.choice(["mom", "wife", "sister", "daughter"])
-                cared = (rel, "she")
-                rels = [(rel, relative_name(rng, rel))]
-            people.append(Person(
-                pid=f"P{k:0{spec.pid_width}d}", session=sid, group=group, first=first, last=last,
-                label=first, aliases=aliases, gender="female" if female else "male",
-                age=rng.randint(lo, hi), talk=rng.gammavariate(3.0, 1 / 3),
-                weights=weights, relatives=rels, doctor=rng.choice(SURNAMES),
-                nurse=rng.choice(RELATIVE_FIRST), hospital=rng.choice(HOSPITALS),
-                city=rng.choice(CITIES), cared=cared))
+            people.append(_person(rng, f"P{k:0{spec.pid_width}d}", sid, group, first, last,
+                                  female, nick))
     return people
+
+
+def _person(rng: random.Random, pid: str, sid: str, group: str, first: str, last: str,
+            female: bool, nick: list) -> Person:
+    """The rest of a participant once the name is chosen (themes, relatives, age ...)."""
+    lo, hi = AGES[group]
+    held = {c: p for c, p in zip(CODES, GROUP_THEMES[group]) if rng.random() < p}
+    weights = {c: (held[c] * rng.gammavariate(2.0, 0.5) if c in held else 0.0) for c in CODES}
+    voice = VOICE[group]
+    rels = []
+    if voice == "patient":
+        rels = [(r, relative_name(rng, r)) for r in
+                (rng.choice(RELATIONS["partner"]), rng.choice(RELATIONS["family"]))]
+    cared = ("", "she")
+    if voice == "caregiver":
+        rel = "wife" if not female else rng.choice(["mom", "wife", "sister", "daughter"])
+        cared = (rel, "she")
+        rels = [(rel, relative_name(rng, rel))]
+    return Person(
+        pid=pid, session=sid, group=group, first=first, last=last,
+        label=first, aliases=list(nick), gender="female" if female else "male",
+        age=rng.randint(lo, hi), talk=rng.gammavariate(3.0, 1 / 3),
+        weights=weights, relatives=rels, doctor=rng.choice(SURNAMES),
+        nurse=rng.choice(RELATIVE_FIRST), hospital=rng.choice(HOSPITALS),
+        city=rng.choice(CITIES), cared=cared)
 
 
 def age_band(age: int) -> str:
@@ -519,7 +534,7 @@ def _sentence_count(rng: random.Random) -> int:
 def generate_session(spec: StudySpec, index: int, people: list, moderator: tuple, seed: int) -> Session:
     """One ninety-minute group: welcome, introductions, the guide, closing."""
     group, _ = spec.sessions[index - 1]
-    sid = f"{spec.prefix}{index:02d}"
+    sid = session_id(spec, index)
     rng = sub_rng(seed, spec.id, sid)
     voice = VOICE[group]
     turns: list[Turn] = []
@@ -951,3 +966,260 @@ def write_readme(out, stats: dict, seed: int = SEED) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(readme_text(stats, alphas, seed), encoding="utf-8", newline="\n")
     return path
+
+
+# ------------------------------------------------------------------ scaled study
+# ``concord simulate --sessions N``: Study B's design scaled to N sessions, streamed
+# to disk one session at a time. Everything of session k (its group, people, text,
+# coders, whether humans code it) depends only on (seed, k), so the study with N
+# sessions is a prefix of the study with more (while the session ID width, 4 digits
+# up to 9,999 sessions, stays the same).
+SCALED_ID = "study_s"
+SCALED_PREFIX = "S"
+SCALED_GROUPS = ("patients", "caregivers", "oncologists", "apps", "nurses")
+SCALED_SIZES = {"patients": (5, 6), "caregivers": (5, 6), "oncologists": (4, 5), "apps": (4, 5),
+                "nurses": (4, 5)}
+SCALED_MAX_SIZE = 6
+SCALED_MODERATORS = 4
+# More invented surnames for the scaled study, where every participant gets a
+# double-barrelled surname that no one else has (full names must be unique).
+EXTRA_SURNAMES = (
+    "Ashcombe Bardsley Brightwater Calloway Chadwick Dewhurst Drummond Eckersley Elsworth "
+    "Farrington Fennimore Garroway Glenister Haverford Hazeldine Ingleby Jardine Keswick Kilbride "
+    "Lanyon Lockhart Maddox Marwood Netherby Oldfield Pendry Quennell Radcliffe Rookwood "
+    "Scarisbrick Sheringham Tillotson Trelawney Urquhart Vickery Wainwright Warrender Yelland "
+    "Ziegler Amundsen Bergqvist Castellucci Dabrowski Eriksen Fagerlund Grunewald Hakkinen Ilunga "
+    "Jankowski Karlsson Lindgren Mendizabal Nieminen Oyelowo Petrakis Quispe Rautio Sahlberg "
+    "Takahashi Ulloa Vukovic Wasilewski Yilmaz Zubiri Adeyemi Banerjee Chakraborty Delgado "
+    "Etxeberria Fernsby Gonsalves Horvath Igwe Janssen Kurosawa Laurentis Mazur Nakashima Oduya "
+    "Pacheco Abeywardena Brodeur Cuthbertson Dunstable Everleigh").split()
+SCALED_SURNAMES = tuple(sorted({s for s in SURNAMES + EXTRA_SURNAMES if "-" not in s}))
+
+
+def _study_b_mix() -> list[str]:
+    return [g for g, _ in STUDIES["b"].sessions]
+
+
+@lru_cache(maxsize=8)
+def _scaled_block(seed: int, block: int) -> tuple:
+    """Groups of sessions 22*block+1 .. 22*block+22: Study B's mix (9 patients, 4
+    caregivers, 2 oncologists, 3 APPs, 4 nurses), one of each group first, shuffled."""
+    rng = sub_rng(seed, SCALED_ID, "block", block)
+    first = list(SCALED_GROUPS)
+    rng.shuffle(first)
+    rest = _study_b_mix()
+    for g in SCALED_GROUPS:
+        rest.remove(g)
+    rng.shuffle(rest)
+    return tuple(first + rest)
+
+
+def scaled_group(seed: int, k: int) -> str:
+    block, pos = divmod(k - 1, len(_study_b_mix()))
+    return _scaled_block(seed, block)[pos]
+
+
+@lru_cache(maxsize=8)
+def _affine(seed: int, tier: int, m: int) -> tuple[int, int]:
+    rng = sub_rng(seed, SCALED_ID, "surnames", tier)
+    b = rng.randrange(m)
+    while True:
+        a = rng.randrange(1, m)
+        if math.gcd(a, m) == 1:
+            return a, b
+
+
+def scaled_surname(seed: int, slot: int) -> str:
+    """A double-barrelled surname, a different one for every ``slot`` (0, 1, ...):
+    a seeded affine permutation of the ordered pairs of distinct surnames (then of
+    triples, beyond 39,402 slots)."""
+    n = len(SCALED_SURNAMES)
+    x = slot
+    for tier in (2, 3):
+        m = math.perm(n, tier)
+        if x < m:
+            a, b = _affine(seed, tier, m)
+            y = (a * x + b) % m
+            pool, parts = list(SCALED_SURNAMES), []
+            for r in range(n, n - tier, -1):
+                y, i = divmod(y, r)
+                parts.append(pool.pop(i))
+            return "-".join(parts)
+        x -= m
+    raise ValueError(f"slot {slot}: more participants than unique surnames")
+
+
+def scaled_spec(n: int, seed: int) -> StudySpec:
+    width = max(4, len(str(n)))
+    return StudySpec(SCALED_ID, SCALED_PREFIX, width + 1,
+                     tuple((scaled_group(seed, k), 0) for k in range(1, n + 1)), 2, ".", width)
+
+
+def scaled_moderators(seed: int) -> list[tuple[str, str]]:
+    rng = sub_rng(seed, SCALED_ID, "moderators")
+    mods: list = []
+    while len(mods) < SCALED_MODERATORS:
+        m = (rng.choice(FEMALE + MALE), rng.choice(SURNAMES))
+        if m[0] not in {x[0] for x in mods} and m[1] not in {x[1] for x in mods}:
+            mods.append(m)
+    return mods
+
+
+def scaled_people(spec: StudySpec, k: int, seed: int, avoid: set) -> list[Person]:
+    """The 4-6 participants of session ``k``: IDs P<session number><1-6>, first names
+    unique in the session (and not a moderator's), surnames unique in the study."""
+    sid = session_id(spec, k)
+    group = spec.sessions[k - 1][0]
+    rng = sub_rng(seed, spec.id, sid, "people")
+    labels: list = []
+    people = []
+    for j in range(1, rng.choice(SCALED_SIZES[group]) + 1):
+        female = rng.random() < FEMALE_SHARE[group]
+        while True:
+            first = rng.choice(FEMALE if female else MALE)
+            nick = NICKNAMES.get(first, [])
+            taken = set(labels) | avoid | {a for p in people for a in p.aliases}
+            if first not in taken and not set(nick) & (set(labels) | avoid):
+                break
+        labels.append(first)
+        last = scaled_surname(seed, (k - 1) * SCALED_MAX_SIZE + j - 1)
+        people.append(_person(rng, f"P{k:0{spec.sid_width}d}{j}", sid, group, first, last,
+                              female, nick))
+    return people
+
+
+def scaled_human_coded(seed: int, k: int, sid: str, share: float) -> bool:
+    """Sessions 1-5 (one of each group) always; the others with probability ``share``."""
+    return k <= len(SCALED_GROUPS) or sub_rng(seed, SCALED_ID, sid, "coded").random() < share
+
+
+def scaled_config(n: int, seed: int, root: str, coded_share: float) -> dict:
+    """The study config: Study B's settings, this corpus's files."""
+    base = yaml.safe_load(STUDY_B_CONFIG.read_text(encoding="utf-8"))
+    cfg = {"study": {
+        "id": SCALED_ID,
+        "title": f"SYNTHETIC scaled demo study: {n} focus groups with patients, caregivers, "
+                 f"oncologists, advanced practice providers and oncology nurses",
+        "synthetic": True,
+        "setting": f"SYNTHETIC corpus generated by `concord simulate --sessions {n} --seed {seed}"
+                   f" --coded-share {coded_share:g}`: {n} sessions, seed {seed}; Study B's design "
+                   f"scaled. Not real people."}}
+    cfg["groups"] = base["groups"]
+    cfg["sessions"] = f"{root}/sessions.tsv"
+    cfg["participants"] = f"{root}/participants.tsv"
+    cfg["coders"] = f"{root}/coders.tsv"
+    cfg["codebook"] = base["codebook"]
+    cfg["deidentify"] = {"roster": f"{root}/restricted/roster.tsv",
+                         "keys_dir": f"{root}/restricted/keys",
+                         "moderator_id": base["deidentify"]["moderator_id"],
+                         "gold": f"{root}/gold_identifiers.tsv",
+                         "names": f"{root}/restricted/names.txt"}
+    for key in base:
+        if key not in cfg:
+            cfg[key] = base[key]
+    return cfg
+
+
+STUDY_B_CONFIG = Path(__file__).resolve().parents[3] / "config" / "studies" / "study_b.yaml"
+
+
+class _Sink:
+    """An open TSV file written row by row."""
+
+    def __init__(self, path: Path, header: list):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(path, "w", encoding="utf-8", newline="\n")
+        self.write([header])
+
+    def write(self, rows) -> None:
+        for r in rows:
+            line = "\t".join(map(str, r))
+            if "\n" in line:
+                raise ValueError(f"{self.fh.name}: newline in a cell")
+            self.fh.write(line + "\n")
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def write_scaled(out, n: int, seed: int = SEED, coded_share: float = 1.0,
+                 sheet_root: str | None = None) -> dict:
+    """Write the scaled study into ``out`` (corpus, sheets, config.yaml), one session
+    at a time; return statistics."""
+    if n < 1:
+        raise ValueError("--sessions must be at least 1")
+    if not 0.0 <= coded_share <= 1.0:
+        raise ValueError("--coded-share must be between 0 and 1")
+    out = Path(out)
+    root = (sheet_root if sheet_root is not None else str(out)).rstrip("/") or "."
+    spec = scaled_spec(n, seed)
+    mods = scaled_moderators(seed)
+    avoid = {m[0] for m in mods}
+    sinks = {
+        "roster": _Sink(out / "restricted" / "roster.tsv",
+                        ["participant_id", "session_id", "speaker_label", "full_name", "aliases"]),
+        "gold": _Sink(out / "gold_identifiers.tsv",
+                      ["session_id", "start", "end", "type", "subtype", "text"]),
+        "truth": _Sink(out / "truth_codes.tsv", ["segment_id", "code"]),
+        "sessions": _Sink(out / "sessions.tsv", ["session_id", "group", "transcript", "format", "order"]),
+        "participants": _Sink(out / "participants.tsv",
+                              ["participant_id", "session_id", "group", "age_band", "gender"]),
+        "coders": _Sink(out / "coders.tsv", ["coder", "session_id", "path"]),
+    }
+    st = {"sessions": n, "participants": 0, "words": 0, "words_min": None, "words_max": 0,
+          "units": 0, "coded_units": 0, "identifiers": 0, "human_coded_sessions": 0,
+          "groups": {g: 0 for g in SCALED_GROUPS}}
+    written: set = set()
+    try:
+        for k in range(1, n + 1):
+            sid = session_id(spec, k)
+            written.add(sid)
+            people = scaled_people(spec, k, seed, avoid)
+            moderator = mods[(k - 1) % len(mods)]
+            s = generate_session(spec, k, people, moderator, seed)
+            r = render_session(s, seed)
+            path = out / "transcripts" / f"{sid}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(r.text, encoding="utf-8", newline="\n")
+            sinks["gold"].write((sid, a, b, t, sub, txt) for a, b, t, sub, txt in r.gold)
+            sinks["truth"].write(sorted((seg, c) for seg, codes in r.units for c in codes))
+            sinks["roster"].write([("MOD", sid, "MODERATOR", " ".join(moderator), "")]
+                                  + [(p.pid, sid, p.label, p.full, ";".join(p.aliases))
+                                     for p in people])
+            sinks["sessions"].write([(sid, s.group, f"{root}/transcripts/{sid}.txt", "labelled", k)])
+            sinks["participants"].write((p.pid, sid, p.group, age_band(p.age), p.gender)
+                                        for p in people)
+            if scaled_human_coded(seed, k, sid, coded_share):
+                st["human_coded_sessions"] += 1
+                for coder in coders_for(spec, k):
+                    _tsv(out / "coders" / coder / f"{sid}.tsv", ["segment_id", "code"],
+                         simulate_coder(r.units, coder, spec.id, sid, seed))
+                    sinks["coders"].write([(coder, sid, f"{root}/coders/{coder}/{sid}.tsv")])
+            st["participants"] += len(people)
+            st["groups"][s.group] += 1
+            st["words"] += r.words
+            st["words_min"] = r.words if st["words_min"] is None else min(st["words_min"], r.words)
+            st["words_max"] = max(st["words_max"], r.words)
+            st["units"] += len(r.units)
+            st["coded_units"] += sum(1 for u in r.units if u[1])
+            st["identifiers"] += len(r.gold)
+    finally:
+        for sink in sinks.values():
+            sink.close()
+    for stale in [*(out / "transcripts").glob(f"{SCALED_PREFIX}*.txt"),
+                  *(out / "coders").glob(f"*/{SCALED_PREFIX}*.tsv")]:
+        if stale.stem not in written:      # left from an earlier, larger run
+            stale.unlink()
+    names = out / "restricted" / "names.txt"
+    names.write_text("".join(f"{x}\n" for x in sorted(set(RELATIVE_FIRST))), encoding="utf-8",
+                     newline="\n")
+    cfg = scaled_config(n, seed, root, coded_share)
+    head = (f"# SYNTHETIC scaled demo study written by `concord simulate --sessions {n}` "
+            f"(seed {seed}). Not real people.\n"
+            f"# Run with: snakemake --cores N --configfile {root}/config.yaml\n")
+    (out / "config.yaml").write_text(head + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True,
+                                                           width=100),
+                                     encoding="utf-8", newline="\n")
+    st["words_mean"] = round(st["words"] / n)
+    st["bytes"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    return st

@@ -143,6 +143,7 @@ def prov_run(tmp_path_factory, frozen) -> Path:
     cfg = yaml.safe_load((work / "config.yaml").read_text(encoding="utf-8"))
     cfg["manuscript"]["source"] = str(frozen / "workflow/report/manuscript.qmd")
     cfg["manuscript"]["bibliography"] = str(frozen / "workflow/report/references.bib")
+    cfg["shard_size"] = 1            # one job per session: M1 and M2 in shards of their own
     (work / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True),
                                       encoding="utf-8")
     snakemake(work, MANIFEST)
@@ -158,12 +159,12 @@ def test_manifest_lists_every_result_with_its_rule(prov_run, frozen):
     rows = m.set_index("path")
     for path, row in rows.iterrows():
         assert row.sha256 == sha(prov_run / path), path
-    assert rows.loc["results/deid/M1.txt", "rule"] == "deidentify"
-    assert rows.loc["results/segments/M2.tsv", "rule"] == "segment"
+    assert rows.loc["results/deid/M1.txt", "rule"] == "deidentify_M1"   # shard M1
+    assert rows.loc["results/segments/M2.tsv", "rule"] == "segment_M2"
     assert rows.loc["results/manuscript/manuscript.html", "rule"] == "render"
     deid_inputs = rows.loc["results/deid/M1.txt", "inputs"]
     raw = prov_run / "transcripts" / "M1.txt"
-    assert f"transcript:transcripts/M1.txt={sha(raw)}" in deid_inputs
+    assert f"transcripts:transcripts/M1.txt={sha(raw)}" in deid_inputs
     assert "workflow/scripts/concord/deidentify.py=" in deid_inputs
     assert "=missing" not in (prov_run / MANIFEST).read_text()         # every input found
     assert "/tmp" not in (prov_run / MANIFEST).read_text() and str(prov_run) not in \
@@ -224,19 +225,16 @@ def test_verify_and_trace_on_the_run(prov_run, frozen, tmp_path):
 # ---------------------------------------------------------------------------
 
 def planned_jobs(work: Path) -> set[tuple[str, str]]:
-    """(rule, session or '') of every job a dry run would run."""
+    """(stage, shard or '') of every job a dry run would run (shards of one session
+    here, named after it: ("deidentify", "M2"))."""
     proc = snakemake(work, "-n", MANIFEST)
-    jobs, rule = set(), None
+    jobs = set()
     for line in proc.stdout.splitlines():
         m = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):", line)
         if m:
             rule = m.group(1)
-            jobs.add((rule, ""))
-            continue
-        m = re.match(r"^\s+wildcards: .*session=(\w+)", line)
-        if m and rule:
-            jobs.discard((rule, ""))
-            jobs.add((rule, m.group(1)))
+            shard = re.match(r"^(deidentify|segment|code_machine)_(M\d+)$", rule)
+            jobs.add((shard.group(1), shard.group(2)) if shard else (rule, ""))
     if not jobs:
         assert "Nothing to be done" in proc.stdout, proc.stdout[-2000:]
     return jobs
@@ -296,3 +294,24 @@ def test_outputs_of_unexpanded_wildcards_are_matched_by_pattern(tiny):
     assert rows.loc["results/a/two.txt", "rule"] == "r2"
     assert rows.loc["results/a/two.txt", "inputs"] == "unresolved"
     assert rows.loc["results/a/out.tsv", "rule"] == "-"          # no pattern: listed as stray
+
+
+def test_shard_size_changes_jobs_not_results(prov_run, mini_run):
+    """prov_run: one job per session (shard_size 1); mini_run: both sessions in one
+    shard (the default). Every result but the manifest's job records is the same."""
+    assert "shard_size" not in yaml.safe_load((mini_run / "config.yaml").read_text())
+    compared = 0
+    for stage in ("deid", "segments", "coding", "agreement", "concordance", "quotes"):
+        ours = sorted(p.relative_to(prov_run) for p in (prov_run / "results" / stage).rglob("*")
+                      if p.is_file())
+        theirs = sorted(p.relative_to(mini_run) for p in (mini_run / "results" / stage).rglob("*")
+                        if p.is_file())
+        assert ours == theirs and ours, stage
+        for rel in ours:
+            assert (prov_run / rel).read_bytes() == (mini_run / rel).read_bytes(), rel
+            compared += 1
+    assert compared > 20
+    manifest = pd.read_csv(mini_run / MANIFEST, sep="\t", dtype=str).set_index("path")
+    assert manifest.loc["results/deid/M2.txt", "rule"] == "deidentify_M1"   # shard M1 holds M2
+    assert "transcripts:transcripts/M2.txt=" in manifest.loc["results/deid/M2.txt", "inputs"]
+    assert "M1.txt" not in manifest.loc["results/deid/M2.txt", "inputs"]  # its own input only

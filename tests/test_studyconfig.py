@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from concord.studyconfig import load_codebook, load_sheet
+from concord.studyconfig import load_codebook, load_sheet, shards
 from concord.tsvio import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,3 +80,23 @@ def test_restricted_sheet_never_echoes_values(tmp_path):
     with pytest.raises(InputError) as err:
         load_sheet(path, SCHEMAS / "roster.schema.yaml", restricted=True)
     assert "line 2" in str(err.value) and "Maria" not in str(err.value)
+
+
+def test_shards_are_consecutive_sorted_ids_named_after_their_first():
+    ids = ["S0003", "S0001", "S0005", "S0002", "S0004"]
+    assert shards(ids, 2) == {"S0001": ["S0001", "S0002"], "S0003": ["S0003", "S0004"],
+                              "S0005": ["S0005"]}
+    assert shards(ids, 1) == {s: [s] for s in sorted(ids)}
+    assert shards(ids, 50) == {"S0001": sorted(ids)}
+
+
+def test_appending_sessions_leaves_full_shards_alone():
+    before = shards([f"S{i:04d}" for i in range(1, 101)], 25)
+    after = shards([f"S{i:04d}" for i in range(1, 131)], 25)
+    assert all(after[k] == v for k, v in before.items())
+    assert sorted(after) == ["S0001", "S0026", "S0051", "S0076", "S0101", "S0126"]
+
+
+def test_shard_size_must_be_positive():
+    with pytest.raises(InputError, match="shard_size must be >= 1"):
+        shards(["A"], 0)

@@ -1,26 +1,33 @@
-# Stage 3: codebook application. The automatic coder runs per session; human
+# Stage 3: codebook application. The automatic coder runs per shard of sessions; human
 # coders' files (by segment, by character span or QDPX) are imported and checked,
 # a consensus is formed (majority or adjudicator), and the machine coder is
 # evaluated against it.
 
 
-rule code_machine:
-    input:
-        segments="results/segments/{session}.tsv",
-        codebook=config["codebook"],
-        code=package("code"),
-    output:
-        codings="results/coding/machine/{session}.tsv",
-    log:
-        "logs/code_machine/{session}.log",
-    params:
-        moderator_id=config["deidentify"]["moderator_id"],
-        negation_window=config["code"]["negation_window"],
-        negation_cues=config["code"]["negation_cues"],
-    conda:
-        "../envs/concord.yaml"
-    script:
-        "../scripts/code_machine.py"
+for shard, members in SHARDS.items():
+
+    rule:
+        name:
+            f"code_machine_{shard}"
+        input:
+            segments=per_session("results/segments/{session}.tsv", members),
+            codebook=config["codebook"],
+            code=package("code"),
+        output:
+            codings=per_session("results/coding/machine/{session}.tsv", members),
+        log:
+            f"logs/code_machine/{shard}.log",
+        benchmark:
+            f"logs/benchmarks/code_machine/{shard}.tsv"
+        params:
+            sessions=members,
+            moderator_id=config["deidentify"]["moderator_id"],
+            negation_window=config["code"]["negation_window"],
+            negation_cues=config["code"]["negation_cues"],
+        conda:
+            "../envs/concord.yaml"
+        script:
+            "../scripts/code_machine.py"
 
 
 rule combine_codings:

@@ -20,6 +20,11 @@ studyconfig.check_roster(config, ROSTER, PARTICIPANTS, SESSIONS)
 
 SESSION_IDS = sorted(SESSIONS["session_id"])
 
+# The per-session stages run in shards: one job per SHARD_SIZE consecutive sessions
+# (a job loops over its sessions in one process). Snakemake's per-job cost is large
+# and grows faster than linearly with the number of jobs; see BENCHMARKS.md.
+SHARDS = studyconfig.shards(SESSION_IDS, int(config.get("shard_size", 25)))
+
 # Each stage's .smk appends the numbers-registry fragments and the figures it
 # writes; the manuscript stage (included last) merges and embeds them.
 FRAGMENTS = []
@@ -49,6 +54,15 @@ SESSIONS_BY_ID = SESSIONS.set_index("session_id")
 
 def session_row(session):
     return SESSIONS_BY_ID.loc[session]
+
+
+def transcripts(sessions):
+    return [session_row(s)["transcript"] for s in sessions]
+
+
+def per_session(pattern, sessions):
+    """The files of ``pattern`` (with ``{session}``) for these sessions, in order."""
+    return [pattern.format(session=s) for s in sessions]
 
 
 def coder_files():

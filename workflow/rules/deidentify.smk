@@ -1,11 +1,11 @@
-# Stage 1: de-identification, one job per session. The roster and the keys are
+# Stage 1: de-identification, one job per shard of sessions. The roster and the keys are
 # restricted; only the de-identified text and a redaction log (no originals)
 # enter results/.
 
 
 rule deid_lexicon:
     input:
-        transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
+        transcripts=transcripts(SESSION_IDS),
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "privacy", "transcripts"),
     output:
@@ -23,39 +23,47 @@ rule deid_lexicon:
         "../scripts/deid_lexicon.py"
 
 
-rule deidentify:
-    input:
-        unpack(deid_lexicon),
-        transcript=lambda w: session_row(w.session)["transcript"],
-        roster=config["deidentify"]["roster"],
-        code=package("deidentify", "privacy", "transcripts"),
-        # surrogates and shifted dates must not equal an original of any session
-        study_transcripts=[session_row(s)["transcript"] for s in SESSION_IDS]
-        if config["deidentify"].get("replacement", "tags") == "surrogates"
-        or config["deidentify"].get("date_shift", False)
-        else [],
-    output:
-        text="results/deid/{session}.txt",
-        redactions="results/deid/{session}.redactions.tsv",
-        key=f"{KEYS_DIR}/{{session}}.json",
-    log:
-        "logs/deidentify/{session}.log",
-    params:
-        session="{session}",
-        fmt=lambda w: session_row(w.session)["format"],
-        moderator_id=config["deidentify"]["moderator_id"],
-        gazetteer=config["deidentify"].get("gazetteer", []),
-        names=config["deidentify"].get("names", []),
-        # tags (default) or surrogates; dates shifted per participant (offsets in the key)
-        replacement=config["deidentify"].get("replacement", "tags"),
-        date_shift=config["deidentify"].get("date_shift", False),
-        study_id=config["study"]["id"],
-        study_sessions=SESSION_IDS,
-        study_formats=[session_row(s)["format"] for s in SESSION_IDS],
-    conda:
-        "../envs/concord.yaml"
-    script:
-        "../scripts/deidentify.py"
+# One rule per shard (common.smk: SHARDS): Snakemake outputs cannot be functions of
+# a wildcard, and a shard's per-session files must stay declared outputs.
+SURROGATES = (config["deidentify"].get("replacement", "tags") == "surrogates"
+              or config["deidentify"].get("date_shift", False))
+
+for shard, members in SHARDS.items():
+
+    rule:
+        name:
+            f"deidentify_{shard}"
+        input:
+            unpack(deid_lexicon),
+            transcripts=transcripts(members),
+            roster=config["deidentify"]["roster"],
+            code=package("deidentify", "privacy", "transcripts"),
+            # surrogates and shifted dates must not equal an original of any session
+            study_transcripts=transcripts(SESSION_IDS) if SURROGATES else [],
+        output:
+            texts=per_session("results/deid/{session}.txt", members),
+            redactions=per_session("results/deid/{session}.redactions.tsv", members),
+            key_files=per_session(f"{KEYS_DIR}/{{session}}.json", members),
+        log:
+            f"logs/deidentify/{shard}.log",
+        benchmark:
+            f"logs/benchmarks/deidentify/{shard}.tsv"
+        params:
+            sessions=members,
+            formats=[session_row(s)["format"] for s in members],
+            moderator_id=config["deidentify"]["moderator_id"],
+            gazetteer=config["deidentify"].get("gazetteer", []),
+            names=config["deidentify"].get("names", []),
+            # tags (default) or surrogates; dates shifted per participant (offsets in the key)
+            replacement=config["deidentify"].get("replacement", "tags"),
+            date_shift=config["deidentify"].get("date_shift", False),
+            study_id=config["study"]["id"],
+            study_sessions=SESSION_IDS if SURROGATES else [],
+            study_formats=[session_row(s)["format"] for s in SESSION_IDS] if SURROGATES else [],
+        conda:
+            "../envs/concord.yaml"
+        script:
+            "../scripts/deidentify.py"
 
 
 rule deid_summary:
@@ -84,7 +92,7 @@ rule deid_evaluation:
     input:
         unpack(deid_gold),
         unpack(deid_lexicon),
-        transcripts=[session_row(s)["transcript"] for s in SESSION_IDS],
+        transcripts=transcripts(SESSION_IDS),
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "privacy", "transcripts"),
     output:

@@ -1,26 +1,33 @@
 # Stage 2: segmentation of de-identified turns into coding units, one job per
-# session; segment IDs are stable and offsets point into the de-identified text.
+# shard of sessions (common.smk); segment IDs are stable and offsets point into
+# the de-identified text.
 
 
-rule segment:
-    input:
-        text="results/deid/{session}.txt",
-        participants=config["participants"],
-        code=package("segment"),
-    output:
-        segments="results/segments/{session}.tsv",
-    log:
-        "logs/segment/{session}.log",
-    params:
-        session="{session}",
-        group=lambda w: session_row(w.session)["group"],
-        moderator_id=config["deidentify"]["moderator_id"],
-        unit=config["segment"]["unit"],
-        abbreviations=config["segment"]["abbreviations"],
-    conda:
-        "../envs/concord.yaml"
-    script:
-        "../scripts/segment.py"
+for shard, members in SHARDS.items():
+
+    rule:
+        name:
+            f"segment_{shard}"
+        input:
+            texts=per_session("results/deid/{session}.txt", members),
+            participants=config["participants"],
+            code=package("segment"),
+        output:
+            segments=per_session("results/segments/{session}.tsv", members),
+        log:
+            f"logs/segment/{shard}.log",
+        benchmark:
+            f"logs/benchmarks/segment/{shard}.tsv"
+        params:
+            sessions=members,
+            groups=[session_row(s)["group"] for s in members],
+            moderator_id=config["deidentify"]["moderator_id"],
+            unit=config["segment"]["unit"],
+            abbreviations=config["segment"]["abbreviations"],
+        conda:
+            "../envs/concord.yaml"
+        script:
+            "../scripts/segment.py"
 
 
 rule segment_summary:

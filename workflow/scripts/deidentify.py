@@ -1,10 +1,12 @@
-"""Snakemake script for rule deidentify: one session's raw transcript -> de-identified
-text, redaction log (no originals) and the restricted key (mode 0600)."""
+"""Snakemake script for the deidentify rules: each raw transcript of one shard of
+sessions -> de-identified text, redaction log (no originals) and the restricted key
+(mode 0600). The roster and the matchers are loaded once per shard."""
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import json  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from concord import deidentify as deid  # noqa: E402
@@ -19,31 +21,31 @@ study_names = None
 if sm.input.get("lexicon"):
     with open(sm.input.lexicon, encoding="utf-8") as fh:
         study_names = json.load(fh)["names"]
-raw = transcripts.read_raw(sm.input.transcript)  # InputError if not UTF-8 (file, line)
 common = dict(moderator_id=sm.params.moderator_id,
               gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
               extra_names=deid.read_gazetteer(sm.params.get("names", None)),
               study_names=study_names)
 avoid = None
 if sm.input.get("study_transcripts"):  # surrogates / date shift: study-wide originals
-    raws = {sid: transcripts.read_raw(path) for sid, path in
-            zip(sm.params.study_sessions, sm.input.study_transcripts)}
     avoid = set()
-    for sid, fmt in zip(sm.params.study_sessions, sm.params.study_formats):
-        avoid |= deid.study_originals({sid: raws[sid]}, roster, fmt=fmt, **common)
-result = deid.deidentify_session(
-    raw, roster, sm.params.session, moderator_id=sm.params.moderator_id,
-    gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
-    extra_names=deid.read_gazetteer(sm.params.get("names", None)),
-    source=str(sm.input.transcript), study_names=study_names, fmt=sm.params.get("fmt", "auto"),
-    replacement=sm.params.get("replacement", "tags"),
-    date_shift=bool(sm.params.get("date_shift", False)),
-    study_id=str(sm.params.get("study_id", "")), avoid=avoid)
+    for sid, fmt, path in zip(sm.params.study_sessions, sm.params.study_formats,
+                              sm.input.study_transcripts):
+        avoid |= deid.study_originals({sid: transcripts.read_raw(path)}, roster, fmt=fmt, **common)
 
-out = Path(sm.output.text)
-out.parent.mkdir(parents=True, exist_ok=True)
-with open(out, "w", encoding="utf-8", newline="\n") as fh:
-    fh.write(result.text)
-write_tsv(result.redactions, sm.output.redactions, sort_by=["start"])
-privacy.write_private_json(result.key, sm.output.key)  # 0600, even if it existed
-print(f"{sm.params.session}: {len(result.redactions)} redactions", file=sys.stderr)
+for session, fmt, source, text_out, redactions_out, key_out in zip(
+        sm.params.sessions, sm.params.formats, sm.input.transcripts,
+        sm.output.texts, sm.output.redactions, sm.output.key_files):
+    started = time.perf_counter()
+    raw = transcripts.read_raw(source)  # InputError if not UTF-8 (file, line)
+    result = deid.deidentify_session(
+        raw, roster, session, source=str(source), fmt=fmt,
+        replacement=sm.params.get("replacement", "tags"),
+        date_shift=bool(sm.params.get("date_shift", False)),
+        study_id=str(sm.params.get("study_id", "")), avoid=avoid, **common)
+    Path(text_out).parent.mkdir(parents=True, exist_ok=True)
+    with open(text_out, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(result.text)
+    write_tsv(result.redactions, redactions_out, sort_by=["start"])
+    privacy.write_private_json(result.key, key_out)  # 0600, even if it existed
+    print(f"{session}: {len(result.redactions)} redactions, {len(raw.encode('utf-8'))} bytes, "
+          f"{time.perf_counter() - started:.2f} s", file=sys.stderr)

@@ -200,14 +200,50 @@ def plan_from_rules(rules, wildcard_values: dict[str, list[str]], roots: list[st
                     except Exception as exc:  # noqa: BLE001 - recorded, not hidden
                         value = f"unresolved ({type(exc).__name__})"
                     params[name] = _jsonable(value)
-                entry.update(inputs=sorted({(n, portable(p, roots)) for n, p in inputs},
-                                           key=lambda x: (x[1], x[0])),
-                             params=json.loads(_strip_roots(json.dumps(params, sort_keys=True),
+                entry.update(params=json.loads(_strip_roots(json.dumps(params, sort_keys=True),
                                                             roots)))
+                per_output = _pair_sessions(rule, params, inputs)
             for o in outs:
-                if o.startswith("results/"):
-                    plan[o] = entry
+                if not o.startswith("results/"):
+                    continue
+                if not unknown:
+                    ins = per_output(o)
+                    entry = dict(entry, inputs=sorted({(n, portable(p, roots)) for n, p in ins},
+                                                      key=lambda x: (x[1], x[0])))
+                plan[o] = entry
     return plan
+
+
+def _pair_sessions(rule, params: dict, inputs: list[tuple[str, str]]):
+    """For a shard rule (``params.sessions`` = its n sessions, per-session outputs as
+    named lists of n files): a function ``output -> inputs`` that keeps, of each
+    named input list of n files named after the sessions, only the file of the
+    output's own session, so that a session's row in the manifest names its own
+    transcript, not the shard's 50. Inputs named ``study_*`` (read whole by every
+    session, e.g. for surrogates) are never paired. Other rules: all inputs."""
+    sessions = params.get("sessions")
+    index: dict[str, int] = {}
+    if isinstance(sessions, list) and sessions:
+        for _, files in rule.output.items():
+            files = [str(f) for f in _flat(files)]
+            if len(files) == len(sessions):
+                index.update({f: i for i, f in enumerate(files)})
+    if not index:
+        return lambda output: inputs
+    by_name: dict[str, list[str]] = {}
+    for name, path in inputs:
+        by_name.setdefault(name, []).append(path)
+    paired = {name for name, paths in by_name.items()
+              if name and not name.startswith("study_") and len(paths) == len(sessions)
+              and all(Path(p).name.split(".")[0] == s for p, s in zip(paths, sessions))}
+
+    def per_output(output):
+        i = index.get(output)
+        if i is None:
+            return inputs
+        return [(n, p) for n, p in inputs if n not in paired] + \
+               [(n, by_name[n][i]) for n in sorted(paired)]
+    return per_output
 
 
 def workflow_plan(workflow, sessions: list[str], exclude=("results/privacy/",
@@ -507,9 +543,9 @@ def trace(key: str, root: str = ".", registry: str = "results/manuscript/numbers
                 out.append(f"  {sess}: no manifest row for {deid} (run the manifest rule)")
                 continue
             raw = [(p, h) for n, p, h in _parse_inputs(mf.loc[deid, "inputs"])
-                   if n == "transcript"]
+                   if n == "transcripts"]
             if not raw:
-                out.append(f"  {sess}: the manifest names no 'transcript' input for {deid}")
+                out.append(f"  {sess}: the manifest names no 'transcripts' input for {deid}")
             for p, h in raw:
                 out.append(f"  {sess}: {p}  sha256 {h}")
     else:

@@ -199,3 +199,16 @@ def check_roster(config: dict, roster: pd.DataFrame, participants: pd.DataFrame,
     if missing:
         raise InputError(f"{path}: participant(s) {', '.join(missing[:5])} from "
                          f"{config['participants']} have no roster row; add their speaker label")
+
+
+def shards(session_ids, size: int) -> dict[str, list[str]]:
+    """Split the sessions into shards of ``size`` consecutive sorted IDs, each named
+    after its first session: ``{"A01": ["A01", "A02"], "A03": [...]}``.
+
+    Stable: a shard's members depend only on the sorted IDs, so changing a
+    transcript changes one shard's inputs, and sessions appended after the last ID
+    (the usual case: S0101 after S0100) leave every full shard as it was."""
+    if size < 1:
+        raise InputError(f"config: shard_size must be >= 1 (got {size})")
+    ids = sorted(session_ids)
+    return {ids[i]: ids[i:i + size] for i in range(0, len(ids), size)}

@@ -384,6 +384,7 @@ def test_scaled_sheets_config_and_corpus_are_valid(scaled):
     assert "8 sessions" in cfg["study"]["setting"] and str(S.SEED) in cfg["study"]["setting"]
     for key in ["groups", "codebook", "segment", "code", "agreement", "concordance", "manuscript"]:
         assert cfg[key] == CONFIG[key], key
+    assert cfg["concordance"]["coder"] == "consensus"           # --coded-share 1
     assert cfg["deidentify"]["gold"] == f"{d}/gold_identifiers.tsv"
     assert cfg["deidentify"]["keys_dir"].startswith(f"{d}/restricted/")
     sessions = pd.read_csv(d / "sessions.tsv", sep="\t", dtype=str)
@@ -429,7 +430,9 @@ def test_scaled_coded_share_keeps_one_coded_session_per_group(tmp_path):
     assert all(r["transcript"].startswith("rel/study/transcripts/") for r in sessions)
     cfg = yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8"))
     assert cfg["sessions"] == "rel/study/sessions.tsv"
-    assert cfg["concordance"]["coder"] == "consensus"
+    # consensus covers only the human-coded sessions: concordance would count the
+    # participants of the other sessions as raising nothing
+    assert cfg["concordance"]["coder"] == "machine"
     # a smaller rerun into the same folder removes the sessions it no longer has
     assert main(["simulate", "--sessions", "7", "--out", str(d), "--coded-share", "0.5"]) == 0
     assert len(list((d / "transcripts").glob("*.txt"))) == 7

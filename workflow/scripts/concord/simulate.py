@@ -868,6 +868,30 @@ generated alone or with others, and regenerating gives byte-identical files
   two moderators alternating. Each session is coded by two of C1–C3 in rotation
   (C1+C2, C2+C3, C1+C3, …), so coder data are incomplete by design.
 
+## Scaled study (`--sessions N`)
+
+```
+concord simulate --sessions 2000 --out DIR [--seed S] [--coded-share F] [--sheet-root PREFIX]
+```
+
+writes Study B's design scaled to N sessions (study `study_s`, not committed) into
+`DIR`: `transcripts/S0001.txt …`, `restricted/roster.tsv`, `restricted/names.txt`
+(the invented relatives' and nurses' first names, for `deidentify.names`),
+`gold_identifiers.tsv`, `truth_codes.tsv`, `coders/C1…C3/`, the sheets
+`sessions.tsv`, `participants.tsv`, `coders.tsv` and `config.yaml` (Study B's
+groups, codebook and settings; keys in `DIR/restricted/keys`). Paths in the config
+and sheets start with `PREFIX` (default `DIR`). Every block of 22 sessions has
+Study B's mix (9 patients, 4 caregivers, 2 oncologists, 3 APPs, 4 nurses groups;
+one of each first, then shuffled); 4–6 participants per session, IDs
+`P<session><1-6>` (`P00013`); four moderators in rotation; every participant has
+a double-barrelled surname no one else has, so full names are unique at any N.
+Session *k* depends only on the seed and *k*: a smaller study is a prefix of a
+larger one (while session IDs keep 4 digits, N ≤ 9,999). Each session is coded by
+two of C1–C3 in rotation; `--coded-share F` keeps human coding for sessions 1–5
+(one per group) and a seeded share F of the others, and then sets
+`concordance.coder: machine` (the consensus covers only human-coded sessions).
+The files are written session by session, so memory stays flat.
+
 ## What a session looks like
 
 The moderator follows a discussion guide: welcome and ground rules, an
@@ -1117,6 +1141,10 @@ def scaled_config(n: int, seed: int, root: str, coded_share: float) -> dict:
     for key in base:
         if key not in cfg:
             cfg[key] = base[key]
+    if coded_share < 1.0:
+        # concordance counts every enrolled participant in its denominators, so a
+        # coder that covers only some sessions (consensus) would deflate every share
+        cfg["concordance"] = {**cfg["concordance"], "coder": "machine"}
     return cfg
 
 
@@ -1217,6 +1245,9 @@ def write_scaled(out, n: int, seed: int = SEED, coded_share: float = 1.0,
     head = (f"# SYNTHETIC scaled demo study written by `concord simulate --sessions {n}` "
             f"(seed {seed}). Not real people.\n"
             f"# Run with: snakemake --cores N --configfile {root}/config.yaml\n")
+    if coded_share < 1.0:
+        head += ("# concordance.coder is machine: the human coders (and so the consensus) "
+                 "cover only some sessions.\n")
     (out / "config.yaml").write_text(head + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True,
                                                            width=100),
                                      encoding="utf-8", newline="\n")

@@ -1,6 +1,7 @@
 """De-identification throughput in MB/s per core on a large SIMULATED corpus.
 
     .venv/bin/python benchmarks/deid_throughput.py [--seeds 3] [--profile]
+    .venv/bin/python benchmarks/deid_throughput.py --large-roster 10000 [--sessions 50]
 
 The corpus: Study B as committed (resources/demo/study_b, 22 sessions) plus Study B
 regenerated with ``--seeds`` further seeds by ``concord simulate`` (into a temporary
@@ -9,6 +10,14 @@ de-identified with :func:`concord.deidentify.deidentify_session` exactly as the 
 does (roster of the whole study); parsing included, file reading and writing not.
 Prints MB (UTF-8 bytes of the raw transcripts), seconds and MB/s; ``--profile``
 prints the top cProfile entries. Target (issue 3): >= 5 MB/s per core.
+
+``--large-roster N``: the sharding case (issue 8: one process de-identifies many
+sessions with the roster of a whole study). Rosters of Study B regenerated with
+further seeds are concatenated (session and participant ids made unique, the
+moderator kept as ``MOD``) until they hold >= N rows; the first ``--sessions``
+sessions of Study B are de-identified once with Study B's own roster (100-odd rows)
+and once with the large roster that contains it, in one process (the large roster's
+matcher is built on the first session and reused). Prints seconds per session for both.
 """
 
 from __future__ import annotations
@@ -55,11 +64,65 @@ def run(jobs) -> int:
     return n
 
 
+def large_roster(n: int, tmp: Path):
+    """Study B's roster plus renamed copies of further seeds' rosters, >= n rows."""
+    import pandas as pd
+    base = REPO / "resources" / "demo" / "study_b"
+    frames = [deid.load_roster(base / "restricted" / "roster.tsv")]
+    k = 0
+    while sum(len(f) for f in frames) < n:
+        out = tmp / f"roster{k}"
+        subprocess.run([sys.executable, "-m", "concord.cli", "simulate", "--out", str(out),
+                        "--study", "b", "--seed", str(2000 + k), "--no-sheets",
+                        "--no-readme"], check=True, cwd=REPO, capture_output=True)
+        r = deid.load_roster(out / "study_b" / "restricted" / "roster.tsv")
+        r["session_id"] = f"X{k}_" + r["session_id"]
+        r["participant_id"] = [p if p == "MOD" else f"X{k}_{p}" for p in r["participant_id"]]
+        # one full name is one participant_id: a name drawn again gets a suffix
+        r["full_name"] = r["full_name"] + f" X{k}"
+        frames.append(r)
+        k += 1
+    big = pd.concat(frames, ignore_index=True)
+    deid.check_roster_identities(big, "large roster")
+    return frames[0], big
+
+
+def per_session(jobs, roster) -> float:
+    t0 = time.perf_counter()
+    for raw, _, sid, src in jobs:
+        deid.deidentify_session(raw, roster, sid, source=src)
+    return (time.perf_counter() - t0) / len(jobs)
+
+
+def main_large(n: int, sessions: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        small, big = large_roster(n, Path(tmp))
+    base = REPO / "resources" / "demo" / "study_b" / "transcripts"
+    jobs = [(t.read_text(encoding="utf-8"), None, t.stem, str(t))
+            for t in sorted(base.glob("*.txt"))]
+    jobs = (jobs * (sessions // len(jobs) + 1))[:sessions]
+    sys.stderr = io.StringIO()  # transcripts.parse states the detected format per file
+    t0 = time.perf_counter()
+    deid.deidentify_session(jobs[0][0], big, jobs[0][2], source=jobs[0][3])
+    build = time.perf_counter() - t0
+    deid.deidentify_session(jobs[0][0], small, jobs[0][2], source=jobs[0][3])
+    t_small = per_session(jobs, small)
+    t_big = per_session(jobs, big)
+    sys.stderr = sys.__stderr__
+    print(f"{sessions} sessions; roster {len(small)} rows: {t_small * 1000:.1f} ms/session; "
+          f"roster {len(big)} rows: {t_big * 1000:.1f} ms/session "
+          f"(first session incl. building the matcher: {build:.2f} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--large-roster", type=int, default=0, metavar="N")
+    ap.add_argument("--sessions", type=int, default=50)
     args = ap.parse_args()
+    if args.large_roster:
+        return main_large(args.large_roster, args.sessions)
     with tempfile.TemporaryDirectory() as tmp:
         jobs = load(corpora(args.seeds, Path(tmp)))
     mb = sum(len(j[0].encode("utf-8")) for j in jobs) / 1e6

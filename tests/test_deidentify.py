@@ -55,15 +55,16 @@ def study(tmp_path):
 
 def run_deid(study, session, monkeypatch, gazetteer=None):
     out = study / "results" / "deid"
-    params = dict(session=session, moderator_id="MOD")
+    params = dict(sessions=[session], formats=["auto"], moderator_id="MOD")
     if gazetteer is not None:
         params["gazetteer"] = gazetteer
+    # the script runs a shard of sessions (issue 8); here a shard of one
     run_script("deidentify.py", monkeypatch,
-               input=dict(transcript=str(study / "raw" / f"{session}.txt"),
+               input=dict(transcripts=[str(study / "raw" / f"{session}.txt")],
                           roster=str(study / "roster.tsv")),
-               output=dict(text=str(out / f"{session}.txt"),
-                           redactions=str(out / f"{session}.redactions.tsv"),
-                           key=str(study / "restricted" / "keys" / f"{session}.json")),
+               output=dict(texts=[str(out / f"{session}.txt")],
+                           redactions=[str(out / f"{session}.redactions.tsv")],
+                           key_files=[str(study / "restricted" / "keys" / f"{session}.json")]),
                log=dict(log=str(study / f"deid_{session}.log")),
                params=params)
     text = (out / f"{session}.txt").read_text(encoding="utf-8")
@@ -569,3 +570,49 @@ def test_shifted_date_equal_to_an_original_elsewhere_falls_back_to_the_tag(tmp_p
                                   avoid={said_elsewhere.casefold()})
     assert res.text.splitlines()[0].endswith("and the second on [DATE].")
     assert said_elsewhere not in res.text
+
+
+def test_roster_matcher_built_once_per_roster_and_not_reused_for_another():
+    """A sharded job de-identifies many sessions with one roster object: the roster
+    matcher is built on the first call and reused; a different roster object (here:
+    the same rows with one name changed) gets its own."""
+    roster = pd.read_csv(pd.io.common.StringIO(ROSTER), sep="\t", dtype=str,
+                         keep_default_na=False)
+    first = deid.deidentify_session(RAW_A1, roster, "A1")
+    assert deid._roster_cache(roster) is deid._roster_cache(roster)
+    again = deid.deidentify_session(RAW_A1, roster, "A1")
+    assert again.text == first.text and again.key == first.key
+    other = roster.copy()
+    other.loc[other["participant_id"] == "P02", "full_name"] = "Hope Zanetti"
+    res = deid.deidentify_session(RAW_A1, other, "A1")
+    assert deid._roster_cache(other) is not deid._roster_cache(roster)
+    assert "Mitchell" not in deid._roster_cache(other).names.forms.values()
+    # the text is unchanged by the rename (no "Mitchell" in A1) ...
+    assert res.text == first.text
+    # ... and "Zanetti" is now a roster name of P02 in that roster only
+    z = deid.deidentify_session("Maria: Zanetti came too.\n", other, "A1")
+    assert "[P02]" in z.text
+    z0 = deid.deidentify_session("Maria: Zanetti came too.\n", roster, "A1")
+    assert "[P02]" not in z0.text
+
+
+def test_whole_session_pass_finds_what_turn_by_turn_finds():
+    """detect_turns joins the turns of a session and runs each detector once; the
+    candidates must be those of each turn on its own (nothing runs across turns)."""
+    demo = Path(__file__).resolve().parents[1] / "resources" / "demo" / "study_a"
+    roster = deid.load_roster(demo / "restricted" / "roster.tsv")
+    from concord import transcripts
+    raw = (demo / "transcripts" / "A01.txt").read_text(encoding="utf-8")
+    labels = set(roster.loc[roster["session_id"] == "A01", "speaker_label"])
+    texts = [t.text for t in transcripts.parse(raw, labels, "A01")]
+    # turns that end/start with what a pattern could continue across a boundary
+    texts += ["call me at 555-", "0123 tomorrow", "my husband", "Tom said", "I'm",
+              "47 years old", "www.example", ".org/x is it", "Riverside", "General Hospital"]
+    names = deid.NameIndex(roster, "A01")
+    joined = deid.detect_turns(texts, names)
+    alone = [deid.detect(t, names) for t in texts]
+    as_tuples = [[(c.start, c.end, c.type, c.detector, c.pseudonym) for c in cs]
+                 for cs in joined]
+    assert as_tuples == [[(c.start, c.end, c.type, c.detector, c.pseudonym) for c in cs]
+                         for cs in alone]
+    assert sum(map(len, joined)) > 50

@@ -82,7 +82,10 @@ string (case-insensitively) always gets the same number.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -361,20 +364,29 @@ class WordMatcher:
     words and only those strings are tried there."""
 
     def __init__(self, strings):
-        self.anchors: dict[str, list[re.Pattern]] = {}
+        # anchor word -> strings starting with it (longest first); each anchor's
+        # patterns are compiled on first use, so a large roster or study lexicon
+        # costs only the anchors that occur in the texts searched
+        self._strings: dict[str, list[str]] = {}
+        self._compiled: dict[str, list[re.Pattern]] = {}
         self._word_pats: dict[str, re.Pattern] = {}
         for s in sorted(set(strings), key=lambda s: (-len(s), s)):
             first = _TOKEN.match(s)
             if first is None:  # a string not starting with a word character
                 raise ValueError(f"cannot match {s!r}: it must start with a letter or digit")
-            body = re.escape(s).replace(r"\ ", r"\s+")
-            self.anchors.setdefault(first.group().casefold(), []).append(
-                re.compile(r"(?<![\w@.])" + body + r"(?![\w@]|\.\w)", re.IGNORECASE))
+            self._strings.setdefault(first.group().casefold(), []).append(s)
+        self.anchors = self._strings.keys()
+
+    def _patterns(self, anchor: str) -> list[re.Pattern]:
+        pats = self._compiled.get(anchor)
+        if pats is None:
+            pats = self._compiled[anchor] = [_string_pattern(s) for s in self._strings[anchor]]
+        return pats
 
     def finditer(self, text: str):
         # which first words occur at all (tokenising and set lookups run in C), then
         # only their occurrences are visited, in text order
-        present = self.anchors.keys() & set(_TOKEN.findall(text.casefold()))
+        present = self.anchors & set(_TOKEN.findall(text.casefold()))
         if not present:
             return
         starts = sorted((m.start(), w) for w in present
@@ -383,7 +395,7 @@ class WordMatcher:
         for start, w in starts:
             if start < pos:
                 continue
-            for pat in self.anchors[w]:
+            for pat in self._patterns(w):
                 hit = pat.match(text, start)
                 if hit:
                     pos = hit.end()
@@ -398,52 +410,117 @@ class WordMatcher:
         return pat
 
 
+@functools.lru_cache(maxsize=65536)
+def _string_pattern(s: str) -> re.Pattern:
+    """One string of a :class:`WordMatcher`, compiled once per process."""
+    body = re.escape(s).replace(r"\ ", r"\s+")
+    return re.compile(r"(?<![\w@.])" + body + r"(?![\w@]|\.\w)", re.IGNORECASE)
+
+
 def _word_regex(strings) -> WordMatcher | None:
     strings = set(strings)
     return WordMatcher(strings) if strings else None
 
 
-class NameIndex:
-    """Roster names of the whole study -> pseudonyms."""
+class _RosterNames:
+    """The session-independent part of the roster names of a whole study: every
+    form (full name, name tokens, aliases; casefolded -> as written), the
+    participant ids per form, overall and per session, and one matcher.
+    Built once per roster object (see :func:`_roster_cache`)."""
 
-    def __init__(self, roster: pd.DataFrame, session: str):
-        by_name: dict[str, set[str]] = {}
-        local: dict[str, set[str]] = {}
+    def __init__(self, roster: pd.DataFrame):
+        self.by_name: dict[str, set[str]] = {}
+        self.local: dict[str, dict[str, set[str]]] = {}
         self.forms: dict[str, str] = {}
         for row in roster.itertuples(index=False):
             names = [row.full_name.strip()] + _name_tokens(row.full_name)
             names += [a.strip() for a in str(row.aliases).split(";") if a.strip()]
+            local = self.local.setdefault(row.session_id, {})
             for n in names:
                 if len(n) < 2:
                     continue
                 k = n.casefold()
                 self.forms.setdefault(k, n)
-                by_name.setdefault(k, set()).add(row.participant_id)
-                if row.session_id == session:
-                    local.setdefault(k, set()).add(row.participant_id)
-        self.pseudonym: dict[str, str | None] = {}
-        for k, ids in by_name.items():
-            if len(ids) == 1:
-                self.pseudonym[k] = next(iter(ids))
-            elif len(local.get(k, ())) == 1:
-                self.pseudonym[k] = next(iter(local[k]))
-            else:
-                self.pseudonym[k] = None  # ambiguous -> generic [NAME-n]
+                self.by_name.setdefault(k, set()).add(row.participant_id)
+                local.setdefault(k, set()).add(row.participant_id)
         self.regex = _word_regex(self.forms.values())
 
+
+class _RosterCache:
+    """What a study roster gives every session: names and matcher, each session's
+    speaker labels, roster surrogates per study id."""
+
+    def __init__(self, roster: pd.DataFrame):
+        self.names = _RosterNames(roster)
+        self.labels: dict[str, dict[str, str]] = {}
+        for sess, label, pid in zip(roster["session_id"], roster["speaker_label"],
+                                    roster["participant_id"]):
+            self.labels.setdefault(sess, {})[label.strip()] = pid
+        self.surrogates: dict[str, RosterSurrogates] = {}
+
+
+_ROSTERS: dict[int, tuple] = {}
+
+
+def _roster_cache(roster: pd.DataFrame) -> _RosterCache:
+    """The :class:`_RosterCache` of this roster object, built on first use and reused
+    for every further session of the process (a sharded job runs many sessions with
+    one roster of thousands of participants). Keyed on the object's identity (held
+    by a weak reference, so a new roster loaded at the same address is not taken for
+    the old one) and its shape: do not modify a roster in place between calls."""
+    hit = _ROSTERS.get(id(roster))
+    if hit is not None and hit[0]() is roster and hit[1] == roster.shape:
+        return hit[2]
+    cache = _RosterCache(roster)
+    for k in [k for k, v in _ROSTERS.items() if v[0]() is None]:
+        del _ROSTERS[k]
+    _ROSTERS[id(roster)] = (weakref.ref(roster), roster.shape, cache)
+    return cache
+
+
+class NameIndex:
+    """Roster names of the whole study -> pseudonyms, for one session."""
+
+    def __init__(self, roster: pd.DataFrame, session: str):
+        rn = _roster_cache(roster).names
+        self.forms = rn.forms
+        self.regex = rn.regex
+        self._by_name = rn.by_name
+        self._local = rn.local.get(session, {})
+        self._pseudonym: dict[str, str | None] = {}
+
+    def pseudonym(self, k: str) -> str | None:
+        """The participant id of form ``k``: unique in the study, else unique in this
+        session, else None (ambiguous -> generic [NAME-n])."""
+        if k not in self._pseudonym:
+            ids = self._by_name[k]
+            if len(ids) == 1:
+                self._pseudonym[k] = next(iter(ids))
+            elif len(self._local.get(k, ())) == 1:
+                self._pseudonym[k] = next(iter(self._local[k]))
+            else:
+                self._pseudonym[k] = None
+        return self._pseudonym[k]
+
     def find(self, text: str) -> list[Candidate]:
-        out = []
+        return [c for _, c in self.find_in(text, [0], [text])]
+
+    def find_in(self, full: str, starts: list[int], texts: list[str]):
+        """(turn index, candidate in turn offsets) for the turns ``texts`` joined in
+        ``full`` (turn i at ``starts[i]``)."""
+        # turn by turn: the matcher visits each present word's occurrences, which is
+        # cheap in a turn but not over a whole session
         if self.regex is None:
-            return out
-        for m in self.regex.finditer(text):
-            k = " ".join(m.group(0).split()).casefold()
-            name = self.forms[k]
-            if not _name_ok(name, text, m.start(), m.end()):
-                continue
-            pid = self.pseudonym[k]
-            out.append(Candidate(m.start(), m.end(), "NAME",
-                                 "roster" if pid else "roster-ambiguous", pid))
-        return out
+            return
+        for i, text in enumerate(texts):
+            for m in self.regex.finditer(text):
+                s, e = m.start(), m.end()
+                k = " ".join(m.group(0).split()).casefold()
+                name = self.forms[k]
+                if not _name_ok(name, text, s, e):
+                    continue
+                pid = self.pseudonym(k)
+                yield i, Candidate(s, e, "NAME", "roster" if pid else "roster-ambiguous", pid)
 
 
 # ---------------------------------------------------------------------------
@@ -569,6 +646,9 @@ def _facilities(text: str) -> list[Candidate]:
     return out
 
 
+_DAY_AFTER = re.compile(r"\s+(?:the\s+)?\d|\s+" + ORD_RE)
+
+
 def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
     out = []
     for m in re.finditer(regex_prefix + rf"(?P<n>{CAP_RE})(?:\s+(?P<n2>{CAP_RE}))?", text):
@@ -576,7 +656,7 @@ def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
         # month names that are also first names ("my mom June") count right after a
         # cue, unless a day number follows ("my oncologist June 3rd" is a date)
         month_name = (first in MONTH_NAMES_AS_NAMES
-                      and not re.match(r"\s+(?:the\s+)?\d|\s+" + ORD_RE, text[m.end("n"):]))
+                      and not _DAY_AFTER.match(text, m.end("n")))
         if (first in STOP_CAPS and not month_name) or first.upper() == first and len(first) <= 3:
             continue
         s, e = m.span("n")
@@ -636,47 +716,127 @@ _NUMWORD_HINTS = tuple(_TENS + _TEENS)
 
 def detect(text: str, names: NameIndex, gazetteer_regex=None, places=None) -> list[Candidate]:
     """All candidate identifiers in one turn's text (overlapping, unresolved)."""
-    c: list[Candidate] = []
-    # Cheap necessary conditions (substring tests) skip the patterns that cannot
-    # match this turn; the candidates are the same, found ~5x faster.
-    digit = _DIGIT.search(text) is not None
-    low = text.lower()
-    if "@" in text:
-        c += _pattern(_EMAIL, text, "EMAIL", "email")
-    if "http" in low or "www" in low or any(t in low for t in _URL_TLDS):
-        c += _pattern(_URL, text, "URL", "url")
-    c += names.find(text)
-    if digit:
-        c += _pattern(_PHONE, text, "PHONE", "phone")
-        c += _pattern(_RECORD, text, "ID", "record", group="v")
-        c += _pattern(_LONGNUM, text, "ID", "long-number")
-    if digit or any(m in text for m in _MONTH_PREFIXES):
-        c += _pattern(_DATE, text, "DATE", "date")
-    if digit or any(w in low for w in _NUMWORD_HINTS):
-        c += _pattern(_AGE_CUE, text, "AGE", "age", group="v")
-        c += _pattern(_AGE_YEARS, text, "AGE", "age", group="v")
-        c += _pattern(_AGE_REL, text, "AGE", "age", group="v")
-        c += _pattern(_AGE_REL, text, "AGE", "age", group="w")
-    c += _place_cues(text)
-    if digit:
-        c += _pattern(_ADDRESS, text, "LOCATION", "address")
-        c += _pattern(_ZIP, text, "LOCATION", "zip", group="v")
-        c += _pattern(_ZIP, text, "LOCATION", "zip", group="w")
-        c += _pattern(_DATE_HOLIDAY, text, "DATE", "date")
-        c += _pattern(_DATE_DAY, text, "DATE", "date", group="v")
-    if "County" in text or "Parish" in text or "Borough" in text or "Township" in text:
-        c += _pattern(_ADMIN_UNIT, text, "LOCATION", "admin-unit")
-    if "at" in low and (digit or "ninety" in low):
-        c += _pattern(_AGE_OLD, text, "AGE", "age", group="v")
-    if "named" in low or "called" in low or "name" in low:
-        c += _cue_names(NAMED_RE, text, "named")
-    c += _facilities(text)
-    c += _cue_names(TITLE_RE, text, "title")
-    c += _cue_names(KIN_RE, text, "kinship")
-    c += _gazetteer(gazetteer_regex, places or {}, text)
+    return detect_turns([text], names, gazetteer_regex, places)[0]
+
+
+# Turns are joined with this separator and every detector runs once over the joined
+# text (one regex call per detector per session instead of one per turn). Turn texts
+# hold no newline, so no match can run across it: every pattern needs a particular
+# character after whitespace, and none accepts NUL there (the only classes that do,
+# [^\s<>"] in URLs, stop at the newline); to a lookbehind or lookahead (\b, (?<!\w),
+# (?!\w) ...) a newline looks like the start or end of the text.
+_SEP = "\n\x00\n"
+
+
+class _View:
+    """Some turns (``turns``: indexes, ascending) joined by :data:`_SEP`."""
+    __slots__ = ("text", "starts", "turns")
+
+    def __init__(self, texts: list[str], turns):
+        self.turns = list(turns)
+        self.text = _SEP.join(texts[i] for i in self.turns)
+        self.starts, pos = [], 0
+        for i in self.turns:
+            self.starts.append(pos)
+            pos += len(texts[i]) + len(_SEP)
+
+    def place(self, cands: list[Candidate], out: list[list[Candidate]]) -> None:
+        """Move candidates (offsets in the joined text) to their turns."""
+        starts, turns = self.starts, self.turns
+        for c in cands:
+            k = bisect.bisect_right(starts, c.start) - 1
+            off = starts[k]
+            c.start -= off
+            c.end -= off
+            out[turns[k]].append(c)
+
+
+# necessary conditions of the detectors (as text.lower() substrings, any case)
+_GATE_URL = re.compile(r"http|www|\.com|\.org|\.net|\.edu|\.gov|\.io|\.info|\.health|"
+                       r"\.co\.uk", re.IGNORECASE)
+_GATE_MONTH = re.compile(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
+_GATE_NUMWORD = re.compile("|".join(_TENS + _TEENS), re.IGNORECASE)
+_GATE_ADMIN = re.compile(r"County|Parish|Borough|Township")
+_GATE_NAMED = re.compile(r"named|called|name", re.IGNORECASE)
+_GATE_NINETY = re.compile("ninety", re.IGNORECASE)
+
+
+def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
+                 places=None) -> list[list[Candidate]]:
+    """:func:`detect` for every turn of a session, in one pass per detector over the
+    joined turns. Detectors that need a digit, an ``@``, a month, a number word ...
+    run only over the turns that have one (the same candidates, found faster)."""
+    out: list[list[Candidate]] = [[] for _ in texts]
+    full = _View(texts, range(len(texts)))
+    views: dict[frozenset, _View] = {}
+
+    def turns_of(regex: re.Pattern, text: str) -> set[int]:
+        found, starts, n = set(), full.starts, len(full.starts)
+        m = regex.search(text)
+        while m is not None:
+            k = bisect.bisect_right(starts, m.start()) - 1
+            found.add(k)
+            if k + 1 >= n:
+                break
+            m = regex.search(text, starts[k + 1])  # on at the next turn
+        return found
+
+    def view(turns: set[int]) -> _View | None:
+        if not turns:
+            return None
+        if len(turns) == len(texts):
+            return full
+        key = frozenset(turns)
+        if key not in views:
+            views[key] = _View(texts, sorted(turns))
+        return views[key]
+
+    digit = turns_of(_DIGIT, full.text)
+    v_digit = view(digit)
+
+    def pattern(v, regex, type_, detector, group=None):
+        if v is not None:
+            v.place(_pattern(regex, v.text, type_, detector, group), out)
+
+    def run(v, fn, *args):
+        if v is not None:
+            v.place(fn(*args, v.text) if args else fn(v.text), out)
+
+    pattern(view({i for i in range(len(texts)) if "@" in texts[i]}) if "@" in full.text
+            else None, _EMAIL, "EMAIL", "email")
+    pattern(view(turns_of(_GATE_URL, full.text)), _URL, "URL", "url")
+    for i, c in names.find_in(full.text, full.starts, texts):
+        out[i].append(c)
+    pattern(v_digit, _PHONE, "PHONE", "phone")
+    pattern(v_digit, _RECORD, "ID", "record", "v")
+    pattern(v_digit, _LONGNUM, "ID", "long-number")
+    pattern(view(digit | turns_of(_GATE_MONTH, full.text)), _DATE, "DATE", "date")
+    v_age = view(digit | turns_of(_GATE_NUMWORD, full.text))
+    pattern(v_age, _AGE_CUE, "AGE", "age", "v")
+    pattern(v_age, _AGE_YEARS, "AGE", "age", "v")
+    pattern(v_age, _AGE_REL, "AGE", "age", "v")
+    pattern(v_age, _AGE_REL, "AGE", "age", "w")
+    run(full, _place_cues)
+    pattern(v_digit, _ADDRESS, "LOCATION", "address")
+    pattern(v_digit, _ZIP, "LOCATION", "zip", "v")
+    pattern(v_digit, _ZIP, "LOCATION", "zip", "w")
+    pattern(v_digit, _DATE_HOLIDAY, "DATE", "date")
+    pattern(v_digit, _DATE_DAY, "DATE", "date", "v")
+    pattern(view(turns_of(_GATE_ADMIN, full.text)), _ADMIN_UNIT, "LOCATION", "admin-unit")
+    pattern(view(digit | turns_of(_GATE_NINETY, full.text)), _AGE_OLD, "AGE", "age", "v")
+    v_named = view(turns_of(_GATE_NAMED, full.text))
+    if v_named is not None:
+        v_named.place(_cue_names(NAMED_RE, v_named.text, "named"), out)
+    run(full, _facilities)
+    full.place(_cue_names(TITLE_RE, full.text, "title"), out)
+    full.place(_cue_names(KIN_RE, full.text, "kinship"), out)
+    if gazetteer_regex is not None:
+        for i, t in enumerate(texts):
+            out[i] += _gazetteer(gazetteer_regex, places or {}, t)
     # An identifier never runs across a sentence end ("... Tarrow. Clinically"):
     # such a match is a detector error and would also merge two coding units.
-    return [x for x in c if not _CROSSES_SENTENCE.search(text, x.start, x.end)]
+    return [[x for x in c if not _CROSSES_SENTENCE.search(t, x.start, x.end)] if c else c
+            for t, c in zip(texts, out)]
 
 
 def _prefer_roster(cands: list[Candidate], text: str) -> list[Candidate]:
@@ -1040,11 +1200,11 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     if replacement not in ("tags", "surrogates"):
         raise InputError(f"config deidentify.replacement: {replacement!r} is not one of "
                          f"'tags', 'surrogates'")
-    rows = roster[roster["session_id"] == session]
-    if rows.empty:
+    cache = _roster_cache(roster)
+    if session not in cache.labels:
         raise InputError(f"roster: no rows for session {session}; add the session's "
                          f"speakers (participant_id, session_id, speaker_label, ...)")
-    label_to_id = dict(zip(rows["speaker_label"].str.strip(), rows["participant_id"]))
+    label_to_id = dict(cache.labels[session])
     turns = transcripts.parse(raw_text, set(label_to_id), source, fmt=fmt)
     if not turns:
         raise InputError(f"{source}, line 1: no speaker turns (the transcript is empty or has "
@@ -1055,7 +1215,9 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
               for p in (gazetteer or []) if p.strip()}
     gaz_regex = _word_regex(places.values())
 
-    per_turn = [resolve(detect(t.text, names, gaz_regex, places), t.text) for t in turns]
+    texts = [t.text for t in turns]
+    per_turn = [resolve(c, t) if c else c
+                for t, c in zip(texts, detect_turns(texts, names, gaz_regex, places))]
 
     # names found by cues (title/kinship) are also redacted where they occur alone
     cue_names = {k: tuple(v) for k, v in (study_names or {}).items()}
@@ -1075,25 +1237,27 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
                         own.setdefault(n.casefold(), (n, c.type))
     if cue_names:
         prop_regex = _word_regex(n for n, _ in cue_names.values())
-        for i, t in enumerate(turns):
+        for i, t in enumerate(texts):
             extra = []
-            for m in prop_regex.finditer(t.text):
+            for m in prop_regex.finditer(t):
                 name, type_ = cue_names[" ".join(m.group(0).split()).casefold()]
                 found = m.group(0)
                 if found not in (name, name.upper()):
                     continue  # propagated names: capitalised or ALL CAPS only
-                if not _name_ok(name, t.text, m.start(), m.end()):
+                if not _name_ok(name, t, m.start(), m.end()):
                     continue
                 extra.append(Candidate(m.start(), m.end(), type_, "propagated"))
             if extra:
-                per_turn[i] = resolve(per_turn[i] + extra, t.text)
+                per_turn[i] = resolve(per_turn[i] + extra, t)
 
     # assemble the de-identified text, numbering generic names per session
     sur = None
     if replacement == "surrogates":
         originals = {t.text[c.start:c.end] for t, cands in zip(turns, per_turn) for c in cands}
         originals |= set(avoid or ())
-        sur = Surrogates(RosterSurrogates(roster, study_id), study_id, session, originals)
+        if study_id not in cache.surrogates:
+            cache.surrogates[study_id] = RosterSurrogates(roster, study_id)
+        sur = Surrogates(cache.surrogates[study_id], study_id, session, originals)
     shifts: dict[str, int] = {}
     date_originals = _gate_strings({t.text[c.start:c.end]
                                     for t, cands in zip(turns, per_turn) for c in cands

@@ -146,14 +146,15 @@ def segmented(tmp_path, monkeypatch):
     deid.mkdir(parents=True)
     (deid / "A1.txt").write_text(DEID_A1, encoding="utf-8")
     (deid / "A2.txt").write_text(DEID_A2, encoding="utf-8")
-    for sid, group in (("A1", "patients_u50"), ("A2", "oncologists")):
-        run_script("segment.py", monkeypatch,
-                   input=dict(text=str(deid / f"{sid}.txt"),
-                              participants=str(tmp_path / "config" / "participants.tsv")),
-                   output=dict(segments=str(tmp_path / "results" / "segments" / f"{sid}.tsv")),
-                   log=dict(log=str(tmp_path / f"seg_{sid}.log")),
-                   params=dict(session=sid, group=group, moderator_id="MOD", unit="sentence",
-                               abbreviations=ABBREV))
+    # one shard of both sessions: one script run, one output per session
+    run_script("segment.py", monkeypatch,
+               input=dict(texts=[str(deid / f"{sid}.txt") for sid in ("A1", "A2")],
+                          participants=str(tmp_path / "config" / "participants.tsv")),
+               output=dict(segments=[str(tmp_path / "results" / "segments" / f"{sid}.tsv")
+                                     for sid in ("A1", "A2")]),
+               log=dict(log=str(tmp_path / "seg_A1.log")),
+               params=dict(sessions=["A1", "A2"], groups=["patients_u50", "oncologists"],
+                           moderator_id="MOD", unit="sentence", abbreviations=ABBREV))
     return tmp_path
 
 

@@ -22,6 +22,8 @@ rule agreement:
         numbers="results/agreement/numbers.json",
     log:
         "logs/agreement.log",
+    benchmark:
+        "logs/benchmarks/agreement.tsv"
     params:
         moderator_id=config["deidentify"]["moderator_id"],
         seed=config["agreement"]["seed"],

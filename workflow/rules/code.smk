@@ -43,6 +43,8 @@ rule combine_codings:
         coverage="results/coding/coverage.tsv",
     log:
         "logs/combine_codings.log",
+    benchmark:
+        "logs/benchmarks/combine_codings.tsv"
     params:
         sessions=SESSION_IDS,
         min_overlap=config["code"].get("min_overlap", 0.5),
@@ -65,6 +67,8 @@ rule machine_evaluation:
         numbers="results/coding/numbers.json",
     log:
         "logs/machine_evaluation.log",
+    benchmark:
+        "logs/benchmarks/machine_evaluation.tsv"
     params:
         moderator_id=config["deidentify"]["moderator_id"],
     conda:

@@ -34,6 +34,8 @@ rule concordance:
         numbers="results/concordance/numbers.json",
     log:
         "logs/concordance.log",
+    benchmark:
+        "logs/benchmarks/concordance.tsv"
     params:
         groups=config["groups"],
         coder=config["concordance"]["coder"],
@@ -73,6 +75,8 @@ rule saturation:
         numbers="results/concordance/saturation.numbers.json",
     log:
         "logs/saturation.log",
+    benchmark:
+        "logs/benchmarks/saturation.tsv"
     params:
         groups=config["groups"],
         coder=config["concordance"]["coder"],
@@ -96,6 +100,8 @@ rule quotes:
         numbers="results/quotes/numbers.json",
     log:
         "logs/quotes.log",
+    benchmark:
+        "logs/benchmarks/quotes.tsv"
     params:
         groups=config["groups"],
         coder=config["concordance"]["coder"],

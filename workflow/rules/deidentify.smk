@@ -12,6 +12,8 @@ rule deid_lexicon:
         lexicon=f"{KEYS_DIR}/study_lexicon.json",
     log:
         "logs/deid_lexicon.log",
+    benchmark:
+        "logs/benchmarks/deid_lexicon.tsv"
     params:
         sessions=SESSION_IDS,
         moderator_id=config["deidentify"]["moderator_id"],
@@ -75,6 +77,8 @@ rule deid_summary:
         numbers="results/deid/numbers.json",
     log:
         "logs/deid_summary.log",
+    benchmark:
+        "logs/benchmarks/deid_summary.tsv"
     params:
         sessions=SESSION_IDS,
     conda:
@@ -100,6 +104,8 @@ rule deid_evaluation:
         numbers="results/deid/evaluation.numbers.json",
     log:
         "logs/deid_evaluation.log",
+    benchmark:
+        "logs/benchmarks/deid_evaluation.tsv"
     params:
         sessions=SESSION_IDS,
         moderator_id=config["deidentify"]["moderator_id"],
@@ -129,6 +135,8 @@ rule leak_check:
         report="results/privacy/leak_check.tsv",
     log:
         "logs/leak_check.log",
+    benchmark:
+        "logs/benchmarks/leak_check.tsv"
     params:
         # the folder the leak gate scans: results/, derived from its own output
         results_dir=lambda w, output: str(Path(output.report).parent.parent),

@@ -13,6 +13,8 @@ rule numbers:
         registry="results/manuscript/numbers.json",
     log:
         "logs/numbers.log",
+    benchmark:
+        "logs/benchmarks/numbers.tsv"
     params:
         study=config["study"],
         # the config file the study metadata came from (a --configfile wins over the default)
@@ -40,6 +42,8 @@ rule render:
         resolved="results/manuscript/manuscript.qmd",
     log:
         "logs/render.log",
+    benchmark:
+        "logs/benchmarks/render.tsv"
     params:
         formats=config["manuscript"]["formats"],
         study=config["study"],
@@ -64,6 +68,8 @@ rule manifest:
         manifest="results/provenance/manifest.tsv",
     log:
         "logs/manifest.log",
+    benchmark:
+        "logs/benchmarks/manifest.tsv"
     params:
         plan=lambda w: json.dumps(provenance.workflow_plan(workflow, SESSION_IDS), sort_keys=True),
         basedir=lambda w: str(workflow.basedir),   # where workflow/ files of the plan live

@@ -42,6 +42,8 @@ rule segment_summary:
         numbers="results/segments/numbers.json",
     log:
         "logs/segment_summary.log",
+    benchmark:
+        "logs/benchmarks/segment_summary.tsv"
     params:
         groups=config["groups"],
         unit=config["segment"]["unit"],

@@ -6,6 +6,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import json  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -47,5 +48,5 @@ for session, fmt, source, text_out, redactions_out, key_out in zip(
         fh.write(result.text)
     write_tsv(result.redactions, redactions_out, sort_by=["start"])
     privacy.write_private_json(result.key, key_out)  # 0600, even if it existed
-    print(f"{session}: {len(result.redactions)} redactions, {len(raw.encode('utf-8'))} bytes, "
+    print(f"{session}: {len(result.redactions)} redactions, {os.path.getsize(source)} bytes, "
           f"{time.perf_counter() - started:.2f} s", file=sys.stderr)

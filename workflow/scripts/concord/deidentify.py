@@ -751,85 +751,107 @@ class _View:
             out[turns[k]].append(c)
 
 
-# necessary conditions of the detectors (as text.lower() substrings, any case)
-_GATE_URL = re.compile(r"http|www|\.com|\.org|\.net|\.edu|\.gov|\.io|\.info|\.health|"
-                       r"\.co\.uk", re.IGNORECASE)
-_GATE_MONTH = re.compile(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
-_GATE_NUMWORD = re.compile("|".join(_TENS + _TEENS), re.IGNORECASE)
-_GATE_ADMIN = re.compile(r"County|Parish|Borough|Township")
-_GATE_NAMED = re.compile(r"named|called|name", re.IGNORECASE)
-_GATE_NINETY = re.compile("ninety", re.IGNORECASE)
+# Necessary conditions ("gates") of detectors, tested per turn with substring tests.
+# A case-insensitive regex can match an ASCII letter in four other characters
+# (İ ı ſ K); a turn holding one of them passes every case-insensitive gate.
+_EXOTIC_CASE = ("\u0130", "\u0131", "\u017f", "\u212a")
+_GATE_TITLE = ("dr", "doctor", "mr", "ms", "miss", "mx", "prof", "nurse", "sister",
+               "father", "pastor", "rabbi", "rev", "chaplain", "deacon")  # any case
+# (a possessive and a space: turn texts hold no other whitespace, else the gate opens)
+_GATE_KIN = ("my ", "My ", "our ", "Our ", "his ", "His ", "her ", "Her ", "heir ")
+_OTHER_SPACE = re.compile(r"[^\S ]")
+_GATE_FACILITY = ("St", "Saint", "Memorial", "General", "Hospital", "Cancer", "Medical",
+                  "Clinic", "Infirmary", "Hospice", "Health", "Oncology", "Infusion",
+                  "Breast", "Pavilion", "Regional", "Institute", "Center", "Centre")
+
+
+def _pattern2(regex: re.Pattern, text: str, type_: str, detector: str, g1: str,
+              g2: str) -> tuple[list[Candidate], list[Candidate]]:
+    """:func:`_pattern` for two groups of one regex in one pass."""
+    out1, out2 = [], []
+    for m in regex.finditer(text):
+        for g, out in ((g1, out1), (g2, out2)):
+            s, e = m.span(g)
+            while e > s and text[e - 1] in ".,;:!?)'\"”’":
+                e -= 1
+            if e > s:
+                out.append(Candidate(s, e, type_, detector))
+    return out1, out2
 
 
 def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
                  places=None) -> list[list[Candidate]]:
     """:func:`detect` for every turn of a session, in one pass per detector over the
-    joined turns. Detectors that need a digit, an ``@``, a month, a number word ...
-    run only over the turns that have one (the same candidates, found faster)."""
+    joined turns (:class:`_View`). A detector runs only over the turns that meet a
+    necessary condition of its pattern (a digit, an ``@``, a month, a title word ...),
+    tested per turn with substring tests: the same candidates, found faster."""
     out: list[list[Candidate]] = [[] for _ in texts]
+    g = {k: [] for k in ("email", "url", "digit", "date", "age", "admin", "age_old",
+                         "named", "title", "kin", "facility")}
+    for i, t in enumerate(texts):
+        low = t.lower()
+        digit = _DIGIT.search(t) is not None
+        exotic = not t.isascii() and any(ch in t for ch in _EXOTIC_CASE)
+        if "@" in t:
+            g["email"].append(i)
+        if "http" in low or "www" in low or any(x in low for x in _URL_TLDS):
+            g["url"].append(i)
+        if digit:
+            g["digit"].append(i)
+        if digit or any(m in t for m in _MONTH_PREFIXES):
+            g["date"].append(i)
+        if digit or any(w in low for w in _NUMWORD_HINTS):
+            g["age"].append(i)
+        if "County" in t or "Parish" in t or "Borough" in t or "Township" in t:
+            g["admin"].append(i)
+        if "at" in low and (digit or "ninety" in low):
+            g["age_old"].append(i)
+        if "named" in low or "called" in low or "name" in low:
+            g["named"].append(i)
+        if exotic or any(w in low for w in _GATE_TITLE):
+            g["title"].append(i)
+        if any(w in t for w in _GATE_KIN) or _OTHER_SPACE.search(t):
+            g["kin"].append(i)
+        if any(w in t for w in _GATE_FACILITY):
+            g["facility"].append(i)
+    views: dict[str, _View | None] = {k: _View(texts, v) if v else None for k, v in g.items()}
     full = _View(texts, range(len(texts)))
-    views: dict[frozenset, _View] = {}
-
-    def turns_of(regex: re.Pattern, text: str) -> set[int]:
-        found, starts, n = set(), full.starts, len(full.starts)
-        m = regex.search(text)
-        while m is not None:
-            k = bisect.bisect_right(starts, m.start()) - 1
-            found.add(k)
-            if k + 1 >= n:
-                break
-            m = regex.search(text, starts[k + 1])  # on at the next turn
-        return found
-
-    def view(turns: set[int]) -> _View | None:
-        if not turns:
-            return None
-        if len(turns) == len(texts):
-            return full
-        key = frozenset(turns)
-        if key not in views:
-            views[key] = _View(texts, sorted(turns))
-        return views[key]
-
-    digit = turns_of(_DIGIT, full.text)
-    v_digit = view(digit)
 
     def pattern(v, regex, type_, detector, group=None):
         if v is not None:
             v.place(_pattern(regex, v.text, type_, detector, group), out)
 
-    def run(v, fn, *args):
+    def pattern2(v, regex, type_, detector, g1, g2):
         if v is not None:
-            v.place(fn(*args, v.text) if args else fn(v.text), out)
+            c1, c2 = _pattern2(regex, v.text, type_, detector, g1, g2)
+            v.place(c1, out)
+            v.place(c2, out)
 
-    pattern(view({i for i in range(len(texts)) if "@" in texts[i]}) if "@" in full.text
-            else None, _EMAIL, "EMAIL", "email")
-    pattern(view(turns_of(_GATE_URL, full.text)), _URL, "URL", "url")
+    v_digit, v_age = views["digit"], views["age"]
+    pattern(views["email"], _EMAIL, "EMAIL", "email")
+    pattern(views["url"], _URL, "URL", "url")
     for i, c in names.find_in(full.text, full.starts, texts):
         out[i].append(c)
     pattern(v_digit, _PHONE, "PHONE", "phone")
     pattern(v_digit, _RECORD, "ID", "record", "v")
     pattern(v_digit, _LONGNUM, "ID", "long-number")
-    pattern(view(digit | turns_of(_GATE_MONTH, full.text)), _DATE, "DATE", "date")
-    v_age = view(digit | turns_of(_GATE_NUMWORD, full.text))
+    pattern(views["date"], _DATE, "DATE", "date")
     pattern(v_age, _AGE_CUE, "AGE", "age", "v")
     pattern(v_age, _AGE_YEARS, "AGE", "age", "v")
-    pattern(v_age, _AGE_REL, "AGE", "age", "v")
-    pattern(v_age, _AGE_REL, "AGE", "age", "w")
-    run(full, _place_cues)
+    pattern2(v_age, _AGE_REL, "AGE", "age", "v", "w")
+    full.place(_place_cues(full.text), out)
     pattern(v_digit, _ADDRESS, "LOCATION", "address")
-    pattern(v_digit, _ZIP, "LOCATION", "zip", "v")
-    pattern(v_digit, _ZIP, "LOCATION", "zip", "w")
+    pattern2(v_digit, _ZIP, "LOCATION", "zip", "v", "w")
     pattern(v_digit, _DATE_HOLIDAY, "DATE", "date")
     pattern(v_digit, _DATE_DAY, "DATE", "date", "v")
-    pattern(view(turns_of(_GATE_ADMIN, full.text)), _ADMIN_UNIT, "LOCATION", "admin-unit")
-    pattern(view(digit | turns_of(_GATE_NINETY, full.text)), _AGE_OLD, "AGE", "age", "v")
-    v_named = view(turns_of(_GATE_NAMED, full.text))
-    if v_named is not None:
-        v_named.place(_cue_names(NAMED_RE, v_named.text, "named"), out)
-    run(full, _facilities)
-    full.place(_cue_names(TITLE_RE, full.text, "title"), out)
-    full.place(_cue_names(KIN_RE, full.text, "kinship"), out)
+    pattern(views["admin"], _ADMIN_UNIT, "LOCATION", "admin-unit")
+    pattern(views["age_old"], _AGE_OLD, "AGE", "age", "v")
+    for key, fn in (("named", lambda x: _cue_names(NAMED_RE, x, "named")),
+                    ("facility", _facilities),
+                    ("title", lambda x: _cue_names(TITLE_RE, x, "title")),
+                    ("kin", lambda x: _cue_names(KIN_RE, x, "kinship"))):
+        if views[key] is not None:
+            views[key].place(fn(views[key].text), out)
     if gazetteer_regex is not None:
         for i, t in enumerate(texts):
             out[i] += _gazetteer(gazetteer_regex, places or {}, t)

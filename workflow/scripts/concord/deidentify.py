@@ -376,6 +376,8 @@ class WordMatcher:
                 raise ValueError(f"cannot match {s!r}: it must start with a letter or digit")
             self._strings.setdefault(first.group().casefold(), []).append(s)
         self.anchors = self._strings.keys()
+        self._nonascii = {w for w in self.anchors if not w.isascii()}
+        self._tail_pats: dict[str, re.Pattern] = {}
 
     def _patterns(self, anchor: str) -> list[re.Pattern]:
         pats = self._compiled.get(anchor)
@@ -384,13 +386,11 @@ class WordMatcher:
         return pats
 
     def finditer(self, text: str):
-        # which first words occur at all (tokenising and set lookups run in C), then
-        # only their occurrences are visited, in text order
-        present = self.anchors & set(_TOKEN.findall(text.casefold()))
-        if not present:
-            return
-        starts = sorted((m.start(), w) for w in present
-                        for m in self._word_pat(w).finditer(text))
+        """The matches in ``text``, in text order (non-overlapping, longest first)."""
+        if any(ch in text for ch in _EXOTIC_CASE):
+            starts = self._starts_general(text)
+        else:
+            starts = self._starts_lower(text)
         pos = 0
         for start, w in starts:
             if start < pos:
@@ -401,6 +401,41 @@ class WordMatcher:
                     pos = hit.end()
                     yield _Hit(hit.start(), hit.end(), hit.group())
                     break
+
+    def _starts_general(self, text: str) -> list[tuple[int, str]]:
+        # which first words occur at all (tokenising and set lookups run in C), then
+        # their occurrences (case-insensitive, word-bounded)
+        present = self.anchors & set(_TOKEN.findall(text.casefold()))
+        return sorted((m.start(), w) for w in present
+                      for m in self._word_pat(w).finditer(text))
+
+    def _starts_lower(self, text: str) -> list[tuple[int, str]]:
+        """:meth:`_starts_general` for a text without the four non-ASCII characters
+        that a case-insensitive pattern matches to an ASCII letter (İ ı ſ K): there an
+        ASCII first word occurs case-insensitively exactly where it occurs in
+        ``text.lower()`` (same length), which a case-sensitive literal search finds
+        fast in a long text; each place is confirmed with the word pattern."""
+        low = text.lower()
+        tokens = set(_TOKEN.findall(low))
+        out = []
+        for w in self.anchors & tokens:
+            if not w.isascii():
+                continue
+            wp = self._word_pat(w)
+            for m in self._tail_pat(w).finditer(low):
+                if wp.match(text, m.start()):
+                    out.append((m.start(), w))
+        if self._nonascii:
+            present = self._nonascii & set(_TOKEN.findall(text.casefold()))
+            out += [(m.start(), w) for w in present for m in self._word_pat(w).finditer(text)]
+        out.sort()
+        return out
+
+    def _tail_pat(self, word: str) -> re.Pattern:
+        pat = self._tail_pats.get(word)
+        if pat is None:
+            pat = self._tail_pats[word] = re.compile(re.escape(word) + r"(?!\w)")
+        return pat
 
     def _word_pat(self, word: str) -> re.Pattern:
         pat = self._word_pats.get(word)
@@ -508,19 +543,30 @@ class NameIndex:
     def find_in(self, full: str, starts: list[int], texts: list[str]):
         """(turn index, candidate in turn offsets) for the turns ``texts`` joined in
         ``full`` (turn i at ``starts[i]``)."""
-        # turn by turn: the matcher visits each present word's occurrences, which is
-        # cheap in a turn but not over a whole session
         if self.regex is None:
             return
+        for i, s, e, found in _word_hits(self.regex, full, starts, texts):
+            k = " ".join(found.split()).casefold()
+            name = self.forms[k]
+            if not _name_ok(name, texts[i], s, e):
+                continue
+            pid = self.pseudonym(k)
+            yield i, Candidate(s, e, "NAME", "roster" if pid else "roster-ambiguous", pid)
+
+
+def _word_hits(matcher: WordMatcher, full: str, starts: list[int], texts: list[str]):
+    """(turn index, start, end, matched text) of a :class:`WordMatcher` over turns
+    ``texts`` joined in ``full`` (turn i at ``starts[i]``), offsets in the turn. One
+    pass over the session; turn by turn when the text has a character that makes the
+    matcher take its general path (one scan per word, too slow over a session)."""
+    if any(ch in full for ch in _EXOTIC_CASE):
         for i, text in enumerate(texts):
-            for m in self.regex.finditer(text):
-                s, e = m.start(), m.end()
-                k = " ".join(m.group(0).split()).casefold()
-                name = self.forms[k]
-                if not _name_ok(name, text, s, e):
-                    continue
-                pid = self.pseudonym(k)
-                yield i, Candidate(s, e, "NAME", "roster" if pid else "roster-ambiguous", pid)
+            for m in matcher.finditer(text):
+                yield i, m.start(), m.end(), m.group(0)
+        return
+    for m in matcher.finditer(full):
+        i = bisect.bisect_right(starts, m.start()) - 1
+        yield i, m.start() - starts[i], m.end() - starts[i], m.group(0)
 
 
 # ---------------------------------------------------------------------------
@@ -1259,18 +1305,17 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
                         own.setdefault(n.casefold(), (n, c.type))
     if cue_names:
         prop_regex = _word_regex(n for n, _ in cue_names.values())
-        for i, t in enumerate(texts):
-            extra = []
-            for m in prop_regex.finditer(t):
-                name, type_ = cue_names[" ".join(m.group(0).split()).casefold()]
-                found = m.group(0)
-                if found not in (name, name.upper()):
-                    continue  # propagated names: capitalised or ALL CAPS only
-                if not _name_ok(name, t, m.start(), m.end()):
-                    continue
-                extra.append(Candidate(m.start(), m.end(), type_, "propagated"))
-            if extra:
-                per_turn[i] = resolve(per_turn[i] + extra, t)
+        full = _View(texts, range(len(texts)))
+        extra: dict[int, list[Candidate]] = {}
+        for i, s, e, found in _word_hits(prop_regex, full.text, full.starts, texts):
+            name, type_ = cue_names[" ".join(found.split()).casefold()]
+            if found not in (name, name.upper()):
+                continue  # propagated names: capitalised or ALL CAPS only
+            if not _name_ok(name, texts[i], s, e):
+                continue
+            extra.setdefault(i, []).append(Candidate(s, e, type_, "propagated"))
+        for i in sorted(extra):
+            per_turn[i] = resolve(per_turn[i] + extra[i], texts[i])
 
     # assemble the de-identified text, numbering generic names per session
     sur = None

@@ -100,3 +100,4 @@ def test_appending_sessions_leaves_full_shards_alone():
 def test_shard_size_must_be_positive():
     with pytest.raises(InputError, match="shard_size must be >= 1"):
         shards(["A"], 0)
+

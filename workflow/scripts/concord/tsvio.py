@@ -12,6 +12,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -64,6 +65,23 @@ def format_value(value, digits: int = 6) -> str:
     return str(value)
 
 
+def _column_text(col: pd.Series, digits: int) -> list[str]:
+    """One column as cells, exactly as :func:`format_value` formats each value, with
+    fast paths for plain numpy dtypes and all-string columns (issue 8: tables of
+    millions of rows)."""
+    values = col.tolist()                      # Python scalars (NaN stays a float)
+    kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else ""
+    if kind in "iu":
+        return [str(v) for v in values]
+    if kind == "b":
+        return ["true" if v else "false" for v in values]
+    if kind == "f":
+        return ["NA" if v != v else f"{v:.{digits}g}" for v in values]
+    if all(type(v) is str for v in values):
+        return values
+    return [format_value(v, digits) for v in values]
+
+
 def write_tsv(df: pd.DataFrame, path: str | os.PathLike, sort_by: list[str] | None = None,
               digits: int = 6) -> None:
     """Write ``df`` as a deterministic TSV (optionally sorted by ``sort_by``)."""
@@ -71,13 +89,17 @@ def write_tsv(df: pd.DataFrame, path: str | os.PathLike, sort_by: list[str] | No
         df = df.sort_values(sort_by, kind="mergesort")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write("\t".join(map(str, df.columns)) + "\n")
-        for row in df.itertuples(index=False, name=None):
-            cells = [format_value(v, digits) for v in row]
+    columns = [_column_text(df.iloc[:, j], digits) for j in range(df.shape[1])]
+    header = "\t".join(map(str, df.columns))
+    body = "".join("\t".join(cells) + "\n" for cells in zip(*columns)) if columns else \
+        "\n" * len(df)
+    # a tab or newline inside a cell would shift columns or rows: find it and refuse
+    if body.count("\n") != len(df) or body.count("\t") != len(df) * max(df.shape[1] - 1, 0):
+        for cells in columns:
             for c in cells:
                 if "\t" in c or "\n" in c:
                     raise ValueError(f"{path}: a cell contains a tab or newline: {c[:40]!r}")
-            fh.write("\t".join(cells) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(header + "\n" + body)
     os.replace(tmp, path)

@@ -596,6 +596,22 @@ def test_roster_matcher_built_once_per_roster_and_not_reused_for_another():
     assert "[P02]" not in z0.text
 
 
+def _cands(cs):
+    return [(c.start, c.end, c.type, c.detector, c.pseudonym) for c in cs]
+
+
+# turns that end/start with what a pattern could continue across a turn boundary, and
+# turns a gate must let through (each holds an identifier of a gated detector)
+BOUNDARY_TURNS = [
+    "call me at 555-", "0123 tomorrow", "my husband", "Tom said", "I'm", "47 years old",
+    "www.example", ".org/x is it", "Riverside", "General Hospital", "My mom is 93 now.",
+    "He's seventy-two.", "MRN 1-2-3-4", "fax +44 20 7946 0018", "ZIP is 02139.",
+    "Thanksgiving 2021 was hard.", "we saw DR.\tOkafor", "my late\u00a0husband\tTom",
+    "she lived to be ninety-one", "we moved\tto Glenhaven", "My daughter, Lily, came.",
+    "I\u2019m 52 and my fiancé Raúl is 49.", "Miſs Okafor", "paſsed at 91",
+]
+
+
 def test_whole_session_pass_finds_what_turn_by_turn_finds():
     """detect_turns joins the turns of a session and runs each detector once; the
     candidates must be those of each turn on its own (nothing runs across turns)."""
@@ -604,15 +620,30 @@ def test_whole_session_pass_finds_what_turn_by_turn_finds():
     from concord import transcripts
     raw = (demo / "transcripts" / "A01.txt").read_text(encoding="utf-8")
     labels = set(roster.loc[roster["session_id"] == "A01", "speaker_label"])
-    texts = [t.text for t in transcripts.parse(raw, labels, "A01")]
-    # turns that end/start with what a pattern could continue across a boundary
-    texts += ["call me at 555-", "0123 tomorrow", "my husband", "Tom said", "I'm",
-              "47 years old", "www.example", ".org/x is it", "Riverside", "General Hospital"]
+    texts = [t.text for t in transcripts.parse(raw, labels, "A01")] + BOUNDARY_TURNS
     names = deid.NameIndex(roster, "A01")
     joined = deid.detect_turns(texts, names)
-    alone = [deid.detect(t, names) for t in texts]
-    as_tuples = [[(c.start, c.end, c.type, c.detector, c.pseudonym) for c in cs]
-                 for cs in joined]
-    assert as_tuples == [[(c.start, c.end, c.type, c.detector, c.pseudonym) for c in cs]
-                         for cs in alone]
+    assert [_cands(cs) for cs in joined] == [_cands(deid.detect(t, names)) for t in texts]
     assert sum(map(len, joined)) > 50
+
+
+@pytest.mark.parametrize("study,sessions", [("study_a", ["A01", "A02", "A03", "A04"]),
+                                            ("study_b", ["B01", "B14"])])
+def test_gates_change_no_candidate(study, sessions, monkeypatch):
+    """Detectors run only on turns meeting a necessary condition of their pattern (a
+    digit run, a title word before a capitalised word ...): the candidates must be
+    those of running every detector on every turn."""
+    from concord import transcripts
+    demo = Path(__file__).resolve().parents[1] / "resources" / "demo" / study
+    roster = deid.load_roster(demo / "restricted" / "roster.tsv")
+    for sid in sessions:
+        raw = (demo / "transcripts" / f"{sid}.txt").read_text(encoding="utf-8")
+        labels = set(roster.loc[roster["session_id"] == sid, "speaker_label"])
+        texts = [t.text for t in transcripts.parse(raw, labels, sid)] + BOUNDARY_TURNS
+        names = deid.NameIndex(roster, sid)
+        gated = [_cands(cs) for cs in deid.detect_turns(texts, names)]
+        monkeypatch.setattr(deid, "_GATES", False)
+        every = [_cands(cs) for cs in deid.detect_turns(texts, names)]
+        monkeypatch.setattr(deid, "_GATES", True)
+        assert gated == every
+        assert sum(map(len, gated[-len(BOUNDARY_TURNS):])) >= 15

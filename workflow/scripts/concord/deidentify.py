@@ -754,6 +754,7 @@ def _gazetteer(regex: re.Pattern | None, places: dict[str, str], text: str) -> l
 
 
 _DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
 _URL_TLDS = (".com", ".org", ".net", ".edu", ".gov", ".io", ".info", ".health", ".co.uk")
 _MONTH_PREFIXES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
                    "Nov", "Dec")
@@ -809,6 +810,20 @@ _OTHER_SPACE = re.compile(r"[^\S ]")
 _GATE_FACILITY = ("St", "Saint", "Memorial", "General", "Hospital", "Cancer", "Medical",
                   "Clinic", "Infirmary", "Hospice", "Health", "Oncology", "Infusion",
                   "Breast", "Pavilion", "Regional", "Institute", "Center", "Centre")
+_NUMWORD_ALT = "|".join(_TENS + _TEENS)
+# (on the lowercased turn) a cue's last word, whitespace, an age: _AGE_CUE, _AGE_REL
+_GATE_AGE_CUE = re.compile(r"(?:'m|’m|am|was|'s|’s|is|turned|turning|aged|age)\s+(?:\d|"
+                           + _NUMWORD_ALT + ")")
+_GATE_AGE_REL = re.compile(r"(?:is|was|be|turned|turns)\s+(?:\d|" + _NUMWORD_ALT + ")")
+_GATE_AGE_REL_WORDS = ("lived", "died", "passed", "made")
+_GATE_DIGITS4 = re.compile(r"\d{4}")
+_GATE_RECORD = re.compile(r"\d[\d-]{3}")
+# a capitalised word (CAP_RE) after whitespace after what ends a title (a letter, a
+# period; in any case), a kinship cue (kinship word, plural s, comma), a place cue
+_GATE_TITLE_CAP = re.compile(r"[A-Za-z.\u0130\u0131\u017f\u212a]\s+[A-Z][a-zA-Z]")
+_GATE_KIN_CAP = re.compile(r"[a-zéP,]\s+[A-Z][a-zA-Z]")
+_GATE_PLACE = re.compile(r"(?:in|to|from|outside|near|around|of)\s+[A-Z][a-zA-Z]")
+_GATES = True  # False: every detector on every turn (tests compare the two)
 
 
 def _pattern2(regex: re.Pattern, text: str, type_: str, detector: str, g1: str,
@@ -833,8 +848,14 @@ def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
     tested per turn with substring tests: the same candidates, found faster."""
     out: list[list[Candidate]] = [[] for _ in texts]
     g = {k: [] for k in ("email", "url", "digit", "date", "age", "admin", "age_old",
-                         "named", "title", "kin", "facility")}
+                         "named", "title", "kin", "facility", "age_cue", "age_years",
+                         "age_rel", "phone", "record", "digits4", "digits5", "digits6",
+                         "place")}
     for i, t in enumerate(texts):
+        if not _GATES:
+            for v in g.values():
+                v.append(i)
+            continue
         low = t.lower()
         digit = _DIGIT.search(t) is not None
         exotic = not t.isascii() and any(ch in t for ch in _EXOTIC_CASE)
@@ -844,22 +865,42 @@ def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
             g["url"].append(i)
         if digit:
             g["digit"].append(i)
+            run = max(map(len, _DIGITS.findall(t)))
+            if run >= 4:
+                g["digits4"].append(i)
+                if run >= 5:
+                    g["digits5"].append(i)
+                    if run >= 6:
+                        g["digits6"].append(i)
+            if run >= 4 or "+" in t:
+                g["phone"].append(i)
+            if _GATE_RECORD.search(t):
+                g["record"].append(i)
         if digit or any(m in t for m in _MONTH_PREFIXES):
             g["date"].append(i)
         if digit or any(w in low for w in _NUMWORD_HINTS):
             g["age"].append(i)
+            if exotic or _GATE_AGE_CUE.search(low):
+                g["age_cue"].append(i)
+            if "year" in low and "old" in low:
+                g["age_years"].append(i)
+            if (exotic or any(w in low for w in _GATE_AGE_REL_WORDS)
+                    or _GATE_AGE_REL.search(low)):
+                g["age_rel"].append(i)
         if "County" in t or "Parish" in t or "Borough" in t or "Township" in t:
             g["admin"].append(i)
         if "at" in low and (digit or "ninety" in low):
             g["age_old"].append(i)
         if "named" in low or "called" in low or "name" in low:
             g["named"].append(i)
-        if exotic or any(w in low for w in _GATE_TITLE):
+        if (exotic or any(w in low for w in _GATE_TITLE)) and _GATE_TITLE_CAP.search(t):
             g["title"].append(i)
-        if any(w in t for w in _GATE_KIN) or _OTHER_SPACE.search(t):
+        if (any(w in t for w in _GATE_KIN) or _OTHER_SPACE.search(t)) and _GATE_KIN_CAP.search(t):
             g["kin"].append(i)
         if any(w in t for w in _GATE_FACILITY):
             g["facility"].append(i)
+        if _GATE_PLACE.search(t):
+            g["place"].append(i)
     views: dict[str, _View | None] = {k: _View(texts, v) if v else None for k, v in g.items()}
     full = _View(texts, range(len(texts)))
 
@@ -873,22 +914,23 @@ def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
             v.place(c1, out)
             v.place(c2, out)
 
-    v_digit, v_age = views["digit"], views["age"]
+    v_digit = views["digit"]
     pattern(views["email"], _EMAIL, "EMAIL", "email")
     pattern(views["url"], _URL, "URL", "url")
     for i, c in names.find_in(full.text, full.starts, texts):
         out[i].append(c)
-    pattern(v_digit, _PHONE, "PHONE", "phone")
-    pattern(v_digit, _RECORD, "ID", "record", "v")
-    pattern(v_digit, _LONGNUM, "ID", "long-number")
+    pattern(views["phone"], _PHONE, "PHONE", "phone")
+    pattern(views["record"], _RECORD, "ID", "record", "v")
+    pattern(views["digits6"], _LONGNUM, "ID", "long-number")
     pattern(views["date"], _DATE, "DATE", "date")
-    pattern(v_age, _AGE_CUE, "AGE", "age", "v")
-    pattern(v_age, _AGE_YEARS, "AGE", "age", "v")
-    pattern2(v_age, _AGE_REL, "AGE", "age", "v", "w")
-    full.place(_place_cues(full.text), out)
+    pattern(views["age_cue"], _AGE_CUE, "AGE", "age", "v")
+    pattern(views["age_years"], _AGE_YEARS, "AGE", "age", "v")
+    pattern2(views["age_rel"], _AGE_REL, "AGE", "age", "v", "w")
+    if views["place"] is not None:
+        views["place"].place(_place_cues(views["place"].text), out)
     pattern(v_digit, _ADDRESS, "LOCATION", "address")
-    pattern2(v_digit, _ZIP, "LOCATION", "zip", "v", "w")
-    pattern(v_digit, _DATE_HOLIDAY, "DATE", "date")
+    pattern2(views["digits5"], _ZIP, "LOCATION", "zip", "v", "w")
+    pattern(views["digits4"], _DATE_HOLIDAY, "DATE", "date")
     pattern(v_digit, _DATE_DAY, "DATE", "date", "v")
     pattern(views["admin"], _ADMIN_UNIT, "LOCATION", "admin-unit")
     pattern(views["age_old"], _AGE_OLD, "AGE", "age", "v")

@@ -101,3 +101,18 @@ def test_shard_size_must_be_positive():
     with pytest.raises(InputError, match="shard_size must be >= 1"):
         shards(["A"], 0)
 
+
+
+def test_a_validated_sheet_is_remembered_until_it_changes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "participants.tsv"
+    path.write_text("participant_id\tsession_id\tgroup\nP01\tM1\tpatients\n", encoding="utf-8")
+    load_sheet(path, SCHEMAS / "participants.schema.yaml", key="participant_id")
+    markers = list((tmp_path / ".snakemake" / "concord" / "validated").iterdir())
+    assert len(markers) == 1
+    load_sheet(path, SCHEMAS / "participants.schema.yaml", key="participant_id")
+    assert len(list(markers[0].parent.iterdir())) == 1         # the same sheet: no new entry
+    path.write_text("participant_id\tsession_id\tgroup\nP01\t\tpatients\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 2: column 'session_id'"):   # edited: checked
+        load_sheet(path, SCHEMAS / "participants.schema.yaml", key="participant_id")
+    assert len(list(markers[0].parent.iterdir())) == 1         # a failing sheet is not kept

@@ -61,6 +61,7 @@ from itertools import combinations
 import krippendorff
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from concord.tsvio import InputError
 
@@ -444,12 +445,14 @@ def masi_alpha(sets, present, weights_iter=None, ci: float = 0.95):
         return float(alpha), nan, nan, (f"{len(uniq)} distinct code sets: no bootstrap "
                                         f"interval (computed up to {MASI_CI_MAX_SETS})")
     n_units = sets.shape[1]
-    us = np.zeros((n_units, len(uniq)))
-    np.add.at(us, (unit_of, inv), 1.0)
+    # units x distinct sets, a few entries per unit: sparse, so that a chunk of
+    # resamples costs (stored entries x chunk), not (units x sets x chunk)
+    us_t = sparse.coo_matrix((np.ones(len(unit_of)), (inv, unit_of)),
+                             shape=(len(uniq), n_units)).tocsr()
     dmat = masi_matrix(uniq, uniq)
     boot = []
     for w in weights_iter:
-        ns = w @ us
+        ns = (us_t @ w.T).T
         nn = ns.sum(axis=1)
         de_b = np.einsum("rs,st,rt->r", ns, dmat, ns) / (nn * (nn - 1))
         with np.errstate(invalid="ignore", divide="ignore"):

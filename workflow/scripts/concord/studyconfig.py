@@ -8,12 +8,15 @@ line 1) or the field, and what to fix.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import re
 from pathlib import Path
 
 import jsonschema
 import pandas as pd
 import yaml
+from snakemake import __version__ as snakemake_version
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -43,6 +46,19 @@ def _schema_error(data, schema_path):
     return None
 
 
+def _validated_marker(path, schema_path) -> Path:
+    """Where a sheet that passed its schema is remembered: a file named by the SHA-256
+    of the sheet, the schema and the validator versions, under Snakemake's own
+    ``.snakemake/`` folder. Validating is one jsonschema call per row (about 4 s for
+    the 28,000 rows of a 2,000-session study), so an unchanged sheet is not validated
+    again on every ``snakemake`` call; any edit to the sheet or schema validates anew."""
+    h = hashlib.sha256()
+    for part in (Path(schema_path).read_bytes(), Path(path).read_bytes(),
+                 importlib.metadata.version("jsonschema").encode(), snakemake_version.encode()):
+        h.update(hashlib.sha256(part).digest())
+    return Path(".snakemake") / "concord" / "validated" / h.hexdigest()
+
+
 def load_sheet(path, schema_path, key: str | None = None, restricted: bool = False) -> pd.DataFrame:
     """Read a TSV sheet and validate every row against a JSON schema.
 
@@ -54,8 +70,12 @@ def load_sheet(path, schema_path, key: str | None = None, restricted: bool = Fal
     df = read_tsv(path, required=list(schema.get("required", [])))
     if df.empty:
         raise InputError(f"{path}: no rows; the sheet needs at least one")
-    found = _schema_error(df, schema_path)
-    if found is not None:
+    marker = _validated_marker(path, schema_path)
+    found = None if marker.is_file() else _schema_error(df, schema_path)
+    if found is None:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    else:
         row, err = found
         field = _field_path(err)
         hint = schema["properties"].get(field, {}).get("description", f"see {schema_path}")
@@ -139,6 +159,7 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
         raise InputError(f"config: groups: duplicate group id in {groups}")
     sessions_path, participants_path = config["sessions"], config["participants"]
     session_ids = set(sessions["session_id"])
+    group_of = dict(zip(sessions["session_id"], sessions["group"]))
     for i, row in enumerate(sessions.to_dict("records")):
         where = f"{sessions_path}, line {i + 2}"
         if row["group"] not in groups:
@@ -151,7 +172,7 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
         where = f"{participants_path}, line {i + 2}"
         if row["session_id"] not in session_ids:
             raise InputError(f"{where}: session_id {row['session_id']!r} is not in {sessions_path}")
-        group = sessions.loc[sessions["session_id"] == row["session_id"], "group"].iloc[0]
+        group = group_of[row["session_id"]]
         if row["group"] != group:
             raise InputError(f"{where}: group {row['group']!r} differs from its session's group "
                              f"{group!r} in {sessions_path}")

@@ -46,10 +46,13 @@ def exemplars(segments: pd.DataFrame, codings: pd.DataFrame, machine: pd.DataFra
     agree = human.drop_duplicates().groupby(["segment_id", "code"]).size()
     covering = coverage.groupby("session_id")["coder"].nunique()
     ev = machine[machine["negated"].astype(str).str.lower() != "true"]
-    evidence = ev.groupby(["segment_id", "code"])["evidence"].agg(
-        lambda s: "; ".join(sorted(set(s))))
-    cand = mine[mine["segment_id"].isin(seg.index)].copy()
-    cand = cand[[(s, c) in evidence.index for s, c in zip(cand["segment_id"], cand["code"])]]
+    # one "a; b" evidence string per (segment, code): sorted distinct terms (joins, not
+    # per-row lookups: a 2,000-session study has millions of codings)
+    evidence = (ev[["segment_id", "code", "evidence"]].drop_duplicates()
+                .sort_values(["segment_id", "code", "evidence"], kind="mergesort")
+                .groupby(["segment_id", "code"], sort=False)["evidence"].agg("; ".join)
+                .reset_index())
+    cand = mine[mine["segment_id"].isin(seg.index)].merge(evidence, on=["segment_id", "code"])
     cand["text"] = cand["segment_id"].map(seg["text"])
     cand["words"] = cand["text"].str.split().str.len()
     cand = cand[(cand["words"] >= min_words) & (cand["words"] <= max_words)]
@@ -57,9 +60,9 @@ def exemplars(segments: pd.DataFrame, codings: pd.DataFrame, machine: pd.DataFra
     cand["session_id"] = cand["segment_id"].map(seg["session_id"])
     cand["group"] = cand["segment_id"].map(seg["group"])
     n_cov = cand["session_id"].map(covering).fillna(0).astype(int)
-    n_agree = [int(agree.get((s, c), 0)) for s, c in zip(cand["segment_id"], cand["code"])]
+    n_agree = cand.merge(agree.rename("n").reset_index(), on=["segment_id", "code"],
+                         how="left")["n"].fillna(0).astype(int).to_numpy()
     cand["human_agreement"] = [a / n if n else 0.0 for a, n in zip(n_agree, n_cov)]
-    cand["evidence"] = [evidence[(s, c)] for s, c in zip(cand["segment_id"], cand["code"])]
     cand["placeholder"] = cand["text"].str.contains(PLACEHOLDER)
     mid = (min_words + max_words) / 2.0
     cand["distance"] = (cand["words"] - mid).abs()

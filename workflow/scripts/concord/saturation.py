@@ -76,27 +76,39 @@ def units(segments: pd.DataFrame, codings: pd.DataFrame, sessions: pd.DataFrame,
     ses = ses.sort_values(["order_n", "session_id"])
     order = dict(zip(ses["session_id"], ses["order_n"]))
     seg = segments[segments["group"] == group]
-    codes_of = codings.groupby("segment_id")["code"].agg(set).to_dict()
-    out = []
+    # each unit's codes in one pass over (segment, code) pairs: a filter per session or
+    # participant would cost sessions x segments at 2,000 sessions
+    coded = seg[["segment_id", "session_id", "participant_id"]].merge(
+        codings[["segment_id", "code"]], on="segment_id")
     if use_sessions:
-        for sid in ses["session_id"]:
-            cs = set().union(*[codes_of.get(s, set()) for s in seg.loc[seg.session_id == sid,
-                                                                         "segment_id"]])
-            out.append({"unit": sid, "session_id": sid, "order": order[sid], "codes": cs})
-        return out
+        sets = _code_sets(coded["session_id"], coded["code"])
+        return [{"unit": sid, "session_id": sid, "order": order[sid], "codes": sets.get(sid, set())}
+                for sid in ses["session_id"]]
+    sets = _code_sets(zip(coded["session_id"], coded["participant_id"]), coded["code"])
+    first = seg.assign(turn_n=seg["turn"].astype(int)).groupby(
+        ["session_id", "participant_id"])["turn_n"].min()
+    speakers: dict[str, list] = {}
+    for (sid, pid), turn in first.items():
+        speakers.setdefault(sid, []).append((turn, pid))
     enrolled = participants[participants["group"] == group]
+    enrolled_in: dict[str, set] = {}
+    for sid, pid in zip(enrolled["session_id"], enrolled["participant_id"]):
+        enrolled_in.setdefault(sid, set()).add(pid)
+    out = []
     for sid in ses["session_id"]:
-        sseg = seg[seg["session_id"] == sid].copy()
-        sseg["turn_n"] = sseg["turn"].astype(int)
-        first = sseg.groupby("participant_id")["turn_n"].min()
-        silent = sorted(set(enrolled.loc[enrolled.session_id == sid, "participant_id"])
-                        - set(first.index))
-        people = sorted(first.index, key=lambda p: (first[p], p)) + silent
-        for pid in people:
-            cs = set().union(*[codes_of.get(s, set()) for s in
-                               sseg.loc[sseg.participant_id == pid, "segment_id"]])
-            out.append({"unit": pid, "session_id": sid, "order": order[sid], "codes": cs})
+        spoke = [pid for _, pid in sorted(speakers.get(sid, []))]
+        silent = sorted(enrolled_in.get(sid, set()) - set(spoke))
+        for pid in spoke + silent:
+            out.append({"unit": pid, "session_id": sid, "order": order[sid],
+                        "codes": sets.get((sid, pid), set())})
     return out
+
+
+def _code_sets(keys, codes) -> dict:
+    sets: dict = {}
+    for k, c in zip(keys, codes):
+        sets.setdefault(k, set()).add(c)
+    return sets
 
 
 def saturation(segments: pd.DataFrame, codings: pd.DataFrame, sessions: pd.DataFrame,

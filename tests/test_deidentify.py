@@ -639,11 +639,17 @@ def test_gates_change_no_candidate(study, sessions, monkeypatch):
     for sid in sessions:
         raw = (demo / "transcripts" / f"{sid}.txt").read_text(encoding="utf-8")
         labels = set(roster.loc[roster["session_id"] == sid, "speaker_label"])
-        texts = [t.text for t in transcripts.parse(raw, labels, sid)] + BOUNDARY_TURNS
-        names = deid.NameIndex(roster, sid)
-        gated = [_cands(cs) for cs in deid.detect_turns(texts, names)]
-        monkeypatch.setattr(deid, "_GATES", False)
-        every = [_cands(cs) for cs in deid.detect_turns(texts, names)]
-        monkeypatch.setattr(deid, "_GATES", True)
-        assert gated == every
-        assert sum(map(len, gated[-len(BOUNDARY_TURNS):])) >= 15
+        # gates over the whole session; turn by turn (a dotted capital I changes the
+        # length when lowercased)
+        for extra in ([], ["we flew in from İzmir"]):
+            texts = [t.text for t in transcripts.parse(raw, labels, sid)] + BOUNDARY_TURNS
+            texts += extra
+            names = deid.NameIndex(roster, sid)
+            gated = [_cands(cs) for cs in deid.detect_turns(texts, names)]
+            full = deid._View(texts, range(len(texts)))
+            assert deid._gates_session(full, texts) == deid._gates_per_turn(texts)
+            monkeypatch.setattr(deid, "_GATES", False)
+            every = [_cands(cs) for cs in deid.detect_turns(texts, names)]
+            monkeypatch.setattr(deid, "_GATES", True)
+            assert gated == every
+            assert sum(map(len, gated[-len(BOUNDARY_TURNS) - len(extra):])) >= 15

@@ -824,33 +824,35 @@ _GATE_TITLE_CAP = re.compile(r"[A-Za-z.\u0130\u0131\u017f\u212a]\s+[A-Z][a-zA-Z]
 _GATE_KIN_CAP = re.compile(r"[a-zéP,]\s+[A-Z][a-zA-Z]")
 _GATE_PLACE = re.compile(r"(?:in|to|from|outside|near|around|of)\s+[A-Z][a-zA-Z]")
 _GATES = True  # False: every detector on every turn (tests compare the two)
+_GATE_KEYS = ("email", "url", "digit", "date", "age", "admin", "age_old", "named", "title",
+              "kin", "facility", "age_cue", "age_years", "age_rel", "phone", "record",
+              "digits4", "digits5", "digits6", "place")
 
 
-def _pattern2(regex: re.Pattern, text: str, type_: str, detector: str, g1: str,
-              g2: str) -> tuple[list[Candidate], list[Candidate]]:
-    """:func:`_pattern` for two groups of one regex in one pass."""
-    out1, out2 = [], []
-    for m in regex.finditer(text):
-        for g, out in ((g1, out1), (g2, out2)):
-            s, e = m.span(g)
-            while e > s and text[e - 1] in ".,;:!?)'\"”’":
-                e -= 1
-            if e > s:
-                out.append(Candidate(s, e, type_, detector))
-    return out1, out2
+def _alt(words) -> re.Pattern:
+    return re.compile("|".join(re.escape(w) for w in words))
 
 
-def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
-                 places=None) -> list[list[Candidate]]:
-    """:func:`detect` for every turn of a session, in one pass per detector over the
-    joined turns (:class:`_View`). A detector runs only over the turns that meet a
-    necessary condition of its pattern (a digit, an ``@``, a month, a title word ...),
-    tested per turn with substring tests: the same candidates, found faster."""
-    out: list[list[Candidate]] = [[] for _ in texts]
-    g = {k: [] for k in ("email", "url", "digit", "date", "age", "admin", "age_old",
-                         "named", "title", "kin", "facility", "age_cue", "age_years",
-                         "age_rel", "phone", "record", "digits4", "digits5", "digits6",
-                         "place")}
+_G_URL = _alt(("http", "www") + _URL_TLDS)
+_G_MONTH = _alt(_MONTH_PREFIXES)
+_G_NUMWORD = _alt(_NUMWORD_HINTS)
+_G_ADMIN = _alt(("County", "Parish", "Borough", "Township"))
+_G_NAMED = _alt(("named", "called", "name"))
+_G_TITLE = _alt(_GATE_TITLE)
+_G_KIN = _alt(_GATE_KIN)
+_G_FACILITY = _alt(_GATE_FACILITY)
+_G_AGE_REL_WORDS = _alt(_GATE_AGE_REL_WORDS)
+_G_EXOTIC = _alt(_EXOTIC_CASE)
+_G_OTHER_SPACE = re.compile(r"[^\S \n]")
+_G_DIGITS = {n: re.compile(r"\d{%d}" % n) for n in (4, 5, 6)}
+_G_AT, _G_PLUS, _G_AT_WORD, _G_NINETY = _alt("@"), _alt("+"), _alt(["at"]), _alt(["ninety"])
+_G_YEAR, _G_OLD = _alt(["year"]), _alt(["old"])
+
+
+def _gates_per_turn(texts: list[str]) -> dict[str, list[int]]:
+    """For each detector, the turns meeting its necessary condition (see
+    :func:`detect_turns`), turn by turn."""
+    g: dict[str, list[int]] = {k: [] for k in _GATE_KEYS}
     for i, t in enumerate(texts):
         if not _GATES:
             for v in g.values():
@@ -901,8 +903,92 @@ def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
             g["facility"].append(i)
         if _GATE_PLACE.search(t):
             g["place"].append(i)
-    views: dict[str, _View | None] = {k: _View(texts, v) if v else None for k, v in g.items()}
+    return g
+
+
+def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
+    """:func:`_gates_per_turn` with one scan of the joined turns per condition: the
+    same turns, as long as lowercasing keeps the length (no İ) and no turn holds a
+    newline (both checked; else turn by turn). No condition can match across
+    :data:`_SEP`."""
+    text = full.text
+    low = text.lower()
+    if (not _GATES or len(low) != len(text)
+            or text.count("\n") != 2 * (len(texts) - 1)):
+        return _gates_per_turn(texts)
+    starts, n = full.starts, len(texts)
+
+    def turns(regex: re.Pattern, s: str, within=None) -> set[int]:
+        found: set[int] = set()
+        if within is not None:  # only these turns
+            for i in sorted(within):
+                if regex.search(s, starts[i], starts[i] + len(texts[i])):
+                    found.add(i)
+            return found
+        m = regex.search(s)
+        while m is not None:
+            k = bisect.bisect_right(starts, m.start()) - 1
+            found.add(k)
+            if k + 1 >= n:
+                break
+            m = regex.search(s, starts[k + 1])
+        return found
+
+    digit = turns(_DIGIT, text)
+    exotic = turns(_G_EXOTIC, text) if not text.isascii() else set()
+    age = digit | turns(_G_NUMWORD, low)
+    d4 = turns(_G_DIGITS[4], text, digit)
+    d5 = turns(_G_DIGITS[5], text, d4)
+    g = {
+        "email": turns(_G_AT, text),
+        "url": turns(_G_URL, low),
+        "digit": digit,
+        "date": digit | turns(_G_MONTH, text),
+        "age": age,
+        "admin": turns(_G_ADMIN, text),
+        "age_old": turns(_G_AT_WORD, low, digit | turns(_G_NINETY, low)),
+        "named": turns(_G_NAMED, low),
+        "title": turns(_GATE_TITLE_CAP, text, exotic | turns(_G_TITLE, low)),
+        "kin": turns(_GATE_KIN_CAP, text, turns(_G_KIN, text) | turns(_G_OTHER_SPACE, text)),
+        "facility": turns(_G_FACILITY, text),
+        "age_cue": (exotic & age) | turns(_GATE_AGE_CUE, low, age),
+        "age_years": turns(_G_OLD, low, turns(_G_YEAR, low, age)),
+        "age_rel": (exotic & age) | turns(_G_AGE_REL_WORDS, low, age)
+        | turns(_GATE_AGE_REL, low, age),
+        "phone": d4 | turns(_G_PLUS, text, digit),
+        "record": turns(_GATE_RECORD, text, digit),
+        "digits4": d4,
+        "digits5": d5,
+        "digits6": turns(_G_DIGITS[6], text, d5),
+        "place": turns(_GATE_PLACE, text),
+    }
+    return {k: sorted(v) for k, v in g.items()}
+
+
+def _pattern2(regex: re.Pattern, text: str, type_: str, detector: str, g1: str,
+              g2: str) -> tuple[list[Candidate], list[Candidate]]:
+    """:func:`_pattern` for two groups of one regex in one pass."""
+    out1, out2 = [], []
+    for m in regex.finditer(text):
+        for g, out in ((g1, out1), (g2, out2)):
+            s, e = m.span(g)
+            while e > s and text[e - 1] in ".,;:!?)'\"”’":
+                e -= 1
+            if e > s:
+                out.append(Candidate(s, e, type_, detector))
+    return out1, out2
+
+
+def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
+                 places=None) -> list[list[Candidate]]:
+    """:func:`detect` for every turn of a session, in one pass per detector over the
+    joined turns (:class:`_View`). A detector runs only over the turns that meet a
+    necessary condition of its pattern (a digit, an ``@``, a month, a title word ...),
+    tested per turn with substring tests: the same candidates, found faster."""
+    out: list[list[Candidate]] = [[] for _ in texts]
     full = _View(texts, range(len(texts)))
+    g = _gates_session(full, texts)
+    views: dict[str, _View | None] = {k: _View(texts, v) if v else None for k, v in g.items()}
 
     def pattern(v, regex, type_, detector, group=None):
         if v is not None:

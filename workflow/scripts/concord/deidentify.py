@@ -415,8 +415,7 @@ class WordMatcher:
         ASCII first word occurs case-insensitively exactly where it occurs in
         ``text.lower()`` (same length), which a case-sensitive literal search finds
         fast in a long text; each place is confirmed with the word pattern."""
-        low = text.lower()
-        tokens = set(_TOKEN.findall(low))
+        low, tokens = _lower_tokens(text)
         out = []
         for w in self.anchors & tokens:
             if not w.isascii():
@@ -443,6 +442,18 @@ class WordMatcher:
             pat = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
             self._word_pats[word] = pat
         return pat
+
+
+_LAST_TOKENS: list = [None, None, None]
+
+
+def _lower_tokens(text: str) -> tuple[str, set[str]]:
+    """``text.lower()`` and its set of words; the last text's are kept (the roster and
+    the propagated-name matchers search the same session text)."""
+    if _LAST_TOKENS[0] != text:
+        low = text.lower()
+        _LAST_TOKENS[:] = [text, low, set(_TOKEN.findall(low))]
+    return _LAST_TOKENS[1], _LAST_TOKENS[2]
 
 
 @functools.lru_cache(maxsize=65536)

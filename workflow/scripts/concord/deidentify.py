@@ -813,8 +813,11 @@ class _View:
 # A case-insensitive regex can match an ASCII letter in four other characters
 # (İ ı ſ K); a turn holding one of them passes every case-insensitive gate.
 _EXOTIC_CASE = ("\u0130", "\u0131", "\u017f", "\u212a")
-_GATE_TITLE = ("dr", "doctor", "mr", "ms", "miss", "mx", "prof", "nurse", "sister",
-               "father", "pastor", "rabbi", "rev", "chaplain", "deacon")  # any case
+# a title, an optional period, a space (any case; other whitespace opens the gate)
+_GATE_TITLE = tuple(w + p for w in ("dr", "doctor", "mr", "mrs", "ms", "miss", "mx", "prof",
+                                    "professor", "nurse", "sister", "father", "pastor",
+                                    "rabbi", "reverend", "rev", "chaplain", "deacon")
+                    for p in (" ", ". "))
 # (a possessive and a space: turn texts hold no other whitespace, else the gate opens)
 _GATE_KIN = ("my ", "My ", "our ", "Our ", "his ", "His ", "her ", "Her ", "heir ")
 _OTHER_SPACE = re.compile(r"[^\S ]")
@@ -906,7 +909,8 @@ def _gates_per_turn(texts: list[str]) -> dict[str, list[int]]:
             g["age_old"].append(i)
         if "named" in low or "called" in low or "name" in low:
             g["named"].append(i)
-        if (exotic or any(w in low for w in _GATE_TITLE)) and _GATE_TITLE_CAP.search(t):
+        if ((exotic or any(w in low for w in _GATE_TITLE) or _OTHER_SPACE.search(t))
+                and _GATE_TITLE_CAP.search(t)):
             g["title"].append(i)
         if (any(w in t for w in _GATE_KIN) or _OTHER_SPACE.search(t)) and _GATE_KIN_CAP.search(t):
             g["kin"].append(i)
@@ -949,6 +953,7 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
     exotic = turns(_G_EXOTIC, text) if not text.isascii() else set()
     age = digit | turns(_G_NUMWORD, low)
     d4 = turns(_G_DIGITS[4], text, digit)
+    other_space = turns(_G_OTHER_SPACE, text)
     d5 = turns(_G_DIGITS[5], text, d4)
     g = {
         "email": turns(_G_AT, text),
@@ -959,8 +964,8 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
         "admin": turns(_G_ADMIN, text),
         "age_old": turns(_G_AT_WORD, low, digit | turns(_G_NINETY, low)),
         "named": turns(_G_NAMED, low),
-        "title": turns(_GATE_TITLE_CAP, text, exotic | turns(_G_TITLE, low)),
-        "kin": turns(_GATE_KIN_CAP, text, turns(_G_KIN, text) | turns(_G_OTHER_SPACE, text)),
+        "title": turns(_GATE_TITLE_CAP, text, exotic | other_space | turns(_G_TITLE, low)),
+        "kin": turns(_GATE_KIN_CAP, text, turns(_G_KIN, text) | other_space),
         "facility": turns(_G_FACILITY, text),
         "age_cue": (exotic & age) | turns(_GATE_AGE_CUE, low, age),
         "age_years": turns(_G_OLD, low, turns(_G_YEAR, low, age)),

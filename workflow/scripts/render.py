@@ -21,7 +21,7 @@ def main(sm):
     source = Path(sm.input.source)
     with open(sm.input.registry, encoding="utf-8") as fh:
         registry = json.load(fh)
-    segments = manuscript.load_segments(list(sm.input.segments))
+    segments = manuscript.load_segments(list(sm.input.segments), registry)
     checklist_path = getattr(sm.input, "checklist", None)
     with open(checklist_path, encoding="utf-8") as fh:
         checklist = yaml.safe_load(fh)

@@ -330,12 +330,24 @@ def colophon(backend: str, version: str, formats: list[str]) -> str:
     return "[" + "; ".join(parts) + ".]{#colophon}"
 
 
-def load_segments(paths) -> dict:
-    """Segment ID → ``{"session_id", "speaker_id", "text"}`` from segment TSVs."""
+def load_segments(paths, registry: dict | None = None) -> dict:
+    """Segment ID → ``{"session_id", "speaker_id", "text"}`` from segment TSVs.
+
+    With the ``registry``, only the segments the audit appendix can quote (the first
+    ``AUDIT_SEGMENTS`` of each number) are kept, and only their sessions' files are
+    read: 2,000 sessions hold over two million segments."""
     from concord.tsvio import read_tsv
+    wanted = None
+    if registry is not None:
+        wanted = {sid for e in registry.get("numbers", {}).values()
+                  for sid in e.get("segments", [])[:AUDIT_SEGMENTS]}
+        sessions = {sid.rsplit("-T", 1)[0] for sid in wanted}
+        paths = [p for p in paths if Path(p).stem in sessions]
     out = {}
     for p in paths:
         df = read_tsv(p, required=["segment_id", "session_id", "speaker_id", "text"])
+        if wanted is not None:
+            df = df[df["segment_id"].isin(wanted)]
         for row in df[["segment_id", "session_id", "speaker_id", "text"]].itertuples(index=False):
             out[row.segment_id] = {"session_id": row.session_id, "speaker_id": row.speaker_id,
                                    "text": row.text}

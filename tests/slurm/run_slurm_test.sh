@@ -15,6 +15,9 @@
 # and completed, and results/ is identical to the local run.
 set -euo pipefail
 
+# The whole script is one function, read in full before it runs: editing this
+# file during a run cannot change what the run executes.
+main() {
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PY=${PYTHON:-$REPO/.venv/bin/python}
 STUDY=${STUDY:-a}
@@ -103,7 +106,8 @@ PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
 if [ "$SLURM_USER" != root ]; then
   id "$SLURM_USER" >/dev/null || die "SLURM_USER=$SLURM_USER does not exist"
-  chown -R "$SLURM_USER" "$S/state" "$S/log"
+  chown -R "$SLURM_USER" "$S/state" "$S/log" "$S/run"
+  chmod 0755 "$WORK" "$S"   # mktemp -d makes 0700 folders: let slurmctld reach its own
 fi
 cp "$CONF" "$SYS_CONF"
 echo "node: $HOST $NODE_HW"
@@ -270,3 +274,6 @@ diff -r --no-dereference "$LOCAL/results" "$SLURMRUN/results" >/dev/null \
   || die "results/ differ (diff -r)"
 echo "results/ identical: $(wc -l <"$WORK/local.sha256") files, $(du -sb "$LOCAL/results" | cut -f1) bytes"
 echo "wall time: local $LOCAL_S s, SLURM $SLURM_S s"
+}
+
+main "$@"

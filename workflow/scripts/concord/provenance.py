@@ -202,14 +202,20 @@ def plan_from_rules(rules, wildcard_values: dict[str, list[str]], roots: list[st
                     params[name] = _jsonable(value)
                 entry.update(params=json.loads(_strip_roots(json.dumps(params, sort_keys=True),
                                                             roots)))
+                inputs = [(n, portable(p, roots)) for n, p in inputs]
                 per_output = _pair_sessions(rule, params, inputs)
+                shared = None                    # the job's whole input list, sorted once
             for o in outs:
                 if not o.startswith("results/"):
                     continue
                 if not unknown:
                     ins = per_output(o)
-                    entry = dict(entry, inputs=sorted({(n, portable(p, roots)) for n, p in ins},
-                                                      key=lambda x: (x[1], x[0])))
+                    if ins is inputs:
+                        shared = shared or sorted(set(ins), key=lambda x: (x[1], x[0]))
+                        listed = shared
+                    else:
+                        listed = sorted(set(ins), key=lambda x: (x[1], x[0]))
+                    entry = dict(entry, inputs=listed)
                 plan[o] = entry
     return plan
 
@@ -251,8 +257,15 @@ def workflow_plan(workflow, sessions: list[str], exclude=("results/privacy/",
     """:func:`plan_from_rules` for a running Snakemake ``workflow`` object (all rules
     but ``all`` and ``manifest``), paths relative to the working directory or the
     workflow folder."""
-    return plan_from_rules(workflow.rules, {"session": list(sessions)},
-                           [os.getcwd(), str(workflow.basedir)], skip=("all", "manifest"))
+    key = (id(workflow), tuple(sessions), os.getcwd())
+    if key not in _PLANS:      # asked for by the manifest rule's input and its params
+        _PLANS[key] = plan_from_rules(workflow.rules, {"session": list(sessions)},
+                                      [os.getcwd(), str(workflow.basedir)],
+                                      skip=("all", "manifest"))
+    return _PLANS[key]
+
+
+_PLANS: dict = {}
 
 
 def workflow_targets(workflow, sessions: list[str],

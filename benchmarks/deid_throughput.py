@@ -8,8 +8,10 @@ regenerated with ``--seeds`` further seeds by ``concord simulate`` (into a tempo
 folder), each with its own roster. One process, one core: every session is
 de-identified with :func:`concord.deidentify.deidentify_session` exactly as the rule
 does (roster of the whole study); parsing included, file reading and writing not.
-Prints MB (UTF-8 bytes of the raw transcripts), seconds and MB/s; ``--profile``
-prints the top cProfile entries. Target (issue 3): >= 5 MB/s per core.
+Prints MB (UTF-8 bytes of the raw transcripts), CPU seconds of this single-threaded
+process (and wall-clock seconds) and MB per CPU second ("per core"; robust to other
+load on the machine); ``--profile`` prints the top cProfile entries. Target (issue 3):
+>= 5 MB/s per core.
 
 ``--large-roster N``: the sharding case (issue 8: one process de-identifies many
 sessions with the roster of a whole study). Rosters of Study B regenerated with

@@ -235,7 +235,7 @@ echo "SLURM run: $SLURM_S s"
 # --- 5. evidence: the jobs ran as SLURM jobs -------------------------------------
 log "SLURM evidence"
 echo "submissions reported by Snakemake:"
-grep -oE 'Job [0-9]+ has been submitted with SLURM jobid [0-9]+[^)]*\)?' "$WORK/slurm.log" | sed 's/^/  /' || true
+grep -oE 'Job [^ ]+ has been submitted with SLURM jobid [0-9]+[^)]*\)?' "$WORK/slurm.log" | sed 's/^/  /' || true
 N_SUBMITTED=$(grep -cE 'has been submitted with SLURM jobid' "$WORK/slurm.log" || true)
 N_STEPS=$(grep -oE '[0-9]+ of [0-9]+ steps \(100%\) done' "$WORK/slurm.log" | tail -1 | cut -d' ' -f1)
 echo

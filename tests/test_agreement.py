@@ -300,8 +300,7 @@ def test_masi_alpha_equals_nltk_annotation_task(seed):
     assert note == ""
     assert alpha == pytest.approx(ag.masi_alpha_nltk(sets, present), abs=1e-10)
     # with the bootstrap: the estimate lies in its interval
-    alpha2, lo, hi, note = ag.masi_alpha(sets, present,
-                                         ag.iter_bootstrap_weights(60, 200, seed), 0.95)
+    alpha2, lo, hi, note = ag.masi_alpha(sets, present, 200, seed, 0.95)
     assert alpha2 == alpha and lo <= alpha <= hi
 
 
@@ -318,21 +317,65 @@ def test_masi_alpha_single_label_equals_nominal_alpha():
 
 # ------------------------------------------------------------------ bootstrap
 
-def test_chunked_weights_equal_one_block_and_sums_match():
-    one = ag.bootstrap_weights(37, 23, seed=11)
-    chunked = np.vstack(list(ag.iter_bootstrap_weights(37, 23, seed=11, chunk=5)))
-    np.testing.assert_array_equal(one, chunked)
-    assert (one.sum(axis=1) == 37).all()
-    cols = np.random.default_rng(0).random((37, 4))
-    np.testing.assert_allclose(ag.bootstrap_sums(cols, 23, seed=11, chunk=5), one @ cols)
+def test_patterns_of_integer_and_float_keys():
+    key = np.array([[2, 0, 1], [2, 1, 0], [2, 0, 1], [0, 0, 0], [2, 1, 0], [2, 0, 1]])
+    first, inverse, counts = ag._patterns(key)
+    assert counts.tolist() == [1, 3, 2] and first.tolist() == [3, 0, 1]
+    assert inverse.tolist() == [1, 2, 1, 0, 2, 1]
+    np.testing.assert_array_equal(key[first][inverse], key)
+    # floats (ranked first) and wide rows (packed ids renumbered before overflow)
+    fkey = np.array([[0.5, -1.0], [0.25, 3.0], [0.5, -1.0]])
+    assert ag._patterns(fkey)[2].tolist() == [1, 2]
+    wide = np.random.default_rng(0).integers(0, 1000, size=(500, 40))
+    wide[250:] = wide[:250]
+    first, inverse, counts = ag._patterns(wide)
+    assert len(first) == 250 and (counts == 2).all()
+    np.testing.assert_array_equal(wide[first][inverse], wide)
+
+
+def test_pattern_bootstrap_has_the_unit_bootstrap_distribution():
+    # 200 units in 4 patterns, two frequent and two rare (drawn unit by unit), so both
+    # parts of pattern_weights are exercised; compared with drawing units directly
+    # (bootstrap_weights) and with the multinomial moments n p, n p (1 - p), -n p q
+    sizes = np.array([150, 30, 15, 5])
+    assert (sizes[:2] >= ag.RARE_PATTERN).all() and (sizes[2:] < ag.RARE_PATTERN).all()
+    rng = np.random.default_rng(4)
+    key = rng.permutation(np.repeat(np.arange(4), sizes))
+    cols = np.column_stack([key == 1, key == 2, key == 3, 0.5 * key + 1.0]).astype(float)
+    first, inverse, counts = ag._patterns(key)
+    assert counts.tolist() == sizes.tolist()
+    r, n = 20_000, len(key)
+    w = np.vstack(list(ag.pattern_weights(counts, r, seed=1, inverse=inverse)))
+    assert w.shape == (r, 4) and (w.sum(axis=1) == n).all()
+    unit_w = ag.bootstrap_weights(n, r, seed=2) @ (inverse[:, None] == np.arange(4)).astype(float)
+    p = sizes / n
+    cov = n * (np.diag(p) - np.outer(p, p))
+    for sample in (w, unit_w):
+        np.testing.assert_allclose(sample.mean(axis=0), n * p,
+                                   atol=5 * np.sqrt(np.diag(cov).max() / r))
+        np.testing.assert_allclose(np.cov(sample.T), cov, rtol=0.06, atol=0.06 * cov.max())
+    # the resampled sums of unit columns: same mean and covariance as the unit bootstrap
+    sums = ag.pattern_sums(cols, r, seed=3)
+    ref = ag.bootstrap_weights(n, r, seed=5) @ cols
+    np.testing.assert_allclose(sums.mean(axis=0), n * cols.mean(axis=0), rtol=0.01)
+    np.testing.assert_allclose(np.cov(sums.T), np.cov(ref.T), rtol=0.08,
+                               atol=0.08 * np.cov(ref.T).max())
+    # deterministic, and the same with a key and columns computed per pattern only
+    np.testing.assert_array_equal(sums, ag.pattern_sums(cols, r, seed=3))
+    np.testing.assert_array_equal(
+        ag.pattern_sums(lambda idx: cols[idx], 50, seed=3, key=key),
+        ag.pattern_sums(cols, 50, seed=3))
 
 
 def test_p_below_threshold_from_resamples_recomputed_with_the_package():
     codings, coverage, segments = noisy(seed=2)
+    coverage = coverage[coverage["coder"] != "machine"]
     res = compute(codings, coverage, segments, codes=("HOPE",), bootstrap=40, reliable=0.75)
     _, units, data = ag.reliability_matrices(codings, coverage, segments, ["HOPE"], "MOD")
-    w = ag.bootstrap_weights(len(units), 40, seed=7)
-    counts = ag.value_counts(data[0])
+    # the stage's resamples: how often each distinct unit row is drawn
+    first, inverse, n_p = ag._patterns(ag.table_key(data))
+    w = np.vstack(list(ag.pattern_weights(n_p, 40, seed=7, inverse=inverse)))
+    counts = ag.value_counts(data[0])[first]
     boot = [krippendorff.alpha(value_counts=np.repeat(counts, w[b].astype(int), axis=0),
                                level_of_measurement="nominal") for b in range(40)]
     row = res.by_code.iloc[0]
@@ -363,7 +406,7 @@ def test_bootstrap_interval_covers_known_alpha_in_about_95_percent_of_seeds():
         guess = rng.random((n_coders, n_units)) < p
         data = np.where(keep, truth, guess).astype(float)
         c0, c1, d = ag.unit_parts(ag.value_counts(data))
-        sums = ag.bootstrap_sums(np.column_stack([c0, c1, d]), 1000, seed=s)
+        sums = ag.pattern_sums(np.column_stack([c0, c1, d]), 1000, seed=s)
         lo, hi = ag.percentile_ci(ag._alpha_from_sums(sums[:, 0], sums[:, 1], sums[:, 2]), 0.95)
         covered += lo <= true_alpha <= hi
     coverage = covered / seeds

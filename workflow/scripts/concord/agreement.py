@@ -33,7 +33,12 @@ Per code (presence/absence per unit):
   (``np.random.default_rng(seed)``), alpha recomputed on each resample in closed
   form from per-unit sums (identical to ``krippendorff.alpha(value_counts=...,
   level_of_measurement="nominal")``; see :func:`binary_alpha_from_counts`). All
-  codes of a table share the resamples, drawn in chunks so memory stays bounded.
+  codes of a table share the resamples. Every resampled statistic is a function of
+  sums over units of per-unit columns, and units with equal columns are
+  interchangeable, so the resamples are drawn per distinct column row ("pattern"):
+  how often each pattern is drawn is Multinomial(units, pattern share), exactly the
+  unit bootstrap (:func:`pattern_sums`); cost and memory grow with the patterns, not
+  the units.
   ``p_below_threshold`` is the share of resamples whose alpha is below the reliable
   threshold (Hayes & Krippendorff 2007, q_min).
 
@@ -74,7 +79,8 @@ BY_CODE_COLUMNS = STAT_COLUMNS
 MACHINE_COLUMNS = ["coder"] + STAT_COLUMNS
 GROUP_COLUMNS = ["group"] + STAT_COLUMNS
 OVERALL_COLUMNS = ["measure", "value", "ci_low", "ci_high", "coders", "units", "codes", "note"]
-BOOT_CHUNK = 50          # resamples drawn at a time (memory: chunk x units floats)
+BOOT_CELLS = 2 ** 21     # resamples x patterns weights drawn at a time (16 MB of floats)
+RARE_PATTERN = 16        # patterns with fewer units are drawn unit by unit (pattern_weights)
 MASI_CI_MAX_SETS = 512   # MASI-alpha interval only when this few distinct code sets occur
 
 
@@ -421,14 +427,14 @@ def _masi_pair_sum(uniq, n_s) -> float:
     return total
 
 
-def masi_alpha(sets, present, weights_iter=None, ci: float = 0.95):
+def masi_alpha(sets, present, resamples: int = 0, seed: int = 0, ci: float = 0.95):
     """Krippendorff's alpha with the MASI distance over each unit's set of codes.
 
     ``sets`` coders x units x codes (bool), ``present`` coders x units (bool: the coder
-    coded the unit). Returns ``(alpha, ci_low, ci_high, note)``. With ``weights_iter``
-    (chunks of resamples x units bootstrap weights) the percentile interval is computed
-    when at most ``MASI_CI_MAX_SETS`` distinct sets occur (the expected disagreement of
-    a resample is a quadratic form over the distinct sets)."""
+    coded the unit). Returns ``(alpha, ci_low, ci_high, note)``. With ``resamples`` > 0
+    (units resampled, :func:`pattern_sums` with ``seed``) the percentile interval is
+    computed when at most ``MASI_CI_MAX_SETS`` distinct sets occur (the expected
+    disagreement of a resample is a quadratic form over the distinct sets)."""
     sets = np.asarray(sets, dtype=bool)
     present = np.asarray(present, dtype=bool)
     nan = float("nan")
@@ -439,25 +445,31 @@ def masi_alpha(sets, present, weights_iter=None, ci: float = 0.95):
                                "told from chance" if n >= 2 else "no unit coded by two coders")
     de = _masi_pair_sum(uniq, n_s) / (n * (n - 1))
     alpha = 1 - (do_u.sum() / n) / de
-    if weights_iter is None:
+    if resamples <= 0:
         return float(alpha), nan, nan, ""
     if len(uniq) > MASI_CI_MAX_SETS:
         return float(alpha), nan, nan, (f"{len(uniq)} distinct code sets: no bootstrap "
                                         f"interval (computed up to {MASI_CI_MAX_SETS})")
-    n_units = sets.shape[1]
-    # units x distinct sets, a few entries per unit: sparse, so that a chunk of
-    # resamples costs (stored entries x chunk), not (units x sets x chunk)
+    n_coders, n_units = present.shape
+    # a unit's row (ratings per distinct set, do_u) depends only on the multiset of its
+    # pairable ratings' sets: the key is the sorted set numbers (0 = no rating)
+    coder_of = np.nonzero(present & (present.sum(axis=0) >= 2)[None, :])[0]
+    key = np.zeros((n_units, n_coders), dtype=np.int64)
+    key[unit_of, coder_of] = inv + 1
+    key.sort(axis=1)
     us_t = sparse.coo_matrix((np.ones(len(unit_of)), (inv, unit_of)),
-                             shape=(len(uniq), n_units)).tocsr()
-    dmat = masi_matrix(uniq, uniq)
-    boot = []
-    for w in weights_iter:
-        ns = (us_t @ w.T).T
-        nn = ns.sum(axis=1)
-        de_b = np.einsum("rs,st,rt->r", ns, dmat, ns) / (nn * (nn - 1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot.append(np.where(de_b > 0, 1 - ((w @ do_u) / nn) / de_b, np.nan))
-    lo, hi = percentile_ci(np.concatenate(boot), ci)
+                             shape=(len(uniq), n_units)).tocsc()
+
+    def rows(idx):
+        return np.hstack([us_t[:, idx].T.toarray(), do_u[idx, None]])
+
+    sums = pattern_sums(rows, resamples, seed, key=key)
+    ns, do_b = sums[:, :-1], sums[:, -1]
+    nn = ns.sum(axis=1)
+    de_b = np.einsum("rs,st,rt->r", ns, masi_matrix(uniq, uniq), ns) / (nn * (nn - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = np.where(de_b > 0, 1 - (do_b / nn) / de_b, np.nan)
+    lo, hi = percentile_ci(boot, ci)
     return float(alpha), lo, hi, ""
 
 
@@ -473,23 +485,91 @@ def masi_alpha_nltk(sets, present) -> float:
 
 # ------------------------------------------------------------------ bootstrap sums
 
-def iter_bootstrap_weights(n_units: int, resamples: int, seed: int, chunk: int = BOOT_CHUNK):
-    """Yield chunks (<= ``chunk`` resamples x units) of bootstrap weights: how often each
-    unit is drawn. Deterministic for a given (seed, chunk)."""
+def _patterns(key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of ``key`` (units x J): ``(first, inverse, counts)`` with ``first``
+    one unit of each distinct row (rows in sorted order of their packed id), ``inverse``
+    each unit's row and ``counts`` how many units have it.
+
+    Non-negative integer columns are packed in mixed radix into one int64 id per unit
+    (re-numbered densely whenever the next column would overflow), so no units x J
+    sort of wide rows is needed; other columns are first replaced by their rank."""
+    key = np.asarray(key)
+    if key.ndim == 1:
+        key = key[:, None]
+    n = len(key)
+    ids = np.zeros(n, dtype=np.int64)
+    span = 1
+    for j in range(key.shape[1]):
+        col = key[:, j]
+        if not (np.issubdtype(col.dtype, np.integer) and (n == 0 or col.min() >= 0)):
+            col = np.unique(col, return_inverse=True)[1].ravel()
+        col = col.astype(np.int64)
+        radix = int(col.max()) + 1 if n else 1
+        if span * radix >= 2 ** 62:
+            ids = np.unique(ids, return_inverse=True)[1].ravel().astype(np.int64)
+            span = int(ids.max()) + 1
+        ids = ids * radix + col
+        span *= radix
+    _, first, inverse, counts = np.unique(ids, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    return first, inverse.ravel(), counts
+
+
+def pattern_weights(counts, resamples: int, seed: int, inverse=None):
+    """Yield chunks (resamples x P) of unit-bootstrap weights summed per pattern.
+
+    Drawing ``n = sum(counts)`` units with replacement puts ``w_p`` draws on the
+    ``counts[p]`` units of pattern p, with ``w ~ Multinomial(n, counts / n)``; that is
+    drawn directly, so the cost grows with the number of patterns P, not of units. Rare
+    patterns (fewer than ``RARE_PATTERN`` units; a multinomial category costs about as
+    much as that many unit draws) are drawn as units: the number of draws that land on
+    rare-pattern units is Binomial(n, n_rare / n); given it, the frequent patterns get a
+    multinomial of the rest and the rare draws pick units uniformly (``inverse`` maps
+    units to patterns; needed only when some pattern is rare). Exactly the unit
+    bootstrap's distribution. ``np.random.default_rng(seed)``; deterministic."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n, n_pat = int(counts.sum()), len(counts)
     rng = np.random.default_rng(seed)
+    frequent = np.flatnonzero(counts >= RARE_PATTERN)
+    rare_pat = np.zeros(0, dtype=np.int64)
+    if len(frequent) < n_pat:
+        rare_pat = inverse[counts[inverse] < RARE_PATTERN]  # pattern of each rare unit
+    n_rare = len(rare_pat)
+    chunk = max(1, min(resamples, BOOT_CELLS // max(n_pat, n_rare, 1)))
     for start in range(0, resamples, chunk):
         k = min(chunk, resamples - start)
-        idx = rng.integers(0, n_units, size=(k, n_units), dtype=np.int32)
-        flat = (idx + np.arange(k)[:, None] * n_units).ravel()
-        yield np.bincount(flat, minlength=k * n_units).reshape(k, n_units).astype(float)
+        w = np.zeros((k, n_pat))
+        if not len(frequent):
+            drawn = np.full(k, n)
+        elif not n_rare:
+            drawn = np.zeros(k, dtype=np.int64)
+        else:
+            drawn = rng.binomial(n, n_rare / n, size=k)
+        if len(frequent):
+            w[:, frequent] = rng.multinomial(n - drawn, counts[frequent] / (n - n_rare))
+        if n_rare:
+            pick = rare_pat[rng.integers(0, n_rare, size=int(drawn.sum()))]
+            row = np.repeat(np.arange(k, dtype=np.int64), drawn)
+            w += np.bincount(row * n_pat + pick, minlength=k * n_pat).reshape(k, n_pat)
+        yield w
 
 
-def bootstrap_sums(columns, resamples: int, seed: int, chunk: int = BOOT_CHUNK) -> np.ndarray:
-    """Resamples x K: per resample, the weighted sums of each per-unit column
-    (``columns`` units x K). One matrix product per chunk; no loop over units."""
-    columns = np.asarray(columns, dtype=float)
-    out = [w @ columns for w in iter_bootstrap_weights(len(columns), resamples, seed, chunk)]
-    return np.vstack(out) if out else np.zeros((0, columns.shape[1]))
+def pattern_sums(columns, resamples: int, seed: int, key=None) -> np.ndarray:
+    """Resamples x K: per unit-bootstrap resample (units drawn with replacement), the
+    sums of each per-unit column, computed per distinct row ("pattern") of ``key``.
+
+    Units whose ``key`` rows are equal must have equal ``columns`` rows (they are then
+    interchangeable: only how often a pattern is drawn matters, see
+    :func:`pattern_weights`). ``key`` defaults to ``columns`` (units x K); with a
+    ``key``, ``columns`` may be a function of unit indices returning their rows, so the
+    columns are only computed for one unit per pattern."""
+    if key is None:
+        key = columns
+    first, inverse, counts = _patterns(key)
+    rows = columns(first) if callable(columns) else np.asarray(columns)[first]
+    rows = np.asarray(rows, dtype=float)
+    out = [w @ rows for w in pattern_weights(counts, resamples, seed, inverse)]
+    return np.vstack(out) if out else np.zeros((0, rows.shape[1]))
 
 
 def _alpha_from_sums(n0, n1, dd):
@@ -594,6 +674,27 @@ def table_columns(data: np.ndarray) -> np.ndarray:
     return np.vstack([mm, agree, pairs, c1, d]).T      # units x columns (a view)
 
 
+def table_key(data: np.ndarray) -> np.ndarray:
+    """Units x (1 + codes) small integers: the ratings m_u and per code the ratings
+    "applied" n_u1, all that a unit's :func:`table_columns` row depends on."""
+    n_codes, n_coders, n_units = data.shape
+    key = np.zeros((n_units, 1 + n_codes), dtype=np.int16)
+    if n_codes:
+        key[:, 0] = np.sum(~np.isnan(data[0]), axis=0)
+        for i in range(n_coders):
+            key[:, 1:] += (data[:, i] == 1).T
+    return key
+
+
+def table_sums(datas: list[np.ndarray], bootstrap: int, seed: int) -> np.ndarray:
+    """Resamples x columns: the bootstrap sums of the :func:`table_columns` of each
+    comparison in ``datas`` (all on the same units), side by side, from one set of
+    resamples (patterns of the units' rows over all comparisons together)."""
+    key = np.hstack([table_key(d) for d in datas])
+    return pattern_sums(lambda idx: np.hstack([table_columns(d[:, :, idx]) for d in datas]),
+                        bootstrap, seed, key=key)
+
+
 def boot_alphas(sums: np.ndarray, n_codes: int) -> np.ndarray:
     """Codes x resamples alphas from the resampled sums of :func:`table_columns`."""
     n = sums[:, 0]
@@ -674,7 +775,7 @@ def code_table(data: np.ndarray, codes: list[str], seed: int, bootstrap: int, ci
     reasons, rows = {}, []
     do_boot = bootstrap > 0 and n_units >= 2
     if do_boot and sums is None:
-        sums = bootstrap_sums(table_columns(data), bootstrap, seed)
+        sums = table_sums([data], bootstrap, seed)
     if do_boot:
         balpha = boot_alphas(sums, n_codes)
     else:
@@ -723,12 +824,12 @@ def _shared_sums(datas: list[np.ndarray], bootstrap: int, seed: int) -> list:
     n_units = datas[0].shape[2]
     if bootstrap <= 0 or n_units < 2:
         return [None] * len(datas)
-    cols = [table_columns(d) for d in datas]
-    sums = bootstrap_sums(np.vstack([c.T for c in cols]).T, bootstrap, seed)
+    sums = table_sums(datas, bootstrap, seed)
     out, at = [], 0
-    for c in cols:
-        out.append(sums[:, at:at + c.shape[1]])
-        at += c.shape[1]
+    for d in datas:
+        width = 3 + 2 * d.shape[0]
+        out.append(sums[:, at:at + width])
+        at += width
     return out
 
 
@@ -808,9 +909,8 @@ def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: p
     # MASI alpha over each unit's set of codes
     hh_present = ~np.isnan(data[0]) if len(codes) else np.zeros((len(coders), n_units), bool)
     sets = np.nan_to_num(data, nan=0.0).astype(bool).transpose(1, 2, 0)  # coders x units x codes
-    witer = iter_bootstrap_weights(n_units, bootstrap, seed) \
-        if bootstrap > 0 and n_units >= 2 else None
-    masi, masi_lo, masi_hi, masi_note = masi_alpha(sets, hh_present, witer, ci) \
+    masi, masi_lo, masi_hi, masi_note = masi_alpha(
+        sets, hh_present, bootstrap if n_units >= 2 else 0, seed, ci) \
         if n_units else (float("nan"),) * 3 + ("no unit was coded by two or more coders",)
 
     n_rel = {r: int((by_code["reliability"] == r).sum())

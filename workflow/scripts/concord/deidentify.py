@@ -369,7 +369,6 @@ class WordMatcher:
         # costs only the anchors that occur in the texts searched
         self._strings: dict[str, list[str]] = {}
         self._compiled: dict[str, list[re.Pattern]] = {}
-        self._word_pats: dict[str, re.Pattern] = {}
         for s in sorted(set(strings), key=lambda s: (-len(s), s)):
             first = _TOKEN.match(s)
             if first is None:  # a string not starting with a word character
@@ -377,7 +376,6 @@ class WordMatcher:
             self._strings.setdefault(first.group().casefold(), []).append(s)
         self.anchors = self._strings.keys()
         self._nonascii = {w for w in self.anchors if not w.isascii()}
-        self._tail_pats: dict[str, re.Pattern] = {}
 
     def _patterns(self, anchor: str) -> list[re.Pattern]:
         pats = self._compiled.get(anchor)
@@ -430,18 +428,13 @@ class WordMatcher:
         out.sort()
         return out
 
-    def _tail_pat(self, word: str) -> re.Pattern:
-        pat = self._tail_pats.get(word)
-        if pat is None:
-            pat = self._tail_pats[word] = re.compile(re.escape(word) + r"(?!\w)")
-        return pat
+    @staticmethod
+    def _tail_pat(word: str) -> re.Pattern:
+        return _tail_pattern(word)
 
-    def _word_pat(self, word: str) -> re.Pattern:
-        pat = self._word_pats.get(word)
-        if pat is None:
-            pat = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
-            self._word_pats[word] = pat
-        return pat
+    @staticmethod
+    def _word_pat(word: str) -> re.Pattern:
+        return _word_pattern(word)
 
 
 _LAST_TOKENS: list = [None, None, None]
@@ -454,6 +447,18 @@ def _lower_tokens(text: str) -> tuple[str, set[str]]:
         low = text.lower()
         _LAST_TOKENS[:] = [text, low, set(_TOKEN.findall(low))]
     return _LAST_TOKENS[1], _LAST_TOKENS[2]
+
+
+# compiled once per process, shared by every matcher (a session's propagated-name
+# matcher is new, its words mostly are not)
+@functools.lru_cache(maxsize=65536)
+def _word_pattern(word: str) -> re.Pattern:
+    return re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=65536)
+def _tail_pattern(word: str) -> re.Pattern:
+    return re.compile(re.escape(word) + r"(?!\w)")
 
 
 @functools.lru_cache(maxsize=65536)

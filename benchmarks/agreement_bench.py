@@ -9,6 +9,12 @@ under 10 s and under 2 GB on 2 cores. Run::
     .venv/bin/python benchmarks/agreement_bench.py [--units N] [--codes K]
         [--resamples R] [--method patterns|units|both] [--profile] [--blas-threads=N]
 
+``--study DIR`` benchmarks a workflow run folder instead of synthetic data (its
+results/coding/{codings,coverage}.tsv and results/segments/<session>.tsv, e.g. a
+``concord simulate --sessions N`` study). Besides the whole-process peak RSS (which
+includes building the input), the stage's own peak is printed: the peak RSS counter
+is reset (``/proc/self/clear_refs``) after the input is built.
+
 ``--method units`` runs the module as of commit ``--units-rev`` (default 8f23cdf, the
 last one that resampled units: resamples x units weight matrices), loaded with
 ``git show``; ``patterns`` the working tree (resample weights per distinct per-unit row,
@@ -32,6 +38,7 @@ _bt = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--blas-threads
 os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _bt
 
 import cProfile  # noqa: E402
+import gc  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import pstats  # noqa: E402
@@ -103,13 +110,15 @@ def side_by_side(args) -> None:
         cmd = [sys.executable, __file__, "--method", m, "--units", str(args.units),
                "--codes", str(args.codes), "--coders", str(args.coders),
                "--resamples", str(args.resamples), "--units-rev", args.units_rev,
+               *(["--study", args.study] if args.study else []),
                f"--blas-threads={args.blas_threads}", "--json", str(out)]
         print(f"--- {m}: {' '.join(cmd[1:])}", flush=True)
         subprocess.run(cmd, check=True)
         runs[m] = json.loads(out.read_text())
     u, p = runs["units"], runs["patterns"]
     print(f"\n{'':32s}{'units':>12s}{'patterns':>12s}{'ratio':>8s}")
-    for key, label in (("wall", "wall s"), ("cpu", "CPU s"), ("peak_mb", "peak RSS MB")):
+    for key, label in (("wall", "wall s"), ("cpu", "CPU s"), ("peak_mb", "peak RSS MB"),
+                       ("stage_peak_mb", "peak RSS during stage MB")):
         print(f"{label:32s}{u[key]:12.2f}{p[key]:12.2f}{u[key] / p[key]:8.1f}")
     est, bound = 0.0, 0.0
     for t in u["tables"]:
@@ -123,6 +132,35 @@ def side_by_side(args) -> None:
           "(Monte Carlo noise)")
 
 
+def from_study(root: str):
+    """Codings, coverage, segments and codes of a workflow run folder."""
+    from concord.tsvio import read_tsv
+    root = Path(root)
+    codings = read_tsv(root / "results/coding/codings.tsv")
+    coverage = read_tsv(root / "results/coding/coverage.tsv")
+    sessions = sorted(set(coverage["session_id"]))
+    segments = pd.concat([read_tsv(root / "results/segments" / f"{s}.tsv") for s in sessions],
+                         ignore_index=True)
+    return codings, coverage, segments, sorted(set(codings["code"]))
+
+
+def reset_peak() -> bool:
+    """Reset the kernel's peak RSS counter of this process (Linux >= 4.0)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_mb() -> float:
+    """VmHWM (peak RSS since the last reset) in MB, or NaN."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", type=int, default=100_000)
@@ -133,6 +171,7 @@ def main() -> None:
                     help="bootstrap: per distinct unit row (working tree), per unit (as of "
                          "--units-rev), or both side by side")
     ap.add_argument("--units-rev", default="8f23cdf")
+    ap.add_argument("--study", help="a workflow run folder instead of synthetic data")
     ap.add_argument("--json", help=argparse.SUPPRESS)
     ap.add_argument("--profile", action="store_true", help="print the top cProfile entries")
     ap.add_argument("--blas-threads", default="1",
@@ -144,12 +183,18 @@ def main() -> None:
     mod = load_module(args.method, args.units_rev)
 
     t0 = time.perf_counter()
-    codings, coverage, segments, codes = synthetic(args.units, args.codes, args.coders)
+    if args.study:
+        codings, coverage, segments, codes = from_study(args.study)
+    else:
+        codings, coverage, segments, codes = synthetic(args.units, args.codes, args.coders)
     t_gen = time.perf_counter() - t0
     rss_gen = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"synthetic data: {len(segments):,} units, {len(codes)} codes, {args.coders} human "
-          f"coders + machine, {len(codings):,} coding rows ({t_gen:.1f} s, peak RSS so far "
-          f"{rss_gen:.0f} MB)")
+    print(f"{'study ' + args.study if args.study else 'synthetic data'}: {len(segments):,} "
+          f"segments, {len(codes)} codes, "
+          f"{coverage['coder'].nunique()} coders incl. machine, {len(codings):,} coding rows "
+          f"({t_gen:.1f} s, peak RSS so far {rss_gen:.0f} MB)")
+    gc.collect()
+    rss_in = peak_mb() if reset_peak() else float("nan")
 
     prof = cProfile.Profile() if args.profile else None
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -165,11 +210,13 @@ def main() -> None:
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stage_peak = peak_mb()
     ov = res.overall.set_index("measure")
     print(f"agreement stage ({args.method}): {wall:.2f} s wall for {args.resamples} resamples "
           f"(tables: by_code {len(res.by_code)} rows, human_vs_machine "
           f"{len(res.human_vs_machine)}, by_group {len(res.by_group)}); CPU time {cpu:.2f} s")
-    print(f"peak memory (RSS, whole process): {peak:.0f} MB; BLAS threads "
+    print(f"peak memory (RSS): whole process {peak:.0f} MB; during the stage {stage_peak:.0f} "
+          f"MB (input held: {rss_in:.0f} MB); BLAS threads "
           f"{os.environ['OPENBLAS_NUM_THREADS']}; load average {os.getloadavg()[0]:.2f} on "
           f"{os.cpu_count()} CPUs")
     print(f"pooled alpha {ov.loc['pooled_alpha', 'value']:.4f} "
@@ -191,6 +238,7 @@ def main() -> None:
                              "ci": res.overall[["ci_low", "ci_high"]].to_numpy(float)
                              .ravel().tolist()}
         Path(args.json).write_text(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak,
+                                               "stage_peak_mb": stage_peak,
                                                "tables": tables}))
 
 

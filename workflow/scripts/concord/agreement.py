@@ -466,7 +466,7 @@ def masi_alpha(sets, present, resamples: int = 0, seed: int = 0, ci: float = 0.9
     sums = pattern_sums(rows, resamples, seed, key=key)
     ns, do_b = sums[:, :-1], sums[:, -1]
     nn = ns.sum(axis=1)
-    de_b = np.einsum("rs,st,rt->r", ns, masi_matrix(uniq, uniq), ns) / (nn * (nn - 1))
+    de_b = ((ns @ masi_matrix(uniq, uniq)) * ns).sum(axis=1) / (nn * (nn - 1))
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = np.where(de_b > 0, 1 - (do_b / nn) / de_b, np.nan)
     lo, hi = percentile_ci(boot, ci)

@@ -55,6 +55,26 @@ def test_matcher_is_case_insensitive_word_bounded_and_whitespace_tolerant():
                     ("(555) 123-4567", "(555) 123-4567")]
 
 
+def test_matcher_fast_path_finds_what_a_word_by_word_scan_finds():
+    """Anchors located through set intersection on the case-folded text == every word
+    looked up in turn (the oracle), on text with overlapping and adjacent names; and
+    a text whose case folding changes length (ß) takes the word-by-word path."""
+    m = pv.Matcher(pv.identifiers(ROSTER, KEYS))
+    text = ("Una Tamura una tamura Tamura-Una; Dr.  Okafor met Okafor, VAL and Valentina Ruiz "
+            "(Ilsie, Ilse Corrigan) at 9; valentina ruizx Una_Tamura unaTamura ")
+    oracle = [(w.start(), w.group().casefold()) for w in pv._WORD.finditer(text)
+              if w.group().casefold() in m.anchors]
+    positions, candidates = m._anchor_positions(text)
+    assert set(positions) <= set(oracle) and len(oracle) == 18
+    assert list(m.finditer(text)) == list(m._resolve(text, oracle, m.anchors))
+    found = [text[s:e] for s, e, _ in m.finditer(text)]
+    assert found == ["Una Tamura", "una tamura", "Tamura", "Una", "Dr.  Okafor", "Okafor",
+                     "VAL", "Valentina Ruiz", "Ilsie", "Ilse Corrigan", "valentina",
+                     "Una", "Tamura"]      # "_" separates words; "unaTamura" is one word
+    sharp = "Straße: " + text
+    assert [sharp[s:e] for s, e, _ in m.finditer(sharp)] == found
+
+
 def _scan(path):
     ids = pv.identifiers(ROSTER, KEYS)
     return pv.scan_file(path, path.name, pv.Matcher(ids), ids)

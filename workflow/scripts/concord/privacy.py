@@ -53,6 +53,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import ahocorasick
 import pandas as pd
 
 from concord import deidentify as deid
@@ -140,6 +141,7 @@ class Matcher:
     def __init__(self, idents: list[tuple[str, str]]):
         self.idents = idents
         self.anchors: dict[str, list[tuple[int, re.Pattern, int, int]]] = {}
+        self.words = [frozenset(_WORD.findall(s.casefold())) for s, _ in idents]
         for i, (s, _) in enumerate(idents):
             first = _WORD.search(s)
             if first is None:
@@ -153,13 +155,53 @@ class Matcher:
 
     def finditer(self, text: str):
         """``(start, end, index)`` of non-overlapping hits, longest first at a position."""
+        yield from self._resolve(text, *self._anchor_positions(text))
+
+    def _anchor_positions(self, text: str):
+        """``(positions, candidates)``: ``(offset, first word)`` of every word of ``text``
+        that starts an identifier which can occur in it, in text order, and for each
+        such word the identifiers to try (longest first).
+
+        An identifier can only occur if every one of its words is a word of the text.
+        The words of the case-folded text are collected once and compared as sets (in
+        C), so a clean output (no identifier) costs one pass, whatever the number of
+        identifiers; only the first words of possible identifiers are located. (Case
+        folding that changes the text's length, e.g. ß -> ss, would shift offsets: such
+        texts take the word-by-word path with every identifier.)"""
+        folded = text.casefold()
+        if len(folded) != len(text):
+            positions = [(m.start(), m.group().casefold()) for m in _WORD.finditer(text)
+                         if m.group().casefold() in self.anchors]
+            return positions, self.anchors
+        present = set(_WORD.findall(folded))
+        candidates = {}
+        for w in self.anchors.keys() & present:
+            possible = [c for c in self.anchors[w] if self.words[c[2]] <= present]
+            if possible:
+                candidates[w] = possible
+        if not candidates:
+            return [], candidates
+        # their occurrences as whole words: one Aho-Corasick pass (pyahocorasick) for
+        # all of them, then the word-boundary check at each hit
+        automaton = ahocorasick.Automaton()
+        for w in candidates:
+            automaton.add_word(w, w)
+        automaton.make_automaton()
+        n = len(folded)
+        positions = []
+        for end, w in automaton.iter(folded):
+            start = end - len(w) + 1
+            if (start == 0 or not folded[start - 1].isalnum()) and \
+                    (end + 1 == n or not folded[end + 1].isalnum()):
+                positions.append((start, w))
+        return sorted(positions), candidates
+
+    @staticmethod
+    def _resolve(text: str, positions, candidates):
         last_end = -1
-        for m in _WORD.finditer(text):
-            cands = self.anchors.get(m.group().casefold())
-            if not cands:
-                continue
-            for plen, pat, i, _ in cands:
-                start = m.start() - plen
+        for pos, w in positions:
+            for plen, pat, i, _ in candidates[w]:
+                start = pos - plen
                 if start < 0 or start < last_end:
                     continue
                 hit = pat.match(text, start)

@@ -64,7 +64,8 @@ def run_deid(study, session, monkeypatch, gazetteer=None):
                           roster=str(study / "roster.tsv")),
                output=dict(texts=[str(out / f"{session}.txt")],
                            redactions=[str(out / f"{session}.redactions.tsv")],
-                           key_files=[str(study / "restricted" / "keys" / f"{session}.json")]),
+                           key_files=[str(study / "restricted" / "keys" / f"{session}.json")],
+                           evaluation=str(out / "evaluation" / f"{session}.tsv")),
                log=dict(log=str(study / f"deid_{session}.log")),
                params=params)
     text = (out / f"{session}.txt").read_text(encoding="utf-8")

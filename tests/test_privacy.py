@@ -12,6 +12,7 @@ import yaml
 
 from concord import deidentify as deid
 from concord import privacy as pv
+from concord.tsvio import InputError
 from conftest import REPO, make_study, snakemake
 
 HOLDOUT = REPO / "tests" / "data" / "deid_holdout"
@@ -182,18 +183,29 @@ HOLDOUT_FLOOR = {"all": 0.87, "NAME": 0.92}
 
 
 def test_evaluation_script_counts_only_and_registers_numbers(tmp_path, monkeypatch):
+    """The deidentify script (a shard of one session) counts against the gold spans
+    as it de-identifies; deid_evaluation sums the shards' counts."""
     raw, gold = pv.parse_marked((HOLDOUT / "transcript.txt").read_text(encoding="utf-8"))
     (tmp_path / "H1.txt").write_text(raw, encoding="utf-8")
     gold.insert(0, "session_id", "H1")
     gold.to_csv(tmp_path / "gold.tsv", sep="\t", index=False)
     out = tmp_path / "results"
-    run_script("deid_evaluation.py", monkeypatch,
+    shard = out / "evaluation" / "H1.tsv"
+    run_script("deidentify.py", monkeypatch,
                input=dict(gold=str(tmp_path / "gold.tsv"), transcripts=[str(tmp_path / "H1.txt")],
                           roster=str(HOLDOUT / "roster.tsv")),
+               output=dict(texts=[str(out / "H1.txt")], redactions=[str(out / "H1.red.tsv")],
+                           key_files=[str(tmp_path / "keys" / "H1.json")], evaluation=str(shard)),
+               log=dict(log=str(tmp_path / "deid.log")),
+               params=dict(sessions=["H1"], formats=["auto"], moderator_id="MOD", gazetteer=[]))
+    counts = pd.read_csv(shard, sep="\t")
+    assert list(counts.columns) == pv.COUNT_COLUMNS and set(counts["session_id"]) == {"H1"}
+    run_script("deid_evaluation.py", monkeypatch,
+               input=dict(gold=str(tmp_path / "gold.tsv"), counts=[str(shard)]),
                output=dict(evaluation=str(out / "evaluation.tsv"),
                            numbers=str(out / "numbers.json")),
                log=dict(log=str(tmp_path / "eval.log")),
-               params=dict(sessions=["H1"], moderator_id="MOD", gazetteer=[]))
+               params=dict(sessions=["H1"]))
     table = pd.read_csv(out / "evaluation.tsv", sep="\t").set_index("type")
     assert table.loc["all", "gold"] == len(gold) == 54
     assert table.loc["all", "hidden"] == holdout_table().set_index("type").loc["all", "hidden"]
@@ -201,9 +213,20 @@ def test_evaluation_script_counts_only_and_registers_numbers(tmp_path, monkeypat
     assert reg["numbers"]["deid.eval.NAME.recall"]["value"] == table.loc["NAME", "recall"]
     assert "Against 54 gold identifier spans in 1 transcript," in \
         reg["numbers"]["deid.eval.statement"]["display"]
-    for f in out.iterdir():  # counts only: no original identifier in the outputs
+    for f in [shard, out / "evaluation.tsv", out / "numbers.json"]:  # counts only
         body = f.read_text(encoding="utf-8")
         assert "Castellanos" not in body and "Okonkwo" not in body
+
+
+def test_gold_rows_are_checked_line_by_line(tmp_path):
+    path = tmp_path / "gold.tsv"
+    path.write_text("session_id\tstart\tend\ttype\nS1\t0\t4\tNAME\nS9\t5\t9\tNAME\n")
+    assert len(pv.read_gold(path)) == 2
+    with pytest.raises(InputError, match=r"gold.tsv, line 3: session 'S9' is not in the sessions"):
+        pv.read_gold(path, ["S1"])
+    path.write_text("session_id\tstart\tend\ttype\nS1\t4\t4\tNAME\n")
+    with pytest.raises(InputError, match=r"line 2: start/end must be character offsets"):
+        pv.read_gold(path, ["S1"])
 
 
 # ---------------------------------------------------------------------------

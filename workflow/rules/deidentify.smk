@@ -37,6 +37,7 @@ for shard, members in SHARDS.items():
             f"deidentify_{shard}"
         input:
             unpack(deid_lexicon),
+            unpack(deid_gold),
             transcripts=transcripts(members),
             roster=config["deidentify"]["roster"],
             code=package("deidentify", "privacy", "transcripts"),
@@ -46,6 +47,8 @@ for shard, members in SHARDS.items():
             texts=per_session("results/deid/{session}.txt", members),
             redactions=per_session("results/deid/{session}.redactions.tsv", members),
             key_files=per_session(f"{KEYS_DIR}/{{session}}.json", members),
+            # counts against the gold spans (deidentify.gold), summed by deid_evaluation
+            evaluation=f"results/deid/evaluation/{shard}.tsv",
         log:
             f"logs/deidentify/{shard}.log",
         benchmark:
@@ -91,13 +94,13 @@ FRAGMENTS.append("results/deid/numbers.json")
 
 
 # Recall and precision against gold identifier spans (config deidentify.gold; the
-# demo studies set it). Without gold the fragment says recall was not measured.
+# demo studies set it), summed over the counts each deidentify shard wrote for its
+# sessions (nothing is de-identified twice). Without gold the fragment says recall
+# was not measured.
 rule deid_evaluation:
     input:
         unpack(deid_gold),
-        unpack(deid_lexicon),
-        transcripts=transcripts(SESSION_IDS),
-        roster=config["deidentify"]["roster"],
+        counts=[f"results/deid/evaluation/{shard}.tsv" for shard in SHARDS],
         code=package("deidentify", "privacy", "transcripts"),
     output:
         evaluation="results/deid/evaluation.tsv",
@@ -108,9 +111,6 @@ rule deid_evaluation:
         "logs/benchmarks/deid_evaluation.tsv"
     params:
         sessions=SESSION_IDS,
-        moderator_id=config["deidentify"]["moderator_id"],
-        gazetteer=config["deidentify"].get("gazetteer", []),
-        names=config["deidentify"].get("names", []),
     conda:
         "../envs/concord.yaml"
     script:

@@ -1,22 +1,20 @@
 """Snakemake script for rule deid_evaluation: recall and precision of the
 de-identification against gold identifier spans (config deidentify.gold), per type
-and overall, and the numbers-registry fragment. The transcripts are de-identified
-again in memory (the same deterministic code as rule deidentify) to get the raw
-offsets of every redaction; nothing but counts leaves this script."""
+and overall, and the numbers-registry fragment. The per-session counts come from the
+deidentify shards (which compared each session's redactions, in raw offsets, with its
+gold spans); nothing but counts reaches this script."""
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
-from concord import deidentify as deid  # noqa: E402
-from concord import privacy, transcripts  # noqa: E402
+from concord import privacy  # noqa: E402
 from concord.numbers import Fragment  # noqa: E402
-from concord.tsvio import InputError, read_tsv, write_tsv  # noqa: E402
+from concord.tsvio import read_tsv, write_tsv  # noqa: E402
 
 sm = snakemake  # noqa: F821
 path = sm.output.evaluation
-sessions = dict(zip(sm.params.sessions, sm.input.transcripts))
 frag = Fragment("deid_evaluation")
 
 if not sm.input.get("gold"):
@@ -28,35 +26,15 @@ if not sm.input.get("gold"):
     frag.write(sm.output.numbers)
     sys.exit(0)
 
-gold_path = sm.input.gold
-gold = read_tsv(gold_path, required=["session_id", "start", "end", "type"])
-for i, row in enumerate(gold.itertuples(index=False), start=2):
-    if row.session_id not in sessions:
-        raise InputError(f"{gold_path}, line {i}: session {row.session_id!r} is not in the "
-                         f"sessions sheet; fix the session_id or remove the row")
-    if not (row.start.isdigit() and row.end.isdigit() and int(row.start) < int(row.end)):
-        raise InputError(f"{gold_path}, line {i}: start/end must be character offsets "
-                         f"with start < end")
-gold["start"] = gold["start"].astype(int)
-gold["end"] = gold["end"].astype(int)
-roster = deid.load_roster(sm.input.roster, sm.params.moderator_id)
-gazetteer = deid.read_gazetteer(sm.params.get("gazetteer", None))
-study_names = None
-if sm.input.get("lexicon"):
-    import json
-    with open(sm.input.lexicon, encoding="utf-8") as fh:
-        study_names = json.load(fh)["names"]
-counts = []
-for sid in sorted(set(gold["session_id"])):
-    raw = transcripts.read_raw(sessions[sid])
-    if isinstance(raw, bytes):
-        raise InputError(f"{gold_path}: session {sid} is a {transcripts.detect_format(raw)[0]} "
-                         f"file; gold offsets need a plain-text transcript")
-    counts.append(privacy.evaluate_session(
-        raw, gold[gold["session_id"] == sid], roster, sid,
-        source=sessions[sid], moderator_id=sm.params.moderator_id, gazetteer=gazetteer,
-        study_names=study_names, extra_names=deid.read_gazetteer(sm.params.get("names", None))))
-table = privacy.evaluation_table({"gold": pd.concat(counts, ignore_index=True)})
+gold = privacy.read_gold(sm.input.gold, sm.params.sessions)  # every row checked
+counts = pd.concat([read_tsv(p, required=privacy.COUNT_COLUMNS) for p in sm.input.counts],
+                   ignore_index=True)
+numeric = privacy.COUNT_COLUMNS[2:]
+counts[numeric] = counts[numeric].astype(int)
+if counts["gold"].sum() != len(gold):
+    raise ValueError(f"deid_evaluation: the shards counted {counts['gold'].sum()} gold spans, "
+                     f"{sm.input.gold} has {len(gold)}; rerun the deidentify rules")
+table = privacy.evaluation_table({"gold": counts})
 write_tsv(table, path)
 
 line = {r.type: i for i, r in enumerate(table.itertuples(index=False), start=2)}

@@ -1,6 +1,7 @@
 """Snakemake script for the deidentify rules: each raw transcript of one shard of
 sessions -> de-identified text, redaction log (no originals) and the restricted key
-(mode 0600). The roster and the matchers are loaded once per shard."""
+(mode 0600), and the shard's counts against the gold identifier spans (if any). The
+roster and the matchers are loaded once per shard."""
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
@@ -9,6 +10,8 @@ import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
 
 from concord import deidentify as deid  # noqa: E402
 from concord import privacy  # noqa: E402
@@ -33,6 +36,8 @@ if sm.input.get("study_transcripts"):  # surrogates / date shift: study-wide ori
                               sm.input.study_transcripts):
         avoid |= deid.study_originals({sid: transcripts.read_raw(path)}, roster, fmt=fmt, **common)
 
+gold = privacy.read_gold(sm.input.gold) if sm.input.get("gold") else None
+counts = []
 for session, fmt, source, text_out, redactions_out, key_out in zip(
         sm.params.sessions, sm.params.formats, sm.input.transcripts,
         sm.output.texts, sm.output.redactions, sm.output.key_files):
@@ -48,5 +53,10 @@ for session, fmt, source, text_out, redactions_out, key_out in zip(
         fh.write(result.text)
     write_tsv(result.redactions, redactions_out, sort_by=["start"])
     privacy.write_private_json(result.key, key_out)  # 0600, even if it existed
+    if gold is not None:
+        counts.append(privacy.session_counts(gold, result, raw, session, str(source)))
     print(f"{session}: {len(result.redactions)} redactions, {os.path.getsize(source)} bytes, "
           f"{time.perf_counter() - started:.2f} s", file=sys.stderr)
+# counts only (type, gold, hidden, ...); an empty table without gold
+write_tsv(pd.concat(counts, ignore_index=True) if counts else
+          pd.DataFrame(columns=privacy.COUNT_COLUMNS), sm.output.evaluation)

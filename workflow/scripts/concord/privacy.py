@@ -57,6 +57,7 @@ import ahocorasick
 import pandas as pd
 
 from concord import deidentify as deid
+from concord import transcripts
 
 LEAK_COLUMNS = ["file", "kind", "checked_bytes", "identifiers_checked", "hits"]
 EVAL_COLUMNS = ["set", "type", "gold", "hidden", "recall", "typed", "redactions",
@@ -404,6 +405,44 @@ def evaluation_table(counts: dict[str, pd.DataFrame]) -> pd.DataFrame:
                         int(r.redactions), int(r.correct),
                         r.correct / r.redactions if r.redactions else float("nan")])
     return pd.DataFrame(out, columns=EVAL_COLUMNS)
+
+
+COUNT_COLUMNS = ["session_id", "type", "gold", "hidden", "typed", "redactions", "correct"]
+
+
+def read_gold(path, sessions=None) -> pd.DataFrame:
+    """Gold identifier spans (``session_id``, ``start``, ``end``, ``type``; raw offsets),
+    checked row by row: an InputError names the line. With ``sessions`` (the study's
+    session IDs) every row's session must be one of them."""
+    from concord.tsvio import InputError, read_tsv
+    gold = read_tsv(path, required=["session_id", "start", "end", "type"])
+    known = None if sessions is None else set(sessions)
+    for i, row in enumerate(gold.itertuples(index=False), start=2):
+        if known is not None and row.session_id not in known:
+            raise InputError(f"{path}, line {i}: session {row.session_id!r} is not in the "
+                             f"sessions sheet; fix the session_id or remove the row")
+        if not (row.start.isdigit() and row.end.isdigit() and int(row.start) < int(row.end)):
+            raise InputError(f"{path}, line {i}: start/end must be character offsets "
+                             f"with start < end")
+    gold["start"] = gold["start"].astype(int)
+    gold["end"] = gold["end"].astype(int)
+    return gold
+
+
+def session_counts(gold: pd.DataFrame, result, raw, session: str, source: str) -> pd.DataFrame:
+    """:func:`evaluate` of one de-identified session (``result`` of
+    ``deidentify_session``) against its gold rows, as COUNT_COLUMNS rows (counts only).
+    Called where the session is de-identified, so it is not de-identified twice."""
+    from concord.tsvio import InputError
+    rows = gold[gold["session_id"] == session]
+    if not len(rows):
+        return pd.DataFrame(columns=COUNT_COLUMNS)
+    if isinstance(raw, bytes):
+        raise InputError(f"{source}: a {transcripts.detect_format(raw)[0]} file has gold "
+                         f"identifier spans; gold offsets need a plain-text transcript")
+    counts = evaluate(rows, result.raw_spans, raw)
+    counts.insert(0, "session_id", session)
+    return counts
 
 
 def evaluate_session(raw_text: str, gold: pd.DataFrame, roster: pd.DataFrame, session: str,

@@ -89,15 +89,15 @@ def snakemake(work: Path, cores: int, extra: list[str]) -> tuple[float, float]:
     return wall, sampler.peak / 1e6
 
 
-def prepare(base: Path, n: int, label: str) -> Path:
+def prepare(base: Path, n: int, label: str, share: float) -> Path:
     """WORKDIR/<label>: links to the repo, the simulated study (made once per N and
-    shared by the labels), nothing from an earlier run."""
-    study = base / f"study-{n}"
+    share, and shared by the labels), nothing from an earlier run."""
+    study = base / f"study-{n}-{share:g}"
     if not (study / "config.yaml").is_file():
         t = time.perf_counter()
         subprocess.run([str(PY), "-m", "concord.cli", "simulate", "--sessions", str(n), "--out",
-                        str(study), "--sheet-root", "scale"], check=True, cwd=REPO,
-                       stdout=subprocess.DEVNULL)
+                        str(study), "--sheet-root", "scale", "--coded-share", str(share)],
+                       check=True, cwd=REPO, stdout=subprocess.DEVNULL)
         print(f"  simulate --sessions {n}: {time.perf_counter() - t:.1f} s", flush=True)
     work = base / label
     if work.exists():
@@ -166,9 +166,9 @@ def groups_args(work: Path) -> list[str]:
             "--group-components", "persession=25"]
 
 
-def run_study(base: Path, n: int, shard: int, cores: int, label: str, extra=(),
-              changes: bool = True) -> dict:
-    work = prepare(base, n, label)
+def run_study(base: Path, n: int, shard: int, cores: int, label: str, share: float,
+              extra=(), changes: bool = True) -> dict:
+    work = prepare(base, n, label, share)
     extra = [f"shard_size={shard}", *extra]     # continues --config
     res = {}
     res["clean"] = snakemake(work, cores, extra)
@@ -194,6 +194,8 @@ def main() -> None:
                     help="shard_size for the sharded runs (default: the config default)")
     ap.add_argument("--compare", type=int, nargs="*", default=[],
                     help="N for which one-job-per-session runs are measured side by side")
+    ap.add_argument("--coded-share", type=float, default=1.0,
+                    help="share of sessions double-coded by the simulated human coders")
     ap.add_argument("--workdir", default="/tmp/concord-scale")
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args()
@@ -203,11 +205,12 @@ def main() -> None:
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     shard = args.shard_size or schema["properties"]["shard_size"]["default"]
     print(f"# Concord scale benchmark: {args.cores} cores, shard_size {shard}, "
+          f"human double-coding share {args.coded_share:g}, "
           f"{psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB", flush=True)
     summary = []
     for n in args.sessions:
         print(f"\n## N = {n}", flush=True)
-        res = run_study(base, n, shard, args.cores, f"run-{n}")
+        res = run_study(base, n, shard, args.cores, f"run-{n}", args.coded_share)
         clean = res["clean"][0]
         summary.append((n, f"sharded ({shard})", clean, res["noop"][0], res["transcript"][0],
                         res["codebook"][0], max(v[1] for k, v in res.items() if k != "stages")))
@@ -215,8 +218,9 @@ def main() -> None:
         print(f"  one transcript / clean = {res['transcript'][0] / clean:.1%}; "
               f"codebook / clean = {res['codebook'][0] / clean:.1%}")
         if n in args.compare:
-            per = run_study(base, n, 1, args.cores, f"run-{n}-per-session", changes=False)
-            grp = run_study(base, n, 1, args.cores, f"run-{n}-groups",
+            per = run_study(base, n, 1, args.cores, f"run-{n}-per-session", args.coded_share,
+                            changes=False)
+            grp = run_study(base, n, 1, args.cores, f"run-{n}-groups", args.coded_share,
                             extra=groups_args(base / f"run-{n}-per-session"), changes=False)
             for label, r in (("one job per session", per), ("per session + job groups", grp)):
                 summary.append((n, label, r["clean"][0], r["noop"][0], None, None,

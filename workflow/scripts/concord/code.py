@@ -34,6 +34,7 @@ segment, ``rule`` is ``term:<stem>``, ``phrase:<phrase as written>`` or
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,8 +66,15 @@ def tokenize(text: str) -> list[tuple[int, int]]:
     return list(_TOKENIZER.span_tokenize(text))
 
 
+@functools.lru_cache(maxsize=None)
+def _stem_word(word: str) -> str:
+    """Snowball stem of a normalized word, remembered: a study's vocabulary is small
+    next to its millions of tokens, and NLTK's stemmer is pure Python."""
+    return _STEMMER.stem(word)
+
+
 def stem(token: str) -> str:
-    return _STEMMER.stem(normalize(token))
+    return _stem_word(normalize(token))
 
 
 def stems_of(text: str) -> tuple[str, ...]:
@@ -146,6 +154,8 @@ def compile_codebook(codebook: dict) -> CompiledCodebook:
 
 def _find_runs(seq: tuple, pattern: tuple) -> list[int]:
     n, m = len(seq), len(pattern)
+    if m and pattern[0] not in seq:        # the usual case, decided in C
+        return []
     return [i for i in range(n - m + 1) if seq[i:i + m] == pattern]
 
 
@@ -167,7 +177,7 @@ def match_segment(text: str, compiled: CompiledCodebook, window: int,
     """All codes of one segment: ``[(code, evidence, rule, negated)]`` in codebook order."""
     spans = tokenize(text)
     words = [normalize(text[a:b]) for a, b in spans]
-    stems = tuple(_STEMMER.stem(w) for w in words)
+    stems = tuple(map(_stem_word, words))
     out = []
     for code in compiled.codes:
         # candidates: (char start, priority, char end, first token, rule)

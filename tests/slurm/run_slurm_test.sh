@@ -12,7 +12,8 @@
 # slurm.conf, munge key and socket, daemon state and logs, and the two run
 # folders. The daemons it started are stopped on exit, whatever the outcome.
 # Exit status: 0 only if the SLURM run succeeded, every job went through SLURM
-# and completed, and results/ is identical to the local run.
+# and completed, and results/ is identical to the local run; 77 (skipped) when it
+# cannot run here (not root, or apt-get cannot install slurm-wlm and munge).
 set -euo pipefail
 
 # The whole script is one function, read in full before it runs: editing this
@@ -28,7 +29,7 @@ CLUSTER=concordtest
 log() { printf '\n== %s ==\n' "$*"; }
 die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
-[ "$(id -u)" = 0 ] || die "run as root (it installs slurm-wlm/munge and starts their daemons)"
+[ "$(id -u)" = 0 ] || { echo "SKIP: run as root (it installs slurm-wlm/munge and starts their daemons)" >&2; exit 77; }
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 T0=$(date +%s)
@@ -37,8 +38,11 @@ T0=$(date +%s)
 log "software"
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
    || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+  # no package manager or no mirror is the machine's problem, not the workflow's:
+  # exit 77 (skipped), which .ci/run reports instead of failing
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq slurm-wlm munge >/dev/null; } \
+    || { echo "SKIP: could not install slurm-wlm and munge with apt-get" >&2; exit 77; }
 fi
 "$PY" -c "import snakemake_executor_plugin_slurm" 2>/dev/null \
   || die "snakemake-executor-plugin-slurm is not installed in $PY (pip install -r requirements.lock)"

@@ -17,8 +17,8 @@ meta = {c["id"]: {"name": c.get("name", c["id"]), "category": c.get("category", 
         for c in book["codes"]}
 codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
 coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
-segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id", "group"])
-                      for p in sm.input.segments], ignore_index=True)
+segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id", "group"],
+                               only=True) for p in sm.input.segments], ignore_index=True)
 th = sm.params.thresholds
 result = agreement.compute_agreement(
     codings, coverage, segments, codes, moderator_id=sm.params.moderator_id,

@@ -14,7 +14,7 @@ codebook = code.compile_codebook(code.read_codebook(sm.input.codebook))
 machine = pd.concat([read_tsv(p, required=code.MACHINE_COLUMNS) for p in sm.input.machine],
                     ignore_index=True)
 segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "participant_id",
-                                            "speaker_id", "start", "end"])
+                                            "speaker_id", "start", "end"], only=True)
                       for p in sm.input.segments], ignore_index=True)
 sheet = read_tsv(sm.input.coders, required=["coder", "session_id", "path"])
 

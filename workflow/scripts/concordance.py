@@ -22,9 +22,9 @@ def main(sm):
     groups = list(sm.params.groups)
 
     codings = read_tsv(sm.input.codings, ["segment_id", "coder", "code"])
-    seg_cols = ["segment_id", "session_id", "turn", "speaker_id", "participant_id", "group",
-                "start", "end", "text"]
-    segments = pd.concat([read_tsv(p, seg_cols) for p in sm.input.segments], ignore_index=True)
+    seg_cols = ["segment_id", "session_id", "turn", "speaker_id", "participant_id", "group"]
+    segments = pd.concat([read_tsv(p, seg_cols, only=True) for p in sm.input.segments],
+                         ignore_index=True)
     participants = read_tsv(sm.input.participants, ["participant_id", "session_id", "group"])
 
     mine = cc.coder_codings(codings, sm.params.coder, segments, code_ids,

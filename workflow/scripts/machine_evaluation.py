@@ -17,7 +17,7 @@ names = {c["id"]: c.get("name", c["id"]) for c in book["codes"]}
 codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
 coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
 segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id",
-                                            "participant_id"])
+                                            "participant_id"], only=True)
                       for p in sm.input.segments], ignore_index=True)
 ev = code.evaluate_machine(codings, coverage, segments, codes,
                            moderator_id=sm.params.moderator_id)

@@ -11,7 +11,8 @@ from concord.tsvio import InputError, read_tsv, write_tsv  # noqa: E402
 
 def main(sm):
     seg_cols = ["segment_id", "session_id", "turn", "participant_id", "group"]
-    segments = pd.concat([read_tsv(p, seg_cols) for p in sm.input.segments], ignore_index=True)
+    segments = pd.concat([read_tsv(p, seg_cols, only=True) for p in sm.input.segments],
+                         ignore_index=True)
     segments = segments[segments["participant_id"] != ""]
     codings = read_tsv(sm.input.codings, ["segment_id", "coder", "code"])
     mine = codings[codings["coder"] == sm.params.coder][["segment_id", "code"]]

@@ -145,17 +145,21 @@ def summarise(segments: pd.DataFrame, sessions: pd.DataFrame, participants: pd.D
     final row ``all``: group, label, sessions, participants, participants_speaking,
     age_bands, segments, words.
     """
-    seg = segments.copy()
-    seg["words"] = seg["text"].map(count_words)
+    seg = segments[["session_id", "turn", "participant_id"]].copy()
+    seg["words"] = segments["text"].map(count_words)
+    # per-session counts by groupby (a filter per session is quadratic in sessions)
+    every = seg.groupby("session_id")
+    turns, n_segs, words = every["turn"].nunique(), every.size(), every["words"].sum()
+    spoken = seg[seg["participant_id"] != ""].groupby("session_id")
+    p_segs, p_words = spoken.size(), spoken["words"].sum()
+    speaking = spoken["participant_id"].nunique()
+    enrolled = participants["session_id"].value_counts()
     rows = []
     for srow in sessions.sort_values("session_id").itertuples(index=False):
         sid = srow.session_id
-        s = seg[seg["session_id"] == sid]
-        ps = s[s["participant_id"] != ""]
-        rows.append([sid, srow.group, int(s["turn"].nunique()), len(s), len(ps),
-                     int(s["words"].sum()), int(ps["words"].sum()),
-                     int(ps["participant_id"].nunique()),
-                     int((participants["session_id"] == sid).sum())])
+        rows.append([sid, srow.group, int(turns.get(sid, 0)), int(n_segs.get(sid, 0)),
+                     int(p_segs.get(sid, 0)), int(words.get(sid, 0)), int(p_words.get(sid, 0)),
+                     int(speaking.get(sid, 0)), int(enrolled.get(sid, 0))])
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
     def age_bands(p: pd.DataFrame) -> str:

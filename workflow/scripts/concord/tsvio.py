@@ -20,25 +20,32 @@ class InputError(ValueError):
     """Bad user input: the message names the file, the line or row and the fix."""
 
 
-def read_tsv(path: str | os.PathLike, required: list[str] | None = None) -> pd.DataFrame:
+def read_tsv(path: str | os.PathLike, required: list[str] | None = None,
+             only: bool = False) -> pd.DataFrame:
     """Read a TSV as strings (no type guessing, empty cells stay "").
 
     ``required`` columns that are missing raise :class:`InputError` naming the file.
+    ``only``: parse just the required columns (a study-wide stage reading two million
+    segments need not hold their text when it does not use it).
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
+        wanted = set(required or []) if only else None
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False,
-                         quoting=csv.QUOTE_NONE, encoding="utf-8")
+                         quoting=csv.QUOTE_NONE, encoding="utf-8",
+                         usecols=(lambda c: c in wanted) if only else None)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: file is empty; expected a header line") from None
     except pd.errors.ParserError as exc:
         raise InputError(f"{path}: not a valid TSV ({exc})") from None
     missing = [c for c in (required or []) if c not in df.columns]
     if missing:
+        header = pd.read_csv(path, sep="\t", nrows=0, quoting=csv.QUOTE_NONE).columns if only \
+            else df.columns
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}; "
-                         f"header has {', '.join(df.columns)}")
+                         f"header has {', '.join(header)}")
     return df
 
 

@@ -298,19 +298,22 @@ def test_outputs_of_unexpanded_wildcards_are_matched_by_pattern(tiny):
 
 def test_shard_size_changes_jobs_not_results(prov_run, mini_run):
     """prov_run: one job per session (shard_size 1); mini_run: both sessions in one
-    shard (the default). Every result but the manifest's job records is the same."""
+    shard (the default). Every result but the manifest's job records and the shards'
+    own count tables (results/deid/evaluation/<shard>.tsv) is the same."""
     assert "shard_size" not in yaml.safe_load((mini_run / "config.yaml").read_text())
     compared = 0
     for stage in ("deid", "segments", "coding", "agreement", "concordance", "quotes"):
-        ours = sorted(p.relative_to(prov_run) for p in (prov_run / "results" / stage).rglob("*")
-                      if p.is_file())
-        theirs = sorted(p.relative_to(mini_run) for p in (mini_run / "results" / stage).rglob("*")
-                        if p.is_file())
+        ours, theirs = (sorted(p.relative_to(run) for p in (run / "results" / stage).rglob("*")
+                               if p.is_file() and p.parent.name != "evaluation")
+                        for run in (prov_run, mini_run))
         assert ours == theirs and ours, stage
         for rel in ours:
             assert (prov_run / rel).read_bytes() == (mini_run / rel).read_bytes(), rel
             compared += 1
     assert compared > 20
+    assert sorted(p.name for p in (prov_run / "results/deid/evaluation").iterdir()) == \
+        ["M1.tsv", "M2.tsv"]
+    assert sorted(p.name for p in (mini_run / "results/deid/evaluation").iterdir()) == ["M1.tsv"]
     manifest = pd.read_csv(mini_run / MANIFEST, sep="\t", dtype=str).set_index("path")
     assert manifest.loc["results/deid/M2.txt", "rule"] == "deidentify_M1"   # shard M1 holds M2
     assert "transcripts:transcripts/M2.txt=" in manifest.loc["results/deid/M2.txt", "inputs"]

@@ -224,6 +224,9 @@ def test_gold_rows_are_checked_line_by_line(tmp_path):
     assert len(pv.read_gold(path)) == 2
     with pytest.raises(InputError, match=r"gold.tsv, line 3: session 'S9' is not in the sessions"):
         pv.read_gold(path, ["S1"])
+    path.write_text("session_id\tstart\tend\ttype\nS1\t0\t4\tNAME\nS1\tx\t9\tNAME\n")
+    with pytest.raises(InputError, match=r"line 3: start/end must be character offsets"):
+        pv.read_gold(path, ["S1"])
     path.write_text("session_id\tstart\tend\ttype\nS1\t4\t4\tNAME\n")
     with pytest.raises(InputError, match=r"line 2: start/end must be character offsets"):
         pv.read_gold(path, ["S1"])

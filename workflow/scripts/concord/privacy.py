@@ -58,6 +58,7 @@ import pandas as pd
 
 from concord import deidentify as deid
 from concord import transcripts
+from concord.tsvio import InputError, read_tsv
 
 LEAK_COLUMNS = ["file", "kind", "checked_bytes", "identifiers_checked", "hits"]
 EVAL_COLUMNS = ["set", "type", "gold", "hidden", "recall", "typed", "redactions",
@@ -412,20 +413,25 @@ COUNT_COLUMNS = ["session_id", "type", "gold", "hidden", "typed", "redactions", 
 
 def read_gold(path, sessions=None) -> pd.DataFrame:
     """Gold identifier spans (``session_id``, ``start``, ``end``, ``type``; raw offsets),
-    checked row by row: an InputError names the line. With ``sessions`` (the study's
-    session IDs) every row's session must be one of them."""
-    from concord.tsvio import InputError, read_tsv
-    gold = read_tsv(path, required=["session_id", "start", "end", "type"])
-    known = None if sessions is None else set(sessions)
-    for i, row in enumerate(gold.itertuples(index=False), start=2):
-        if known is not None and row.session_id not in known:
-            raise InputError(f"{path}, line {i}: session {row.session_id!r} is not in the "
-                             f"sessions sheet; fix the session_id or remove the row")
-        if not (row.start.isdigit() and row.end.isdigit() and int(row.start) < int(row.end)):
-            raise InputError(f"{path}, line {i}: start/end must be character offsets "
-                             f"with start < end")
-    gold["start"] = gold["start"].astype(int)
-    gold["end"] = gold["end"].astype(int)
+    checked column-wise (every deidentify shard reads the whole file): an InputError
+    names the first bad line. With ``sessions`` (the study's session IDs) every row's
+    session must be one of them."""
+    gold = read_tsv(path, required=["session_id", "start", "end", "type"], only=True)
+    unknown = ~gold["session_id"].isin(set(sessions)) if sessions is not None else \
+        pd.Series(False, index=gold.index)
+    digits = gold["start"].str.isdigit() & gold["end"].str.isdigit()
+    start = pd.to_numeric(gold["start"].where(digits, "0"))
+    end = pd.to_numeric(gold["end"].where(digits, "0"))
+    bad = unknown | ~digits | (start >= end)
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        if unknown.iloc[i]:
+            raise InputError(f"{path}, line {i + 2}: session {gold['session_id'].iloc[i]!r} is "
+                             f"not in the sessions sheet; fix the session_id or remove the row")
+        raise InputError(f"{path}, line {i + 2}: start/end must be character offsets "
+                         f"with start < end")
+    gold["start"] = start.astype(int)
+    gold["end"] = end.astype(int)
     return gold
 
 
@@ -433,7 +439,6 @@ def session_counts(gold: pd.DataFrame, result, raw, session: str, source: str) -
     """:func:`evaluate` of one de-identified session (``result`` of
     ``deidentify_session``) against its gold rows, as COUNT_COLUMNS rows (counts only).
     Called where the session is de-identified, so it is not de-identified twice."""
-    from concord.tsvio import InputError
     rows = gold[gold["session_id"] == session]
     if not len(rows):
         return pd.DataFrame(columns=COUNT_COLUMNS)

@@ -11,6 +11,16 @@ from concord import agreement as ag
 from concord.numbers import Fragment
 from concord.tsvio import write_tsv
 
+
+def bootstrap_weights(n_units: int, resamples: int, seed: int) -> np.ndarray:
+    """The plain unit bootstrap (reference for the pattern bootstrap): resamples x units,
+    how often each unit is drawn in each resample."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n_units, size=(resamples, n_units))
+    flat = (idx + np.arange(resamples)[:, None] * n_units).ravel()
+    return np.bincount(flat, minlength=resamples * n_units).reshape(resamples, n_units) \
+        .astype(float)
+
 nan = np.nan
 
 # Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability, example C:
@@ -73,7 +83,7 @@ def test_closed_form_binary_alpha_equals_krippendorff_package():
     ref = krippendorff.alpha(value_counts=counts, level_of_measurement="nominal")
     assert ag.binary_alpha_from_counts(counts) == pytest.approx(ref, abs=1e-12)
     assert ag.krippendorff_alpha(data)[0] == pytest.approx(ref, abs=1e-12)
-    w = ag.bootstrap_weights(60, 5, seed=3)
+    w = bootstrap_weights(60, 5, seed=3)
     boot = ag.binary_alpha_from_counts(counts, w)
     for b in range(5):
         resampled = np.repeat(counts, w[b].astype(int), axis=0)
@@ -347,7 +357,7 @@ def test_pattern_bootstrap_has_the_unit_bootstrap_distribution():
     r, n = 20_000, len(key)
     w = np.vstack(list(ag.pattern_weights(counts, r, seed=1, inverse=inverse)))
     assert w.shape == (r, 4) and (w.sum(axis=1) == n).all()
-    unit_w = ag.bootstrap_weights(n, r, seed=2) @ (inverse[:, None] == np.arange(4)).astype(float)
+    unit_w = bootstrap_weights(n, r, seed=2) @ (inverse[:, None] == np.arange(4)).astype(float)
     p = sizes / n
     cov = n * (np.diag(p) - np.outer(p, p))
     for sample in (w, unit_w):
@@ -356,7 +366,7 @@ def test_pattern_bootstrap_has_the_unit_bootstrap_distribution():
         np.testing.assert_allclose(np.cov(sample.T), cov, rtol=0.06, atol=0.06 * cov.max())
     # the resampled sums of unit columns: same mean and covariance as the unit bootstrap
     sums = ag.pattern_sums(cols, r, seed=3)
-    ref = ag.bootstrap_weights(n, r, seed=5) @ cols
+    ref = bootstrap_weights(n, r, seed=5) @ cols
     np.testing.assert_allclose(sums.mean(axis=0), n * cols.mean(axis=0), rtol=0.01)
     np.testing.assert_allclose(np.cov(sums.T), np.cov(ref.T), rtol=0.08,
                                atol=0.08 * np.cov(ref.T).max())

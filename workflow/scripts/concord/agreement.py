@@ -234,15 +234,6 @@ def classify(alpha: float, reliable: float, tentative: float) -> str:
     return "unreliable"
 
 
-def bootstrap_weights(n_units: int, resamples: int, seed: int) -> np.ndarray:
-    """Resamples x units matrix: how often each unit is drawn in each bootstrap resample."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n_units, size=(resamples, n_units))
-    flat = (idx + np.arange(resamples)[:, None] * n_units).ravel()
-    return np.bincount(flat, minlength=resamples * n_units).reshape(resamples, n_units) \
-        .astype(float)
-
-
 def percentile_ci(samples, ci: float) -> tuple[float, float]:
     s = np.asarray(samples, dtype=float)
     s = s[~np.isnan(s)]
@@ -1094,24 +1085,19 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
     oline = {m: i + 2 for i, m in enumerate(ov["measure"])}
     val = dict(zip(ov["measure"], ov["value"]))
     orow = {m: r for m, r in zip(ov["measure"], ov.to_dict("records"))}
-    frag.add("agreement.alpha.mean", val["mean_alpha"],
+    for key, measure, meaning, of in [
+            ("mean", "mean_alpha",
              "mean of the per-code Krippendorff's alphas (codes with defined alpha)",
-             overall_path, [oline["mean_alpha"]])
-    _ci_entry(frag, "agreement.ci.mean", orow["mean_alpha"],
-              f"{pct} bootstrap interval of the mean per-code alpha", overall_path,
-              [oline["mean_alpha"]])
-    frag.add("agreement.alpha.pooled", val["pooled_alpha"],
-             "Krippendorff's alpha over all code x segment decisions pooled",
-             overall_path, [oline["pooled_alpha"]])
-    _ci_entry(frag, "agreement.ci.pooled", orow["pooled_alpha"],
-              f"{pct} bootstrap interval of the pooled alpha", overall_path,
-              [oline["pooled_alpha"]])
-    frag.add("agreement.alpha.masi", val["masi_alpha"],
+             "the mean per-code alpha"),
+            ("pooled", "pooled_alpha",
+             "Krippendorff's alpha over all code x segment decisions pooled", "the pooled alpha"),
+            ("masi", "masi_alpha",
              "Krippendorff's alpha with the MASI distance over each segment's set of codes "
-             "(multi-label agreement of the human coders)", overall_path, [oline["masi_alpha"]])
-    _ci_entry(frag, "agreement.ci.masi", orow["masi_alpha"],
-              f"{pct} bootstrap interval of the MASI alpha", overall_path,
-              [oline["masi_alpha"]])
+             "(multi-label agreement of the human coders)", "the MASI alpha")]:
+        frag.add(f"agreement.alpha.{key}", val[measure], meaning, overall_path,
+                 [oline[measure]])
+        _ci_entry(frag, f"agreement.ci.{key}", orow[measure],
+                  f"{pct} bootstrap interval of {of}", overall_path, [oline[measure]])
     frag.add("agreement.ac1.mean", val["mean_gwet_ac1"], "mean of the per-code Gwet's AC1",
              overall_path, [oline["mean_gwet_ac1"]])
     frag.add("agreement.kappa.mean", val["mean_cohen_kappa"],

@@ -36,7 +36,10 @@ if sm.input.get("study_transcripts"):  # surrogates / date shift: study-wide ori
                               sm.input.study_transcripts):
         avoid |= deid.study_originals({sid: transcripts.read_raw(path)}, roster, fmt=fmt, **common)
 
-gold = privacy.read_gold(sm.input.gold) if sm.input.get("gold") else None
+gold = None
+if sm.input.get("gold"):  # the shard's rows (each session's are picked from these)
+    gold = privacy.read_gold(sm.input.gold)
+    gold = gold[gold["session_id"].isin(set(sm.params.sessions))]
 counts = []
 for session, fmt, source, text_out, redactions_out, key_out in zip(
         sm.params.sessions, sm.params.formats, sm.input.transcripts,

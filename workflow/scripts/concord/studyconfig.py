@@ -158,7 +158,6 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
     if len(set(groups)) != len(groups):
         raise InputError(f"config: groups: duplicate group id in {groups}")
     sessions_path, participants_path = config["sessions"], config["participants"]
-    session_ids = set(sessions["session_id"])
     group_of = dict(zip(sessions["session_id"], sessions["group"]))
     for i, row in enumerate(sessions.to_dict("records")):
         where = f"{sessions_path}, line {i + 2}"
@@ -170,7 +169,7 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
                              f"fix the path (relative to the working directory)")
     for i, row in enumerate(participants.to_dict("records")):
         where = f"{participants_path}, line {i + 2}"
-        if row["session_id"] not in session_ids:
+        if row["session_id"] not in group_of:
             raise InputError(f"{where}: session_id {row['session_id']!r} is not in {sessions_path}")
         group = group_of[row["session_id"]]
         if row["group"] != group:
@@ -178,7 +177,7 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
                              f"{group!r} in {sessions_path}")
     for i, row in enumerate(coders.to_dict("records")):
         where = f"{config['coders']}, line {i + 2}"
-        if row["session_id"] not in session_ids:
+        if row["session_id"] not in group_of:
             raise InputError(f"{where}: session_id {row['session_id']!r} is not in {sessions_path}")
         if not Path(row["path"]).is_file():
             raise InputError(f"{where}: coder file {row['path']!r} does not exist; fix the path")

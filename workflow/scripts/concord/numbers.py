@@ -63,8 +63,14 @@ class Fragment:
 
     def add(self, key: str, value, meaning: str, file: str, lines: list[int] | None = None,
             segments: list[str] | None = None, digits: int = 2, percent: bool = False,
-            shown: str | None = None) -> str:
-        """Register a number; ``file`` must already be written. Returns ``key``."""
+            shown: str | None = None, undefined: str | None = None) -> str:
+        """Register a number; ``file`` must already be written. Returns ``key``.
+
+        A statistic that cannot be computed is still registered, with ``value``
+        None and ``undefined`` the reason in words ("every code had the same
+        prevalence in group X"): the entry then carries ``"undefined": reason`` and
+        displays as "undefined", so the manuscript never meets a missing key and can
+        say why (:func:`is_undefined`)."""
         if key in self.numbers:
             raise ValueError(f"numbers registry: duplicate key {key!r}")
         if hasattr(value, "item"):  # numpy scalar -> python
@@ -82,6 +88,8 @@ class Fragment:
                        "sha256": self._sha(str(file))},
             "segments": sorted(segments or []),
         }
+        if undefined is not None:
+            self.numbers[key].update(value=None, display=shown or "undefined", undefined=undefined)
         return key
 
     def table(self, name: str, caption: str, columns: list[str], rows: list[list]) -> None:
@@ -93,6 +101,11 @@ class Fragment:
 
     def write(self, path: str | os.PathLike) -> None:
         write_json({"numbers": self.numbers, "tables": self.tables}, path)
+
+
+def is_undefined(entry: dict) -> bool:
+    """True for a registry entry registered as undefined (see :meth:`Fragment.add`)."""
+    return "undefined" in entry
 
 
 def write_json(obj, path: str | os.PathLike) -> None:

@@ -8,11 +8,24 @@ from concord import studyconfig
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 
-validate(config, schema="../schemas/config.schema.yaml")
+# Every default comes from the schema (filled here, once); a missing required key
+# stops the run naming the key. Paths to the repository's own neutral files are
+# resolved against the workflow's folder, not the study folder.
+studyconfig.validate_config(config, SCHEMAS / "config.schema.yaml",
+                            source=(workflow.overwrite_configfiles or ["config/config.yaml"])[-1])
+REPORT = Path(workflow.basedir) / "workflow" / "report"
+for _key, _file in (("source", "manuscript.qmd"), ("bibliography", "references.bib"),
+                    ("checklist", "coreq.yaml")):
+    config["manuscript"].setdefault(_key, str(REPORT / _file))
 
 SESSIONS = studyconfig.load_sheet(config["sessions"], SCHEMAS / "sessions.schema.yaml", key="session_id")
 PARTICIPANTS = studyconfig.load_sheet(config["participants"], SCHEMAS / "participants.schema.yaml", key="participant_id")
-CODERS = studyconfig.load_sheet(config["coders"], SCHEMAS / "coders.schema.yaml")
+# Coding in stages: no coders sheet, or one with only its header = no human coders yet.
+CODERS = studyconfig.load_coders(config, SCHEMAS / "coders.schema.yaml")
+HUMAN_CODERS = sorted(set(CODERS["coder"]))
+# whose codings the group comparisons use: the automatic coder until humans have coded
+ANALYSIS_CODER = (config["concordance"]["coder"] if HUMAN_CODERS
+                                      else "machine")
 ROSTER = studyconfig.load_sheet(config["deidentify"]["roster"], SCHEMAS / "roster.schema.yaml", restricted=True)
 CODEBOOK = studyconfig.load_codebook(config["codebook"], SCHEMAS / "codebook.schema.yaml")
 studyconfig.check_study(config, SESSIONS, PARTICIPANTS, CODERS)
@@ -23,7 +36,7 @@ SESSION_IDS = sorted(SESSIONS["session_id"])
 # The per-session stages run in shards: one job per SHARD_SIZE consecutive sessions
 # (a job loops over its sessions in one process). Snakemake's per-job cost is large
 # and grows faster than linearly with the number of jobs; see BENCHMARKS.md.
-SHARDS = studyconfig.shards(SESSION_IDS, int(config.get("shard_size", 25)))
+SHARDS = studyconfig.shards(SESSION_IDS, config["shard_size"])
 
 # Each stage's .smk appends the numbers-registry fragments and the figures it
 # writes; the manuscript stage (included last) merges and embeds them.
@@ -37,7 +50,7 @@ KEYS_DIR = config["deidentify"]["keys_dir"]
 # The price: one changed transcript reruns every session's de-identification.
 # Off, the leak gate still catches such a name (it checks every key against every
 # output); add it to deidentify.names / deidentify.gazetteer.
-STUDY_LEXICON = bool(config["deidentify"].get("study_lexicon", False))
+STUDY_LEXICON = config["deidentify"]["study_lexicon"]
 
 
 def deid_lexicon(wildcards):

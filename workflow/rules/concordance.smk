@@ -38,7 +38,7 @@ rule concordance:
         "logs/benchmarks/concordance.tsv"
     params:
         groups=config["groups"],
-        coder=config["concordance"]["coder"],
+        coder=ANALYSIS_CODER,
         seed=config["concordance"]["seed"],
         bootstrap=config["concordance"]["bootstrap"],
         ci=config["concordance"]["ci"],
@@ -79,8 +79,8 @@ rule saturation:
         "logs/benchmarks/saturation.tsv"
     params:
         groups=config["groups"],
-        coder=config["concordance"]["coder"],
-        saturation=config["concordance"].get("saturation", {"base": 4, "run": 2, "threshold": 0.05}),
+        coder=ANALYSIS_CODER,
+        saturation=config["concordance"]["saturation"],
     conda:
         "../envs/concord.yaml"
     script:
@@ -104,8 +104,8 @@ rule quotes:
         "logs/benchmarks/quotes.tsv"
     params:
         groups=config["groups"],
-        coder=config["concordance"]["coder"],
-        quotes=config["concordance"].get("quotes", {"per_cell": 2, "min_words": 8, "max_words": 60}),
+        coder=ANALYSIS_CODER,
+        quotes=config["concordance"]["quotes"],
     conda:
         "../envs/concord.yaml"
     script:

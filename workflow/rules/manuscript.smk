@@ -33,8 +33,7 @@ rule render:
         bibliography=config["manuscript"]["bibliography"],
         registry="results/manuscript/numbers.json",
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
-        checklist=config["manuscript"].get(
-            "checklist", str(Path(workflow.basedir) / "workflow" / "report" / "coreq.yaml")),
+        checklist=config["manuscript"]["checklist"],
         figures=FIGURES,
         code=package("manuscript"),
     output:

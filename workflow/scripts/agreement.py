@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
-from concord import agreement, code  # noqa: E402
+from concord import agreement, code, stages  # noqa: E402
 from concord.numbers import Fragment  # noqa: E402
 from concord.tsvio import read_tsv, write_tsv  # noqa: E402
 
@@ -20,6 +20,16 @@ coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
 segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id", "group"],
                                only=True) for p in sm.input.segments], ignore_index=True)
 th = sm.params.thresholds
+if not stages.human_coders(coverage):  # coding in stages: no human coder yet
+    for out in (sm.output.by_code, sm.output.overall, sm.output.machine, sm.output.by_group):
+        write_tsv(pd.DataFrame(columns=["status"]), out)
+    stages.pending_figure(sm.output.forest)
+    frag = Fragment("agreement")
+    stages.register_pending_agreement(frag, sm.output.by_code, th, int(sm.params.bootstrap),
+                                      float(sm.params.ci))
+    frag.write(sm.output.numbers)
+    print("agreement: pending (no human coder yet)", file=sys.stderr)
+    sys.exit(0)
 result = agreement.compute_agreement(
     codings, coverage, segments, codes, moderator_id=sm.params.moderator_id,
     seed=int(sm.params.seed), bootstrap=int(sm.params.bootstrap), ci=float(sm.params.ci),
@@ -32,6 +42,8 @@ write_tsv(result.human_vs_machine, sm.output.machine)  # sorted by coder, code
 write_tsv(result.by_group, sm.output.by_group)  # sorted by group, code
 agreement.forest_plot(result, meta, sm.output.forest, float(sm.params.ci))
 frag = Fragment("agreement")
+frag.add("agreement.status", "reported", "inter-coder agreement: computed from the human "
+         "coders' files", sm.output.overall, shown="reported")
 agreement.register_numbers(frag, result, meta, sm.output.by_code, sm.output.overall,
                            float(sm.params.ci), machine_path=sm.output.machine,
                            group_path=sm.output.by_group)

@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
-from concord import code  # noqa: E402
+from concord import code, stages  # noqa: E402
 from concord.tsvio import InputError, read_tsv, write_tsv  # noqa: E402
 
 sm = snakemake  # noqa: F821
@@ -16,7 +16,8 @@ machine = pd.concat([read_tsv(p, required=code.MACHINE_COLUMNS) for p in sm.inpu
 segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "participant_id",
                                             "speaker_id", "start", "end"], only=True)
                       for p in sm.input.segments], ignore_index=True)
-sheet = read_tsv(sm.input.coders, required=["coder", "session_id", "path"])
+sheet = (read_tsv(sm.input.coders, required=["coder", "session_id", "path"])
+         if sm.input.get("coders") else pd.DataFrame(columns=["coder", "session_id", "path"]))
 
 
 def read_coder_file(path):
@@ -35,11 +36,16 @@ def read_coder_file(path):
 
 
 tables = {p: read_coder_file(p) for p in sorted(set(sheet["path"]))}
-cons = dict(sm.params.get("consensus", None) or {"method": "majority"})
+if sm.input.get("texts"):  # codings are bound to the de-identified text they were made on
+    stages.check_bound(sheet, tables, stages.current_hashes(dict(zip(sm.params.sessions,
+                                                                     sm.input.texts))))
+cons = dict(sm.params.consensus)
+if sheet.empty:  # coding in stages: no human coder yet, so no one to adjudicate
+    cons = {"method": "majority"}
 codings, coverage, warnings = code.combine_codings(
     machine, segments, sheet, tables, codebook.code_ids, moderator_id=None,
-    sessions=list(sm.params.sessions), min_overlap=float(sm.params.get("min_overlap", 0.5)),
-    consensus=cons.get("method", "majority"), adjudicator=cons.get("adjudicator"))
+    sessions=list(sm.params.sessions), min_overlap=float(sm.params.min_overlap),
+    consensus=cons["method"], adjudicator=cons.get("adjudicator"))
 for w in warnings:
     print(f"WARNING: {w}", file=sys.stderr)
 write_tsv(codings, sm.output.codings, sort_by=["segment_id", "coder", "code"])

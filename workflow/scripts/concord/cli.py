@@ -3,6 +3,7 @@
     concord simulate --out resources/demo [--study a|b|all] [--seed N]
     concord simulate --sessions N --out DIR [--seed S] [--coded-share F] [--sheet-root PREFIX]
     concord trace KEY | --list        concord verify
+    concord init DIR --transcripts FILE...      concord run DIR [snakemake options]
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ def _add_refiqda(sub) -> None:
     e.add_argument("--title", default=None)
     e.add_argument("--codebook", default="config/codebook.yaml")
     e.add_argument("--results", default="results", help="results folder (deid, segments, coding)")
+    e.add_argument("--config", default="config/config.yaml",
+                   help="the study's config: its sessions sheet names the sessions exported "
+                        "(default: %(default)s)")
     e.add_argument("--coders", nargs="*", default=None, help="coders to include (default: all)")
     e.add_argument("--out", required=True)
     e.set_defaults(func=_run_qdpx_export)
@@ -119,15 +123,28 @@ def _run_qdc_import(args) -> int:
 def _run_qdpx_export(args) -> int:
     from pathlib import Path
     import pandas as pd
+    import yaml
     from concord import code, refiqda
     from concord.segment import read_segments
-    from concord.tsvio import read_tsv
+    from concord.tsvio import InputError, read_tsv
     res = Path(args.results)
-    segs = pd.concat([read_segments(p) for p in sorted((res / "segments").glob("*.tsv"))
-                      if p.name != "summary.tsv" and not p.name.startswith("participants")],
+    try:  # only the study's declared sessions: never a leftover file of another study
+        with open(args.config, encoding="utf-8") as fh:
+            sheet = (yaml.safe_load(fh) or {}).get("sessions")
+        if not sheet:
+            raise InputError(f"{args.config}: key 'sessions' is not set")
+        sessions = sorted(read_tsv(sheet, required=["session_id"])["session_id"])
+        for s in sessions:
+            for f in (res / "segments" / f"{s}.tsv", res / "deid" / f"{s}.txt"):
+                if not f.is_file():
+                    raise InputError(f"{f}: not found; run the workflow first (session {s} "
+                                     f"is declared in {sheet})")
+    except (InputError, OSError) as exc:
+        print(f"concord qdpx export: {exc}", file=sys.stderr)
+        return 2
+    segs = pd.concat([read_segments(res / "segments" / f"{s}.tsv") for s in sessions],
                      ignore_index=True)
-    texts = {s: (res / "deid" / f"{s}.txt").read_text(encoding="utf-8")
-             for s in sorted(set(segs["session_id"]))}
+    texts = {s: (res / "deid" / f"{s}.txt").read_bytes().decode("utf-8") for s in sessions}
     codings = read_tsv(res / "coding" / "codings.tsv", required=["segment_id", "coder", "code"])
     Path(args.out).write_bytes(refiqda.project_to_qdpx(
         args.study, args.title or args.study, code.read_codebook(args.codebook), texts, segs,
@@ -138,8 +155,13 @@ def _run_qdpx_export(args) -> int:
 def _run_qdpx_import(args) -> int:
     from concord import refiqda
     from concord.tsvio import write_tsv
+    from concord import stages
     spans = refiqda.read_qdpx_codings(args.qdpx, args.user)
     spans = spans.astype({"start": int, "end": int})
+    # the SHA-256 of the text the offsets refer to: checked against the current
+    # de-identified text before the spans are used (concord/stages.py)
+    _, texts, _ = refiqda.read_qdpx(args.qdpx)
+    spans[stages.SHA_COLUMN] = [stages.sha256_text(texts[s]) for s in spans["session_id"]]
     write_tsv(spans, args.out, sort_by=["session_id", "start", "end", "code"])
     return 0
 
@@ -210,7 +232,78 @@ def _run_verify(args) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = [_add_simulate, _add_trace, _add_verify, _add_refiqda]
+def _add_init(sub) -> None:
+    p = sub.add_parser("init", help="a new study folder from raw transcripts",
+                       description="Write a runnable study folder: config (metadata to fill "
+                                   "in), sessions and participants sheets, a restricted roster "
+                                   "of the detected speaker labels, a starter codebook, an "
+                                   "empty coders sheet, .gitignore and README. Speaker labels "
+                                   "are never printed (they may be names): counts are.")
+    p.add_argument("dir", help="the new study folder")
+    p.add_argument("--transcripts", nargs="+", required=True, metavar="FILE",
+                   help="raw transcripts (Name: text, WebVTT, DOCX; format detected)")
+    p.add_argument("--id", default=None, help="study id (default: from the folder name)")
+    p.set_defaults(func=_run_init)
+
+
+def _run_init(args) -> int:
+    from concord import scaffold
+    from concord.tsvio import InputError
+    try:
+        n = scaffold.init_study(args.dir, args.transcripts, study_id=args.id)
+    except InputError as exc:
+        print(f"concord init: {exc}", file=sys.stderr)
+        return 2
+    formats = ", ".join(f"{c} {f}" for f, c in n["formats"].items())
+    print(f"concord init: {args.dir}: {n['sessions']} session(s) ({formats}), "
+          f"{n['turns']} turns, {n['participants']} participant speaker(s), "
+          f"{n['facilitators']} facilitator speaker(s) detected; "
+          f"{n['unnamed_labels']} roster row(s) need a name.")
+    print(f"Next: fill in {args.dir}/restricted/roster.tsv, the groups and metadata in "
+          f"{args.dir}/config/config.yaml (see {args.dir}/README.md), then "
+          f"`concord run {args.dir} --cores 4`.")
+    return 0
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="run the workflow on a study folder",
+                       description="snakemake with this repository's Snakefile, --directory "
+                                   "DIR and DIR/config/config.yaml alone; results/, logs/ and "
+                                   "restricted/ stay inside DIR. Further options go to "
+                                   "snakemake (default --cores all).")
+    p.add_argument("dir", help="the study folder (from concord init)")
+    p.add_argument("snakemake_args", nargs=argparse.REMAINDER,
+                   help="options passed to snakemake (--cores 4, --dry-run, ...)")
+    p.set_defaults(func=_run_run)
+
+
+def run_command(study_dir, extra: list[str]) -> list[str]:
+    """The snakemake command line of ``concord run``."""
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[3]
+    study = Path(study_dir).resolve()
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+           "--directory", str(study), "--configfile", str(study / "config" / "config.yaml")]
+    cores = {"-c", "--cores", "-j", "--jobs", "--profile", "--dry-run", "-n"}
+    if not any(a.split("=")[0] in cores or (a.startswith("-c") and a[2:].isdigit())
+               for a in extra):
+        cmd += ["--cores", "all"]
+    return cmd + list(extra)
+
+
+def _run_run(args) -> int:
+    import subprocess
+    from pathlib import Path
+    config = Path(args.dir) / "config" / "config.yaml"
+    if not config.is_file():
+        print(f"concord run: {config} not found; is {args.dir} a study folder? "
+              f"(`concord init {args.dir} --transcripts ...` writes one)", file=sys.stderr)
+        return 2
+    extra = [a for a in args.snakemake_args if a != "--"]
+    return subprocess.run(run_command(args.dir, extra)).returncode
+
+
+COMMANDS = [_add_simulate, _add_trace, _add_verify, _add_refiqda, _add_init, _add_run]
 
 
 def build_parser() -> argparse.ArgumentParser:

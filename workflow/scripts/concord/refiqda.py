@@ -30,6 +30,7 @@ creation dates). What is written can be checked against the REFI-QDA XML schemas
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import uuid
@@ -222,6 +223,10 @@ def project_to_qdpx(study: str, title: str, codebook: dict, texts: dict,
         sg = guid(study, "source", session)
         src = etree.SubElement(sources, f"{{{ns}}}TextSource", guid=sg, name=session,
                                plainTextPath=f"internal://{sg}.txt")
+        # the text the codings' offsets refer to (checked on import: concord/stages.py)
+        etree.SubElement(src, f"{{{ns}}}Description").text = (
+            "Concord de-identified text, SHA-256 "
+            + hashlib.sha256(texts[session].encode("utf-8")).hexdigest())
         files[f"sources/{sg}.txt"] = texts[session].encode("utf-8")
         cs = c[c["session_id"] == session].sort_values(["segment_id", "coder", "code"])
         for (segment_id, coder), g in cs.groupby(["segment_id", "coder"], sort=True):

@@ -59,6 +59,48 @@ def _validated_marker(path, schema_path) -> Path:
     return Path(".snakemake") / "concord" / "validated" / h.hexdigest()
 
 
+def validate_config(config: dict, schema_path, source: str = "config") -> dict:
+    """Validate a study's config and fill every schema default in place (one source
+    for each default: the schema). A missing required key or a wrong value is an
+    :class:`InputError` naming ``source``, the key and what it is for."""
+    schema = _load_schema(schema_path)
+    found = _schema_error(config, schema_path)
+    if found is not None:
+        err = found[1]
+        where = _field_path(err)
+        if err.validator == "required":
+            missing = re.match(r"'([^']+)' is a required property", err.message)
+            key = ".".join(p for p in (where if where != "(top level)" else "",
+                                       missing.group(1) if missing else "") if p)
+            sub = schema
+            for part in key.split("."):
+                sub = sub.get("properties", {}).get(part, {})
+            what = sub.get("description", "see workflow/schemas/config.schema.yaml")
+            raise InputError(f"{source}: key '{key}' is required and not set ({what}); "
+                             f"add it (config/README.md lists every key)")
+        if where == "groups" and err.validator == "minItems":
+            raise InputError(f"{source}: key 'groups': declare at least {err.validator_value} "
+                             f"groups (id, label) and set each session's and participant's "
+                             f"group in the sessions and participants sheets")
+        raise InputError(f"{source}: key '{where}': {err.message} (see "
+                         f"workflow/schemas/config.schema.yaml and config/README.md)")
+    validate(config, schema=str(Path(schema_path).resolve()), set_default=True)
+    return config
+
+
+def load_coders(config: dict, schema_path) -> pd.DataFrame:
+    """The human coders sheet, which may be absent from the config or hold only its
+    header: no human coding yet (an empty frame with the sheet's columns)."""
+    columns = ["coder", "session_id", "path"]
+    path = config.get("coders")
+    if not path:
+        return pd.DataFrame(columns=columns)
+    df = read_tsv(path, required=columns)
+    if df.empty:
+        return df
+    return load_sheet(path, schema_path)
+
+
 def load_sheet(path, schema_path, key: str | None = None, restricted: bool = False) -> pd.DataFrame:
     """Read a TSV sheet and validate every row against a JSON schema.
 

@@ -328,3 +328,29 @@ def test_a_new_study_from_init_to_agreement(tmp_path, transcripts):
     log = (study / "logs" / "combine_codings.log").read_text()
     assert "the de-identified text of session S01 changed since coder C1's file was made" in log
     assert "re-export" in log
+
+
+def test_qdpx_export_reads_only_the_declared_sessions(tmp_path, monkeypatch):
+    """A leftover file of another study in results/ is never exported."""
+    from concord import segment as seg
+    texts = {"S1": "MOD\tHello?\nP01\tWe never have enough time.\n",
+             "OLD": "MOD\tHi.\nP09\tAn old study's text.\n"}
+    parts = pd.DataFrame({"participant_id": ["P01", "P09"], "session_id": ["S1", "OLD"]})
+    for s, text in texts.items():
+        write_tsv(seg.segment_text(text, s, "g", parts, abbreviations=[]),
+                  tmp_path / "results" / "segments" / f"{s}.tsv")
+        (tmp_path / "results" / "deid").mkdir(exist_ok=True)
+        (tmp_path / "results" / "deid" / f"{s}.txt").write_text(text)
+    write_tsv(pd.DataFrame(columns=["segment_id", "coder", "code"]),
+              tmp_path / "results" / "coding" / "codings.tsv")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("sessions: config/sessions.tsv\n")
+    (tmp_path / "config" / "sessions.tsv").write_text(
+        "session_id\tgroup\ttranscript\tformat\torder\nS1\tg\tx.txt\tlabelled\t1\n")
+    (tmp_path / "config" / "codebook.yaml").write_text(scaffold.CODEBOOK_TEMPLATE)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["qdpx", "export", "--study", "x", "--out", "p.qdpx"]) == 0
+    _, got, _ = refiqda.read_qdpx(tmp_path / "p.qdpx")
+    assert sorted(got) == ["S1"]
+    (tmp_path / "results" / "deid" / "S1.txt").unlink()
+    assert cli.main(["qdpx", "export", "--study", "x", "--out", "q.qdpx"]) == 2

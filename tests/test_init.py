@@ -87,6 +87,7 @@ def test_init_writes_a_study_folder_and_prints_no_label(tmp_path, transcripts, c
     for label in NAMES + ["Moderator", "Facilitator", "Interviewer"]:
         assert label not in out.out + out.err
     assert "3 session(s)" in out.out and "1 docx, 1 labelled, 1 webvtt" in out.out
+    assert "Note: 1 speaker label(s) also occur as words" in out.out  # "... when Tomasz was away"
 
     for f in ("config/config.yaml", "config/sessions.tsv", "config/participants.tsv",
               "config/codebook.yaml", "config/coders.tsv", ".gitignore", "README.md",

@@ -259,6 +259,9 @@ def _run_init(args) -> int:
           f"{n['turns']} turns, {n['participants']} participant speaker(s), "
           f"{n['facilitators']} facilitator speaker(s) detected; "
           f"{n['unnamed_labels']} roster row(s) need a name.")
+    if n["labels_in_text"]:
+        print(f"Note: {n['labels_in_text']} speaker label(s) also occur as words in the "
+              f"transcripts; labels are identifiers (see {args.dir}/README.md, step 1).")
     print(f"Next: fill in {args.dir}/restricted/roster.tsv, the groups and metadata in "
           f"{args.dir}/config/config.yaml (see {args.dir}/README.md), then "
           f"`concord run {args.dir} --cores 4`.")

@@ -49,6 +49,7 @@ class Session:
     labels: list[str]    # speaker labels in order of first turn (restricted)
     turns: int
     ids: dict[str, str] = field(default_factory=dict)  # label -> participant_id
+    in_text: list[str] = field(default_factory=list)  # labels also said in the turns
 
 
 def detect_session(path, session_id: str) -> Session:
@@ -66,7 +67,11 @@ def detect_session(path, session_id: str) -> Session:
     for t in turns:
         if t.label not in labels:
             labels.append(t.label)
-    return Session(session_id, str(path), fmt, labels, len(turns))
+    text = " ".join(t.text for t in turns)
+    s = Session(session_id, str(path), fmt, labels, len(turns))
+    s.in_text = [lab for lab in labels if re.search(rf"(?<!\w){re.escape(lab)}(?!\w)", text,
+                                                    re.IGNORECASE)]
+    return s
 
 
 def assign_ids(sessions: list[Session]) -> None:
@@ -195,7 +200,10 @@ run yet. What to fill in, in this order:
    separated). Rows reading `FILL-IN-...` are labels that are not a name
    (`Speaker 2`): put the person's name there. The moderator is `MOD`; set it on the
    right row if a facilitator was not recognised, in `config/participants.tsv` too
-   (remove the moderator's row there).
+   (remove the moderator's row there). {n_in_text} label(s) also occur as words in the
+   transcripts: a label is an identifier (redacted, and looked for by the leak gate),
+   so a label that is a role, not a name ("Marketing", "Chair"), is better listed in
+   `restricted/allow.txt` or replaced by a neutral label in the transcript.
 2. `config/config.yaml`: the study metadata (title, research question, setting, dates,
    recruitment, facilitators: what COREQ asks) and your `groups`.
 3. `config/sessions.tsv` and `config/participants.tsv`: the `group` of each session and
@@ -290,8 +298,12 @@ def init_study(out, transcripts: list, study_id: str | None = None) -> dict:
               "turns": sum(s.turns for s in sessions),
               "formats": {f: sum(1 for s in sessions if s.format == f)
                           for f in sorted({s.format for s in sessions})},
-              "unnamed_labels": sum(1 for r in roster_rows[1:] if r[3].startswith("FILL-IN-"))}
+              "unnamed_labels": sum(1 for r in roster_rows[1:] if r[3].startswith("FILL-IN-")),
+              # a label said as a word in the talk (a role: "Marketing", "Chair") is an
+              # identifier to the de-identification and the leak gate
+              "labels_in_text": len({lab for s in sessions for lab in s.in_text})}
     (out / "README.md").write_text(README_TEMPLATE.format(
         study_id=sid, n_sessions=counts["sessions"], n_participants=counts["participants"],
-        n_facilitators=counts["facilitators"], dir_hint=out.name or "."), encoding="utf-8")
+        n_facilitators=counts["facilitators"], n_in_text=counts["labels_in_text"],
+        dir_hint=out.name or "."), encoding="utf-8")
     return counts

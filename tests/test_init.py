@@ -355,3 +355,15 @@ def test_qdpx_export_reads_only_the_declared_sessions(tmp_path, monkeypatch):
     assert sorted(got) == ["S1"]
     (tmp_path / "results" / "deid" / "S1.txt").unlink()
     assert cli.main(["qdpx", "export", "--study", "x", "--out", "q.qdpx"]) == 2
+
+
+def test_init_falls_back_to_multiline_turns_and_names_the_file_on_error(tmp_path):
+    ml = tmp_path / "otter.txt"
+    ml.write_text("Maria Lopez: I think the time is short.\nAnd we need more help.\n"
+                  "Speaker 2 (00:01:02):\nYes, agreed.\n", encoding="utf-8")
+    n = scaffold.init_study(tmp_path / "s", [ml])
+    assert n["turns"] == 2 and n["formats"] == {"labelled_multiline": 1}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("[id1] hello there\n\n[id2] and more\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad\.txt, line 1: expected 'Label: text'"):
+        scaffold.init_study(tmp_path / "t", [bad])

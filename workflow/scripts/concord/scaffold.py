@@ -57,8 +57,20 @@ def detect_session(path, session_id: str) -> Session:
     collect its speaker labels in order of appearance."""
     raw = tr.read_raw(path)
     fmt, _ = tr.detect_format(raw)
-    turns = tr.parse(raw, None, source=f"transcript of {session_id}", fmt=fmt,
-                     log=io.StringIO())
+    try:
+        turns = tr.parse(raw, None, source=str(path), fmt=fmt, log=io.StringIO())
+    except InputError:
+        if fmt != "labelled":
+            raise
+        # turns continued over several lines, labels alone on their line (Otter, Rev)
+        try:
+            turns = tr.parse(raw, None, source=str(path), fmt="labelled_multiline",
+                             log=io.StringIO())
+        except InputError:
+            turns = None
+        if not turns:
+            raise
+        fmt = "labelled_multiline"
     if not turns:
         raise InputError(f"{path}: no speaker turns found; a transcript needs lines like "
                          f"'Name: text', WebVTT cues with <v Name> voices, or a DOCX with "

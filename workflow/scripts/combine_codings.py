@@ -6,6 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
+from concord import roles  # noqa: E402
 from concord import code  # noqa: E402
 from concord.tsvio import InputError, read_tsv, write_tsv  # noqa: E402
 
@@ -13,8 +14,8 @@ sm = snakemake  # noqa: F821
 codebook = code.compile_codebook(code.read_codebook(sm.input.codebook))
 machine = pd.concat([read_tsv(p, required=code.MACHINE_COLUMNS) for p in sm.input.machine],
                     ignore_index=True)
-segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "participant_id",
-                                            "speaker_id", "start", "end"], only=True)
+segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id",
+                                                   "participant_id", "speaker_id", "start", "end"])
                       for p in sm.input.segments], ignore_index=True)
 sheet = read_tsv(sm.input.coders, required=["coder", "session_id", "path"])
 
@@ -36,10 +37,16 @@ def read_coder_file(path):
 
 tables = {p: read_coder_file(p) for p in sorted(set(sheet["path"]))}
 cons = dict(sm.params.get("consensus", None) or {"method": "majority"})
+not_applicable = []
 codings, coverage, warnings = code.combine_codings(
-    machine, segments, sheet, tables, codebook.code_ids, moderator_id=None,
+    machine, segments, sheet, tables, codebook.code_ids,
     sessions=list(sm.params.sessions), min_overlap=float(sm.params.get("min_overlap", 0.5)),
-    consensus=cons.get("method", "majority"), adjudicator=cons.get("adjudicator"))
+    consensus=cons.get("method", "majority"), adjudicator=cons.get("adjudicator"),
+    units=tuple(getattr(sm.params, "unit_roles", None) or ["participant"]), code_roles=dict(getattr(sm.params, "code_roles", None) or {}),
+    not_applicable=not_applicable)
+na = pd.DataFrame(sorted(set(not_applicable)), columns=["segment_id", "coder", "code"])
+if getattr(sm.output, "not_applicable", None):
+    write_tsv(na, sm.output.not_applicable, sort_by=["segment_id", "coder", "code"])
 for w in warnings:
     print(f"WARNING: {w}", file=sys.stderr)
 write_tsv(codings, sm.output.codings, sort_by=["segment_id", "coder", "code"])

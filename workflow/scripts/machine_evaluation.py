@@ -6,6 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
+from concord import roles  # noqa: E402
 from concord import code  # noqa: E402
 from concord.numbers import Fragment  # noqa: E402
 from concord.tsvio import read_tsv, write_tsv  # noqa: E402
@@ -16,11 +17,11 @@ codes = [c["id"] for c in book["codes"]]
 names = {c["id"]: c.get("name", c["id"]) for c in book["codes"]}
 codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
 coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
-segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id",
-                                            "participant_id"], only=True)
+segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id", "speaker_id",
+                                                   "participant_id"])
                       for p in sm.input.segments], ignore_index=True)
 ev = code.evaluate_machine(codings, coverage, segments, codes,
-                           moderator_id=sm.params.moderator_id)
+                           units=tuple(getattr(sm.params, "unit_roles", None) or ["participant"]), code_roles=dict(getattr(sm.params, "code_roles", None) or {}))
 E = sm.output.evaluation
 write_tsv(ev, E)  # codebook order, then overall and macro
 print(ev.to_string(), file=sys.stderr)

@@ -1020,6 +1020,9 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
                 ("category.contrast.diff_ci", "bootstrap interval of that difference",
                  "category_differences")):
             _add(frag, key, None, meaning, paths[f], undefined=cwhy)
+        frag.table("category_differences",
+                   f"Differences between groups in the share of coded talk: none ({cwhy}).",
+                   ["Group", "Group", "Difference", f"{pct} CI"], [])
     else:
         spread = valid.groupby("category", sort=False)["share"].agg(lambda s: s.max() - s.min())
         cat = max(categories, key=lambda c: (spread.get(c, -1.0), -categories.index(c)))

@@ -1060,10 +1060,20 @@ def _dash_ci(lo: float, hi: float, digits: int = 2) -> str:
     return f"{lo:.{digits}f}–{hi:.{digits}f}"
 
 
+def _why_no_ci(row) -> str:
+    """Why a row's bootstrap interval is missing (the registry's ``undefined``)."""
+    note = str(row.get("note", "") or "")
+    value = row.get("krippendorff_alpha", row.get("value"))
+    if value is None or np.isnan(float(value)):
+        return note or "alpha is undefined"
+    return note or "no bootstrap interval"
+
+
 def _ci_entry(frag, key, row, meaning, path, line):
     lo, hi = float(row["ci_low"]), float(row["ci_high"])
-    return frag.add(key, [None if np.isnan(lo) else lo, None if np.isnan(hi) else hi],
-                    meaning, path, line, shown=_dash_ci(lo, hi))
+    if np.isnan(lo) or np.isnan(hi):
+        return frag.add(key, None, meaning, path, line, undefined=_why_no_ci(row))
+    return frag.add(key, [lo, hi], meaning, path, line, shown=_dash_ci(lo, hi))
 
 
 def _summary_entry(frag, key, row, meaning, path, line):
@@ -1123,7 +1133,9 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
                      f"Gwet's AC1 of the human coders for {code}", by_code_path, line)
         q = frag.add(f"agreement.p_below.{code}", row["p_below_threshold"],
                      f"share of bootstrap resamples in which alpha for {code} is below the "
-                     f"reliable threshold {row['threshold']:.3f}", by_code_path, line)
+                     f"reliable threshold {row['threshold']:.3f}", by_code_path, line,
+                     undefined=_why_no_ci(row) if np.isnan(float(row["p_below_threshold"]))
+                     else None)
         meta = code_meta.get(code, {})
         table_rows.append([code, meta.get("name", code), meta.get("category", ""),
                            {"num": n}, {"num": a}, {"num": c}, {"num": q}, {"num": g},

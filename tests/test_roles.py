@@ -309,3 +309,50 @@ def test_equal_prevalence_in_a_group_says_why_rho_is_undefined(tmp_path):
     reason = cc._no_pair_reason(pair, groups)
     frag.add("pairwise.spearman.max", None, "x", str(path), undefined=reason)
     assert "same prevalence in group Group A" in frag.numbers["pairwise.spearman.max"]["undefined"]
+
+
+def test_a_group_whose_sessions_only_the_moderator_speaks_in(tmp_path):
+    """Group b's only session is the moderator's alone: its enrolled participant never
+    speaks, nothing is coded there. Every statistic involving b is undefined (or 0 of
+    1), never an IndexError."""
+    groups = [{"id": "a", "label": "Group A"}, {"id": "b", "label": "Group B"}]
+    seg = pd.DataFrame({"segment_id": ["A-1", "A-2", "A-3", "A-4", "B-1"],
+                        "session_id": ["A", "A", "A", "A", "B"],
+                        "turn": ["1", "2", "3", "4", "1"],
+                        "speaker_id": ["P1", "P2", "P1", "P2", "MOD"],
+                        "participant_id": ["P1", "P2", "P1", "P2", ""],
+                        "group": ["a", "a", "a", "a", "b"],
+                        "role": ["participant"] * 4 + ["facilitator"]})
+    parts = sheet([["P1", "A", "a"], ["P2", "A", "a"], ["P3", "B", "b"]],
+                  ["participant_id", "session_id", "group"])
+    codings = pd.DataFrame([["A-1", "X"], ["A-2", "Y"], ["A-3", "Z"], ["A-4", "X"], ["B-1", "X"]],
+                           columns=["segment_id", "code"])
+    book = [{"id": c, "name": c, "category": "k"} for c in ("X", "Y", "Z")]
+    codes = ["X", "Y", "Z"]
+    mine = cc.coder_codings(codings.assign(coder="consensus"), "consensus", seg, codes)
+    assert "B-1" not in set(mine["segment_id"])          # the moderator's turn is no unit
+    pseg = cc.participant_segments(seg, parts, groups)
+    data = cc.group_data(mine, pseg, parts, groups, codes)
+    idx = cc.draws(data, groups, 1, 50)
+    prev, seg_ids = cc.prevalence(mine, pseg, parts, groups, codes, seed=1, bootstrap=50,
+                                  ci=0.95, data=data, idx=idx)
+    pair = cc.pairwise(prev, groups, codes, data=data, idx=idx)
+    w = cc.concordance_all(prev, groups, codes)
+    shares, diffs = cc.category_shares(data, idx, groups, book, ["k"], 0.95)
+    tests = cc.code_tests(prev, groups, codes, seed=1, permutations=100)
+    paths = {k: str(tmp_path / f"{k}.tsv") for k in
+             ("prevalence", "pairwise", "kendall_w", "categories", "category_differences",
+              "code_tests")}
+    for name, df in (("prevalence", prev), ("pairwise", pair), ("kendall_w", w),
+                     ("categories", shares), ("category_differences", diffs),
+                     ("code_tests", tests)):
+        df.to_csv(paths[name], sep="\t", index=False)
+    frag = cc.fragment(prev, pair, seg_ids, groups, book, "consensus", 0.95,
+                       paths["prevalence"], paths["pairwise"], bootstrap=50)
+    cc.add_results(frag, prev, pair, shares, diffs, w, tests, groups, book, ["k"], 0.95, 0.05,
+                   paths)
+    n = frag.numbers
+    assert n["prevalence.b.X"]["value"] == 0                 # 0 of 1 enrolled
+    assert "same prevalence in group Group B" in n["pairwise.spearman.max"]["undefined"]
+    assert "fewer than two groups have coded talk" in n["category.contrast"]["undefined"]
+    assert n["category.share.b.k"]["undefined"] == "no code was applied in Group B"

@@ -356,3 +356,15 @@ def test_a_group_whose_sessions_only_the_moderator_speaks_in(tmp_path):
     assert "same prevalence in group Group B" in n["pairwise.spearman.max"]["undefined"]
     assert "fewer than two groups have coded talk" in n["category.contrast"]["undefined"]
     assert n["category.share.b.k"]["undefined"] == "no code was applied in Group B"
+
+
+def test_span_coder_files_may_mark_a_span_not_applicable():
+    seg = dyad_segments()
+    spans = pd.DataFrame([["S1", 3, 10, "N/A"], ["S1", 3, 10, "QUESTION"]],
+                         columns=["session_id", "start", "end", "code"])
+    mapped = cd.spans_to_segments(spans, seg, "s.tsv", 0.5, codes={"QUESTION"}, units=UNITS)
+    na = []
+    kept, _ = cd.check_coder_file(mapped, "s.tsv", "C1", {"S1"}, cd._segment_index(seg, UNITS),
+                                  {"QUESTION"}, {}, UNITS, na)
+    assert na == [("S1-T0001-S01", "C1", "*")]
+    assert list(zip(kept["segment_id"], kept["code"])) == [("S1-T0001-S01", "QUESTION")]

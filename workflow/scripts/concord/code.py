@@ -474,7 +474,7 @@ def spans_to_segments(spans: pd.DataFrame, segments: pd.DataFrame, path: str,
         if not 0 <= a < b:
             problems.append(f"{where}: span {a}-{b} is empty or reversed; need 0 <= start < end")
             continue
-        if codes is not None and r.code not in codes:
+        if codes is not None and r.code not in codes and not is_not_applicable(r.code):
             problems.append(f"{where}: code {r.code!r} is not in the codebook; use one of "
                             f"{', '.join(sorted(codes))} or add it to the codebook")
             continue

@@ -857,7 +857,9 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
 
     frag.table("prevalence",
                f"Share of participants in each group who raised each code at least once "
-               f"({coder} coding). The denominator is every enrolled participant of the group.",
+               f"({coder} coding). The denominator is every enrolled participant of the group "
+               f"(for a code limited to speaker roles, those of its roles); prevalence.tsv "
+               f"gives each cell's numerator and denominator.",
                ["Code"] + [label[g["id"]] for g in groups],
                [[name[c["id"]]] + [{"num": f"prevalence.{g['id']}.{c['id']}"} for g in groups]
                 for c in codebook_codes])

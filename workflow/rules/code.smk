@@ -12,7 +12,7 @@ for shard, members in SHARDS.items():
         input:
             segments=per_session("results/segments/{session}.tsv", members),
             codebook=config["codebook"],
-            code=package("code"),
+            code=package("code", "roles"),
         output:
             codings=per_session("results/coding/machine/{session}.tsv", members),
         log:
@@ -21,7 +21,8 @@ for shard, members in SHARDS.items():
             f"logs/benchmarks/code_machine/{shard}.tsv"
         params:
             sessions=members,
-            moderator_id=config["deidentify"]["moderator_id"],
+            unit_roles=UNIT_ROLES,
+            code_roles=CODE_ROLES,
             negation_window=config["code"]["negation_window"],
             negation_cues=config["code"]["negation_cues"],
         conda:
@@ -39,10 +40,11 @@ rule combine_codings:
         coders=config["coders"] if "coders" in config else [],
         coder_files=coder_files(),
         codebook=config["codebook"],
-        code=package("code", "refiqda", "stages"),
+        code=package("code", "refiqda", "stages", "roles"),
     output:
         codings="results/coding/codings.tsv",
         coverage="results/coding/coverage.tsv",
+        not_applicable="results/coding/not_applicable.tsv",
     log:
         "logs/combine_codings.log",
     benchmark:
@@ -51,6 +53,8 @@ rule combine_codings:
         sessions=SESSION_IDS,
         min_overlap=config["code"]["min_overlap"],
         consensus=config["code"]["consensus"],
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
     conda:
         "../envs/concord.yaml"
     script:
@@ -63,7 +67,7 @@ rule machine_evaluation:
         coverage="results/coding/coverage.tsv",
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         codebook=config["codebook"],
-        code=package("code", "stages"),
+        code=package("code", "stages", "roles"),
     output:
         evaluation="results/coding/machine_evaluation.tsv",
         numbers="results/coding/numbers.json",
@@ -72,8 +76,9 @@ rule machine_evaluation:
     benchmark:
         "logs/benchmarks/machine_evaluation.tsv"
     params:
-        moderator_id=config["deidentify"]["moderator_id"],
         analysis_coder=ANALYSIS_CODER,
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
     conda:
         "../envs/concord.yaml"
     script:

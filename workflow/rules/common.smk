@@ -19,17 +19,35 @@ for _key, _file in (("source", "manuscript.qmd"), ("bibliography", "references.b
     config["manuscript"].setdefault(_key, str(REPORT / _file))
 
 SESSIONS = studyconfig.load_sheet(config["sessions"], SCHEMAS / "sessions.schema.yaml", key="session_id")
-PARTICIPANTS = studyconfig.load_sheet(config["participants"], SCHEMAS / "participants.schema.yaml", key="participant_id")
+PARTICIPANTS = studyconfig.load_sheet(config["participants"], SCHEMAS / "participants.schema.yaml")
 # Coding in stages: no coders sheet, or one with only its header = no human coders yet.
 CODERS = studyconfig.load_coders(config, SCHEMAS / "coders.schema.yaml")
 HUMAN_CODERS = sorted(set(CODERS["coder"]))
 # whose codings the group comparisons use: the automatic coder until humans have coded
-ANALYSIS_CODER = (config["concordance"]["coder"] if HUMAN_CODERS
-                                      else "machine")
+ANALYSIS_CODER = config["concordance"]["coder"] if HUMAN_CODERS else "machine"
 ROSTER = studyconfig.load_sheet(config["deidentify"]["roster"], SCHEMAS / "roster.schema.yaml", restricted=True)
 CODEBOOK = studyconfig.load_codebook(config["codebook"], SCHEMAS / "codebook.schema.yaml")
 studyconfig.check_study(config, SESSIONS, PARTICIPANTS, CODERS)
 studyconfig.check_roster(config, ROSTER, PARTICIPANTS, SESSIONS)
+
+# Speaker roles (concord/roles.py): which speakers' segments are coding units
+# (code.roles) and which codes apply to which role. IDs and roles only, no names.
+from concord import roles as speaker_roles_mod
+
+UNIT_ROLES = list(speaker_roles_mod.unit_roles(config))
+speaker_roles_mod.check_code_roles(CODEBOOK, tuple(UNIT_ROLES), config["codebook"])
+CODE_ROLES = {c: list(r) for c, r in speaker_roles_mod.code_roles(CODEBOOK).items() if r}
+SPEAKER_ROLES = speaker_roles_mod.speaker_roles(PARTICIPANTS, ROSTER)
+
+
+def session_roles(sessions):
+    """{session: {speaker_id: role}} of these sessions (the segment rule's params)."""
+    wanted = set(sessions)
+    out = {s: {} for s in sorted(wanted)}
+    for (sess, spk), role in sorted(SPEAKER_ROLES.items()):
+        if sess in wanted:
+            out[sess][spk] = role
+    return out
 
 SESSION_IDS = sorted(SESSIONS["session_id"])
 

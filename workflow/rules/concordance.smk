@@ -7,7 +7,7 @@ rule concordance:
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         participants=config["participants"],
         codebook=config["codebook"],
-        code=package("concordance"),
+        code=package("concordance", "roles"),
     output:
         prevalence="results/concordance/prevalence.tsv",
         pairwise="results/concordance/pairwise.tsv",
@@ -39,6 +39,8 @@ rule concordance:
     params:
         groups=config["groups"],
         coder=ANALYSIS_CODER,
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
         seed=config["concordance"]["seed"],
         bootstrap=config["concordance"]["bootstrap"],
         ci=config["concordance"]["ci"],
@@ -63,7 +65,7 @@ rule saturation:
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         sessions=config["sessions"],
         participants=config["participants"],
-        code=package("saturation"),
+        code=package("saturation", "roles"),
     output:
         curve="results/concordance/saturation.tsv",
         summary="results/concordance/saturation_summary.tsv",
@@ -80,6 +82,8 @@ rule saturation:
     params:
         groups=config["groups"],
         coder=ANALYSIS_CODER,
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
         saturation=config["concordance"]["saturation"],
     conda:
         "../envs/concord.yaml"
@@ -94,7 +98,7 @@ rule quotes:
         machine=expand("results/coding/machine/{session}.tsv", session=SESSION_IDS),
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         codebook=config["codebook"],
-        code=package("quotes"),
+        code=package("quotes", "roles"),
     output:
         exemplars="results/quotes/exemplars.tsv",
         numbers="results/quotes/numbers.json",
@@ -105,6 +109,8 @@ rule quotes:
     params:
         groups=config["groups"],
         coder=ANALYSIS_CODER,
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
         quotes=config["concordance"]["quotes"],
     conda:
         "../envs/concord.yaml"

@@ -6,15 +6,15 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
-from concord import code, stages  # noqa: E402
+from concord import code, roles, stages  # noqa: E402
 from concord.tsvio import InputError, read_tsv, write_tsv  # noqa: E402
 
 sm = snakemake  # noqa: F821
 codebook = code.compile_codebook(code.read_codebook(sm.input.codebook))
 machine = pd.concat([read_tsv(p, required=code.MACHINE_COLUMNS) for p in sm.input.machine],
                     ignore_index=True)
-segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "participant_id",
-                                            "speaker_id", "start", "end"], only=True)
+segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id",
+                                                   "participant_id", "speaker_id", "start", "end"])
                       for p in sm.input.segments], ignore_index=True)
 sheet = (read_tsv(sm.input.coders, required=["coder", "session_id", "path"])
          if sm.input.get("coders") else pd.DataFrame(columns=["coder", "session_id", "path"]))
@@ -42,10 +42,16 @@ if sm.input.get("texts"):  # codings are bound to the de-identified text they we
 cons = dict(sm.params.consensus)
 if sheet.empty:  # coding in stages: no human coder yet, so no one to adjudicate
     cons = {"method": "majority"}
+not_applicable = []
 codings, coverage, warnings = code.combine_codings(
-    machine, segments, sheet, tables, codebook.code_ids, moderator_id=None,
+    machine, segments, sheet, tables, codebook.code_ids,
     sessions=list(sm.params.sessions), min_overlap=float(sm.params.min_overlap),
-    consensus=cons["method"], adjudicator=cons.get("adjudicator"))
+    consensus=cons["method"], adjudicator=cons.get("adjudicator"),
+    units=tuple(sm.params.unit_roles), code_roles=dict(sm.params.code_roles),
+    not_applicable=not_applicable)
+na = pd.DataFrame(sorted(set(not_applicable)), columns=["segment_id", "coder", "code"])
+if getattr(sm.output, "not_applicable", None):
+    write_tsv(na, sm.output.not_applicable, sort_by=["segment_id", "coder", "code"])
 for w in warnings:
     print(f"WARNING: {w}", file=sys.stderr)
 write_tsv(codings, sm.output.codings, sort_by=["segment_id", "coder", "code"])

@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
-from concord import code, stages  # noqa: E402
+from concord import code, roles, stages  # noqa: E402
 from concord.numbers import Fragment  # noqa: E402
 from concord.tsvio import read_tsv, write_tsv  # noqa: E402
 
@@ -16,8 +16,8 @@ codes = [c["id"] for c in book["codes"]]
 names = {c["id"]: c.get("name", c["id"]) for c in book["codes"]}
 codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
 coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
-segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id",
-                                            "participant_id"], only=True)
+segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id", "speaker_id",
+                                                   "participant_id"])
                       for p in sm.input.segments], ignore_index=True)
 E = sm.output.evaluation
 humans = stages.human_coders(coverage)
@@ -30,7 +30,7 @@ if not humans:  # coding in stages: nothing to evaluate the automatic coder agai
     print("machine evaluation: pending (no human coder yet)", file=sys.stderr)
     sys.exit(0)
 ev = code.evaluate_machine(codings, coverage, segments, codes,
-                           moderator_id=sm.params.moderator_id)
+                           units=tuple(sm.params.unit_roles), code_roles=dict(sm.params.code_roles))
 write_tsv(ev, E)  # codebook order, then overall and macro
 print(ev.to_string(), file=sys.stderr)
 stages.register_status(frag, len(humans), sm.params.analysis_coder, E)

@@ -32,12 +32,15 @@ PLACEHOLDER = re.compile(r"\[[A-Z]+(?:-\d+)?\]")
 
 def exemplars(segments: pd.DataFrame, codings: pd.DataFrame, machine: pd.DataFrame,
               coverage: pd.DataFrame, groups: list[dict], codes: list[str], coder: str,
-              per_cell: int, min_words: int, max_words: int) -> pd.DataFrame:
+              per_cell: int, min_words: int, max_words: int,
+              units=("participant",)) -> pd.DataFrame:
     """The exemplar table (rows by code, group display order, rank)."""
     if min_words > max_words:
         raise InputError(f"concordance.quotes: min_words ({min_words}) is greater than "
                          f"max_words ({max_words})")
-    seg = segments[segments["participant_id"] != ""].set_index("segment_id")
+    from concord.roles import is_unit
+    seg = segments[is_unit(segments, units).to_numpy()
+                   & (segments["participant_id"] != "").to_numpy()].set_index("segment_id")
     mine = codings[codings["coder"] == coder][["segment_id", "code"]].drop_duplicates()
     if not len(mine):
         raise InputError(f"codings: no codings by coder {coder!r}; set concordance.coder")

@@ -201,7 +201,10 @@ def fragment(curve: pd.DataFrame, summary: pd.DataFrame, groups: list[dict],
                  shown="not reached" if at is None else f"{int(at)}")
         frag.add(f"saturation.base_codes.{r.group}", r.base_codes,
                  f"codes found in the base of {label[r.group]}", summary_path, ln,
-                 shown="NA" if pd.isna(r.base_codes) else f"{int(r.base_codes)}")
+                 shown="NA" if pd.isna(r.base_codes) else f"{int(r.base_codes)}",
+                 undefined=(f"{label[r.group]} has {int(r.units)} {r.unit_type}(s), fewer "
+                            f"than the base size {int(r.base)}") if pd.isna(r.base_codes)
+                 else None)
     reached = summary[summary["reached"]]
     frag.add("saturation.groups_reached", len(reached),
              "groups in which saturation was reached"

@@ -30,7 +30,7 @@ from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 from concord.tsvio import InputError, read_tsv
 
 SEGMENT_COLUMNS = ["segment_id", "session_id", "turn", "speaker_id", "participant_id",
-                   "group", "start", "end", "text"]
+                   "group", "start", "end", "text", "role"]
 SUMMARY_COLUMNS = ["session_id", "group", "turns", "segments", "participant_segments",
                    "words", "participant_words", "participants_speaking",
                    "participants_enrolled"]
@@ -78,16 +78,29 @@ def count_words(text: str) -> int:
 
 def segment_text(content: str, session: str, group: str, participants: pd.DataFrame,
                  moderator_id: str = "MOD", unit: str = "sentence", abbreviations=(),
-                 source: str = "deid") -> pd.DataFrame:
+                 source: str = "deid", roles: dict | None = None) -> pd.DataFrame:
     """Segments of one de-identified transcript (``content`` = the whole file).
 
-    ``participants``: the study's participants sheet (participant_id, session_id).
-    A speaker that is neither the moderator nor a participant of ``session`` is an
-    :class:`InputError` naming ``source`` and the line.
+    ``participants``: the study's participants sheet (participant_id, session_id, and
+    optionally role). ``roles``: ``{speaker_id: role}`` of this session's speakers
+    (``concord.roles.speaker_roles``: the participants sheet, then the roster's other
+    IDs, default ``facilitator``); without it the one facilitator is ``moderator_id``.
+    ``participant_id`` is set for speakers of the participants sheet, ``role`` for
+    every segment. A speaker of no known role is an :class:`InputError` naming
+    ``source`` and the line.
     """
+    from concord.roles import FACILITATOR, PARTICIPANT, role_of_row
+
     if unit not in ("sentence", "turn"):
         raise InputError(f"config segment.unit: {unit!r} is not 'sentence' or 'turn'")
-    sessions_of = dict(zip(participants["participant_id"], participants["session_id"]))
+    enrolled = {}
+    sessions_of: dict[str, list[str]] = {}
+    for row in participants.to_dict("records"):
+        sessions_of.setdefault(row["participant_id"], []).append(row["session_id"])
+        if row["session_id"] == session:
+            enrolled[row["participant_id"]] = role_of_row(row, PARTICIPANT)
+    known = dict(roles) if roles is not None else {moderator_id: FACILITATOR}
+    known.update(enrolled)
     rows = []
     pos = 0
     lines = content.split("\n")
@@ -100,18 +113,19 @@ def segment_text(content: str, session: str, group: str, participants: pd.DataFr
             raise InputError(f"{source}, line {turn}: expected 'SPEAKER<TAB>text'; the "
                              f"de-identified file is damaged, re-run deidentify")
         speaker, body = line.split("\t", 1)
-        if speaker == moderator_id:
-            pid = ""
-        elif speaker not in sessions_of:
-            raise InputError(f"{source}, line {turn}: speaker {speaker!r} is not in the "
-                             f"participants sheet (nor the moderator {moderator_id!r}); "
-                             f"add a row for {speaker} with session_id {session}")
-        elif sessions_of[speaker] != session:
+        if speaker in enrolled:
+            pid, role = speaker, enrolled[speaker]
+        elif speaker in sessions_of:
             raise InputError(f"{source}, line {turn}: speaker {speaker!r} belongs to session "
-                             f"{sessions_of[speaker]!r} in the participants sheet but speaks "
-                             f"in session {session!r}; fix participants.tsv or the roster")
+                             f"{', '.join(repr(x) for x in sorted(sessions_of[speaker]))} in the "
+                             f"participants sheet but speaks in session {session!r}; add a "
+                             f"participants.tsv row for {speaker} and {session} or fix the roster")
+        elif speaker in known:
+            pid, role = "", known[speaker]
         else:
-            pid = speaker
+            raise InputError(f"{source}, line {turn}: speaker {speaker!r} is not in the "
+                             f"participants sheet nor the roster of session {session}; "
+                             f"add a row for {speaker} with session_id {session}")
         body_start = line_start + len(speaker) + 1
         if unit == "turn":
             stripped = body.strip()
@@ -122,7 +136,7 @@ def segment_text(content: str, session: str, group: str, participants: pd.DataFr
         for k, (s, e) in enumerate(spans, start=1):
             start, end = body_start + s, body_start + e
             rows.append([f"{session}-T{turn:04d}-S{k:02d}", session, turn, speaker, pid,
-                         group, start, end, content[start:end]])
+                         group, start, end, content[start:end], role])
     return pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
 
 
@@ -130,14 +144,17 @@ def segment_text(content: str, session: str, group: str, participants: pd.DataFr
 # summary
 
 def read_segments(path) -> pd.DataFrame:
-    df = read_tsv(path, required=SEGMENT_COLUMNS)
+    df = read_tsv(path, required=SEGMENT_COLUMNS[:-1])
+    if "role" not in df.columns:  # segment files written before roles existed
+        from concord.roles import segment_roles
+        df["role"] = segment_roles(df).to_numpy()
     for col in ("turn", "start", "end"):
         df[col] = df[col].astype(int)
     return df
 
 
 def summarise(segments: pd.DataFrame, sessions: pd.DataFrame, participants: pd.DataFrame,
-              groups: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+              groups: list[dict], units=("participant",)) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-session summary (:data:`SUMMARY_COLUMNS`) and per-group table.
 
     ``segments``: all sessions' segments. ``turns`` counts turns with text.
@@ -145,12 +162,16 @@ def summarise(segments: pd.DataFrame, sessions: pd.DataFrame, participants: pd.D
     final row ``all``: group, label, sessions, participants, participants_speaking,
     age_bands, segments, words.
     """
+    from concord.roles import is_unit, unit_people
+
     seg = segments[["session_id", "turn", "participant_id"]].copy()
     seg["words"] = segments["text"].map(count_words)
+    seg["unit"] = is_unit(segments, units).to_numpy()
+    participants = unit_people(participants, units)
     # per-session counts by groupby (a filter per session is quadratic in sessions)
     every = seg.groupby("session_id")
     turns, n_segs, words = every["turn"].nunique(), every.size(), every["words"].sum()
-    spoken = seg[seg["participant_id"] != ""].groupby("session_id")
+    spoken = seg[seg["unit"]].groupby("session_id")
     p_segs, p_words = spoken.size(), spoken["words"].sum()
     speaking = spoken["participant_id"].nunique()
     enrolled = participants["session_id"].value_counts()
@@ -173,11 +194,13 @@ def summarise(segments: pd.DataFrame, sessions: pd.DataFrame, participants: pd.D
         gid = g["id"]
         sm = summary[summary["group"] == gid]
         p = participants[participants["session_id"].isin(sm["session_id"])]
+        p = p.drop_duplicates("participant_id")
         grows.append([gid, g.get("label", gid), len(sm), len(p),
                       int(sm["participants_speaking"].sum()), age_bands(p),
                       int(sm["participant_segments"].sum()), int(sm["words"].sum())])
-    grows.append(["all", "Total", len(summary), len(participants),
-                  int(summary["participants_speaking"].sum()), age_bands(participants),
+    people = participants.drop_duplicates("participant_id")
+    grows.append(["all", "Total", len(summary), len(people),
+                  int(summary["participants_speaking"].sum()), age_bands(people),
                   int(summary["participant_segments"].sum()), int(summary["words"].sum())])
     by_group = pd.DataFrame(grows, columns=["group", "label", "sessions", "participants",
                                             "participants_speaking", "age_bands",

@@ -232,12 +232,23 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
 
 def check_roster(config: dict, roster: pd.DataFrame, participants: pd.DataFrame,
                  sessions: pd.DataFrame) -> None:
-    """The restricted roster must name only known participants (or the moderator)
-    in known sessions, each in the session the participants sheet gives.
+    """The participants sheet and the restricted roster must describe the sessions.
+
+    Participants are keyed by (participant_id, session_id): one person may attend
+    several sessions under one ID with the same attributes (``roles.check_participants``).
+    Every roster row names a speaker of a known session: an ID of the participants
+    sheet enrolled in that session (same role when the roster gives one), or another
+    speaker (``MOD``, ``MOD2``, ``NOTE1``: a facilitator unless its ``role`` says
+    otherwise; a role that is a coding unit, ``code.roles``, must be in the participants
+    sheet so it is counted). IDs like ``P07`` must be in the participants sheet.
     Messages never echo names."""
+    from concord import roles as roles_mod
+
     path = config["deidentify"]["roster"]
-    moderator = config["deidentify"]["moderator_id"]
-    where_enrolled = dict(zip(participants["participant_id"], participants["session_id"]))
+    roles_mod.check_participants(participants, config["participants"])
+    units = roles_mod.unit_roles(config)
+    enrolled = set(zip(participants["participant_id"], participants["session_id"]))
+    role_of = roles_mod.people_roles(participants)
     session_ids = set(sessions["session_id"])
     labels: dict[tuple[str, str], int] = {}
     for i, row in enumerate(roster.to_dict("records")):
@@ -245,22 +256,40 @@ def check_roster(config: dict, roster: pd.DataFrame, participants: pd.DataFrame,
         pid, sid = row["participant_id"], row["session_id"]
         if sid not in session_ids:
             raise InputError(f"{where}: session_id {sid!r} is not in {config['sessions']}")
-        if pid != moderator:
-            if pid not in where_enrolled:
-                raise InputError(f"{where}: participant_id {pid!r} is not in {config['participants']} "
-                                 f"(and is not the moderator id {moderator!r})")
-            if where_enrolled[pid] != sid:
-                raise InputError(f"{where}: participant {pid} is enrolled in session "
-                                 f"{where_enrolled[pid]!r} in {config['participants']}, not {sid!r}")
+        given = str(row.get("role", "") or "").strip()
+        if given and not roles_mod.ROLE_RE.match(given):
+            raise InputError(f"{where}: column 'role' is not a role name (lower-case letters, "
+                             "digits, underscores, e.g. facilitator, interpreter)")
+        if pid in role_of.index:
+            if (pid, sid) not in enrolled:
+                raise InputError(f"{where}: participant {pid} has no row for session {sid!r} "
+                                 f"in {config['participants']}; add one (a person attending "
+                                 "several sessions has one row per session)")
+            if given and given != role_of[pid]:
+                raise InputError(f"{where}: role of {pid} differs from its role in "
+                                 f"{config['participants']}; give one role per person")
+        else:
+            role = given or roles_mod.FACILITATOR
+            if re.fullmatch(r"P[0-9]+", pid):
+                raise InputError(f"{where}: participant_id {pid!r} is not in "
+                                 f"{config['participants']}; add a row (or use a speaker ID "
+                                 "such as MOD, MOD2 or NOTE1 for a facilitator)")
+            if role in units:
+                raise InputError(f"{where}: speaker {pid} has role {role!r}, a coding-unit "
+                                 f"role (code.roles); list {pid} in {config['participants']} "
+                                 "so that it is counted")
         label_key = (sid, row["speaker_label"].casefold())
         if label_key in labels:
             raise InputError(f"{where}: the speaker label is already used on line "
                              f"{labels[label_key]} for session {sid}; labels must be unique per session")
         labels[label_key] = i + 2
-    missing = sorted(set(participants["participant_id"]) - set(roster["participant_id"]))
+    missing = sorted(enrolled - set(zip(roster["participant_id"], roster["session_id"])))
     if missing:
-        raise InputError(f"{path}: participant(s) {', '.join(missing[:5])} from "
-                         f"{config['participants']} have no roster row; add their speaker label")
+        shown = ", ".join(f"{p} ({s})" for p, s in missing[:5])
+        raise InputError(f"{path}: participant(s) {shown} from {config['participants']} have "
+                         "no roster row for that session; add their name and speaker label "
+                         "(a participant who never speaks still needs their name, so that "
+                         "mentions of it are redacted)")
 
 
 def shards(session_ids, size: int) -> dict[str, list[str]]:

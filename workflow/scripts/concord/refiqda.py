@@ -39,6 +39,7 @@ from pathlib import Path
 import pandas as pd
 from lxml import etree
 
+from concord import limits
 from concord.tsvio import InputError
 
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -255,11 +256,7 @@ def read_qdpx(path_or_bytes, source: str | None = None):
     else:
         source = source or str(path_or_bytes)
         data = Path(path_or_bytes).read_bytes()
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise InputError(f"{source}: not a QDPX (ZIP) archive; export the project again "
-                         "as REFI-QDA project (.qdpx)") from None
+    zf = limits.check_archive(data, source, "QDPX (REFI-QDA project)")  # sizes first
     if "project.qde" not in zf.namelist():
         raise InputError(f"{source}: no project.qde in the archive")
     ns = NS_PROJECT

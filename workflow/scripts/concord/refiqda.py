@@ -282,7 +282,12 @@ def read_qdpx(path_or_bytes, source: str | None = None):
             if member not in zf.namelist():
                 raise InputError(f"{qde}, line {src.sourceline}: source {name!r} points at "
                                  f"{member}, which is not in the archive")
-            texts[name] = zf.read(member).decode("utf-8-sig")
+            try:
+                texts[name] = zf.read(member).decode("utf-8-sig")
+            except UnicodeDecodeError as exc:  # found by tests/test_fuzz.py
+                raise InputError(f"{source}/{member}: source {name!r} is not UTF-8 text (byte "
+                                 f"{exc.start}); export the project again with UTF-8 "
+                                 f"sources") from None
         for sel in src.findall(f"{{{ns}}}PlainTextSelection"):
             try:
                 a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))

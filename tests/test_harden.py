@@ -358,3 +358,11 @@ def test_gitignore_covers_every_restricted_folder_but_the_synthetic_demo(path, i
         pytest.skip("not a git checkout")
     proc = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO)
     assert (proc.returncode == 0) == ignored
+
+
+def test_oversized_transcript_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "huge.txt"
+    path.write_text("MOD: hi\n" * 100, encoding="utf-8")
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 500)
+    with pytest.raises(InputError, match=r"huge\.txt: the file has 800 bytes.*MAX_FILE_BYTES"):
+        T.read_raw(path)

@@ -10,6 +10,7 @@ longest turn of the four real meetings in ``../shared/fixtures/transcripts`` (AM
 ICSI via QMSum, 2,085 turns) has 1,411 characters; an hour-long monologue is about
 50,000):
 
+``MAX_FILE_BYTES``     one transcript, sheet or coder file, checked before it is read
 ``MAX_LINE_CHARS``     one line of a text file (a transcript, a sheet)
 ``MAX_TURN_CHARS``     one speaker turn after continuation lines are joined
 ``MAX_ARCHIVE_BYTES``  the total uncompressed size of a DOCX or QDPX archive
@@ -30,12 +31,25 @@ from pathlib import Path
 
 from concord.tsvio import InputError
 
+MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_LINE_CHARS = 200_000
 MAX_TURN_CHARS = 200_000
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
 MAX_ARCHIVE_MEMBERS = 10_000
 MAX_MEMBER_RATIO = 200
 _RATIO_FLOOR = 1024 * 1024   # members smaller than this may compress as well as they like
+
+
+def check_file_size(path, limit: int | None = None) -> None:
+    """A user's file is at most ``limit`` bytes (default :data:`MAX_FILE_BYTES`),
+    checked with ``stat`` before a byte is read."""
+    import os
+    limit = MAX_FILE_BYTES if limit is None else limit
+    size = os.path.getsize(path)
+    if size > limit:
+        raise InputError(f"{path}: the file has {size:,} bytes, more than the limit of "
+                         f"{limit:,} (concord.limits.MAX_FILE_BYTES); check that it is the "
+                         f"right file, remove embedded media, or split it")
 
 
 def check_line(length: int, source: str, number: int, unit: str = "line",

@@ -80,7 +80,8 @@ def load_sheet(path, schema_path, key: str | None = None, restricted: bool = Fal
     ``restricted`` sheets (the roster) never echo cell values in errors.
     """
     schema = _load_schema(schema_path)
-    if Path(path).is_file():  # UTF-8 and bounded lines before pandas sees it
+    if Path(path).is_file():  # bounded size and lines, UTF-8, before pandas sees it
+        limits.check_file_size(path)
         limits.check_lines(read_text(path, "sheet"), str(path))
     df = read_tsv(path, required=list(schema.get("required", [])))
     if df.empty:

@@ -366,6 +366,7 @@ def detect_format(raw: str | bytes) -> tuple[str, str]:
 
 def read_raw(path) -> str | bytes:
     """A transcript file as text (UTF-8) or, for a ZIP (docx), as bytes."""
+    limits.check_file_size(path)  # before reading: memory bounded by the limit
     with open(path, "rb") as fh:
         data = fh.read()
     if data.startswith(b"PK\x03\x04"):

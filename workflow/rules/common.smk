@@ -107,3 +107,11 @@ def package(*modules):
     """The concord modules a rule's script imports, declared as inputs so that a
     change to the package (not only to the thin script) reruns the rule."""
     return [str(PACKAGE / f"{m}.py") for m in sorted({"tsvio", "numbers", *modules})]
+
+
+# Temporary files a killed job left (concord.atomic; only those whose process is gone)
+# are removed before any job runs, so a resumed run lists and scans only whole files.
+onstart:
+    from concord import atomic
+
+    atomic.sweep(["results", KEYS_DIR])

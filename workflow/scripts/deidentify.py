@@ -9,10 +9,10 @@ sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
+from concord import atomic  # noqa: E402
 from concord import deidentify as deid  # noqa: E402
 from concord import privacy  # noqa: E402
 from concord import transcripts  # noqa: E402
@@ -51,9 +51,7 @@ for session, fmt, source, text_out, redactions_out, key_out in zip(
         replacement=sm.params.get("replacement", "tags"),
         date_shift=bool(sm.params.get("date_shift", False)),
         study_id=str(sm.params.get("study_id", "")), avoid=avoid, **common)
-    Path(text_out).parent.mkdir(parents=True, exist_ok=True)
-    with open(text_out, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(result.text)
+    atomic.write_text(text_out, result.text)  # temporary file + rename
     write_tsv(result.redactions, redactions_out, sort_by=["start"])
     privacy.write_private_json(result.key, key_out)  # 0600, even if it existed
     if gold is not None:

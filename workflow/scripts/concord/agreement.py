@@ -1048,7 +1048,9 @@ def forest_plot(result: AgreementResult, code_meta: dict, path, ci: float) -> No
               ncol=2, frameon=False)
     ax.set_title("Inter-coder agreement per code", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    from concord.atomic import replacing  # temporary file + rename
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
     plt.close(fig)
 
 

@@ -103,10 +103,9 @@ def _add_refiqda(sub) -> None:
 
 
 def _run_qdc_export(args) -> int:
-    from pathlib import Path
     from concord import code, refiqda
-    Path(args.out).write_bytes(refiqda.codebook_to_qdc(code.read_codebook(args.codebook),
-                                                       args.study))
+    from concord.atomic import write_bytes
+    write_bytes(args.out, refiqda.codebook_to_qdc(code.read_codebook(args.codebook), args.study))
     return 0
 
 
@@ -115,8 +114,8 @@ def _run_qdc_import(args) -> int:
     import yaml
     from concord import refiqda
     book = refiqda.qdc_to_codebook(Path(args.qdc).read_bytes(), args.qdc)
-    Path(args.out).write_text(yaml.safe_dump(book, sort_keys=False, allow_unicode=True),
-                              encoding="utf-8")
+    from concord.atomic import write_text
+    write_text(args.out, yaml.safe_dump(book, sort_keys=False, allow_unicode=True))
     return 0
 
 
@@ -146,7 +145,8 @@ def _run_qdpx_export(args) -> int:
                      ignore_index=True)
     texts = {s: (res / "deid" / f"{s}.txt").read_bytes().decode("utf-8") for s in sessions}
     codings = read_tsv(res / "coding" / "codings.tsv", required=["segment_id", "coder", "code"])
-    Path(args.out).write_bytes(refiqda.project_to_qdpx(
+    from concord.atomic import write_bytes
+    write_bytes(args.out, refiqda.project_to_qdpx(
         args.study, args.title or args.study, code.read_codebook(args.codebook), texts, segs,
         codings, args.coders))
     return 0

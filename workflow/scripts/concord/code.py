@@ -16,7 +16,9 @@ stemmer. A code's patterns (see ``docs/architecture.md``) match as follows:
 * ``terms``: a token whose stem equals the term's stem (a term that tokenizes into
   several words, e.g. ``side-effect``, is matched as a phrase);
 * ``phrases``: a contiguous run of tokens whose stems equal the phrase's stems;
-* ``regex``: ``re.search`` with ``re.IGNORECASE`` on the segment text;
+* ``regex``: a case-insensitive search on the segment text with RE2 (linear time;
+  no backreferences or lookaround, ``\\b`` is an ASCII word boundary; see
+  :func:`concord.limits.compile_pattern`);
 * ``exclude``: stemmed phrases; any term, phrase or regex match whose characters
   overlap an occurrence of an exclude phrase is vetoed;
 * negation: a match is *negated* when one of the negation cues (compared on the
@@ -45,6 +47,7 @@ from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
 
 from concord import roles as roles_mod
+from concord import limits
 from concord.tsvio import InputError
 
 # Words; "n't" split off its verb; "cannot" split; clitics 's 'm 're 've 'll 'd.
@@ -128,12 +131,8 @@ def compile_codebook(codebook: dict) -> CompiledCodebook:
             phrases.append((st, f"phrase:{phrase}"))
         regexes = []
         for pattern in pats.get("regex") or []:
-            try:
-                regexes.append((re.compile(pattern, re.IGNORECASE), f"regex:{pattern}"))
-            except re.error as exc:
-                raise InputError(f"codebook: code {cid}: regex {pattern!r} does not compile "
-                                 f"({exc}); fix the pattern (YAML needs \\\\ for a backslash "
-                                 "inside double quotes)") from None
+            rx = limits.compile_pattern(str(pattern), f"codebook: code {cid}")  # RE2: linear
+            regexes.append((rx, f"regex:{pattern}"))
         exclude = []
         for phrase in pats.get("exclude") or []:
             st = stems_of(str(phrase))

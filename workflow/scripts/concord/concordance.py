@@ -636,7 +636,9 @@ def heatmap(prev: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], 
     cbar.ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1.0))
     ax.set_title("Participants raising each code, by group", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    from concord.atomic import replacing  # temporary file + rename
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
     plt.close(fig)
 
 
@@ -674,7 +676,9 @@ def rank_matrix_figure(pair: pd.DataFrame, groups: list[dict], path) -> None:
     cbar.set_label("Spearman's ρ of code prevalences")
     ax.set_title("Rank concordance between groups", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    from concord.atomic import replacing  # temporary file + rename
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
     plt.close(fig)
 
 
@@ -703,7 +707,9 @@ def category_figure(shares: pd.DataFrame, groups: list[dict], categories: list[s
     ax.set_title(f"Coded talk by code category ({round(100 * ci)}% bootstrap intervals)",
                  fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    from concord.atomic import replacing  # temporary file + rename
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
     plt.close(fig)
 
 

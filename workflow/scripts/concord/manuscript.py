@@ -373,30 +373,34 @@ def _render_pdf(src: Path, target: Path, bibliography: str, resource_path: str, 
     machine), dated ``SOURCE_DATE_EPOCH``. Figure paths become root-relative
     (``/results/...``) with the Typst root at the first resource folder."""
     import typst
-    typ = target.with_suffix(".typ")
+    from concord.atomic import temp_path
+    typ = temp_path(target.with_suffix(".typ"))
     cmd = [pandoc_path(), src.name, "--from", "markdown", "--to", "typst", "--standalone",
            "--citeproc", f"--bibliography={bibliography}", "--output", typ.name]
     if log:
         log(f"render: pandoc: {' '.join(cmd)}")
-    proc = subprocess.run(cmd, cwd=target.parent, env=env, capture_output=True, text=True)
-    if log and proc.stderr.strip():
-        log(proc.stderr.strip())
-    if proc.returncode != 0:
-        raise RuntimeError(f"pandoc failed writing Typst (exit {proc.returncode}): "
-                           f"{proc.stderr.strip()[-2000:]}")
+    try:
+        proc = subprocess.run(cmd, cwd=target.parent, env=env, capture_output=True, text=True)
+        if log and proc.stderr.strip():
+            log(proc.stderr.strip())
+        if proc.returncode != 0:
+            raise RuntimeError(f"pandoc failed writing Typst (exit {proc.returncode}): "
+                               f"{proc.stderr.strip()[-2000:]}")
+        text = typ.read_text(encoding="utf-8")
+    finally:
+        typ.unlink(missing_ok=True)
     root = Path(resource_path.split(os.pathsep)[0]).resolve()
-    text = typ.read_text(encoding="utf-8")
     text = re.sub(r'image\("(?!/)([^"]+)"', lambda m: f'image("/{m.group(1)}"', text)
     # wide registry tables: a smaller type than the text (show rules apply from here on)
     text = "#show table: set text(size: 7.5pt)\n#show table: set par(justify: false)\n" + text
-    typ.unlink()
     try:
         pdf = typst.compile(text.encode("utf-8"), root=str(root), ignore_system_fonts=True,
                             format="pdf",
                             timestamp=int(env.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH)))
     except RuntimeError as exc:   # typst.TypstError: message + diagnostic
         raise RuntimeError(f"typst failed compiling {target.name}: {exc}") from exc
-    target.write_bytes(pdf)
+    from concord.atomic import write_bytes  # temporary file + rename
+    write_bytes(target, pdf)
     if log:
         log(f"render: typst {getattr(typst, '__version__', '')} compiled {target.name} "
             f"(embedded fonts, root {root.name or root})")
@@ -433,7 +437,8 @@ def render(resolved_md: str, formats: list[str], outdir, bibliography,
         raise InputError(f"manuscript.formats: unsupported format(s) {', '.join(unknown)} "
                          f"(supported: {', '.join(FORMATS)})")
     src = outdir / f"{stem}.qmd"
-    src.write_text(resolved_md, encoding="utf-8", newline="\n")
+    from concord.atomic import replacing, write_text  # temporary file + rename
+    write_text(src, resolved_md)
     env = dict(os.environ)
     env.setdefault("SOURCE_DATE_EPOCH", DEFAULT_EPOCH)
     out = {}
@@ -442,29 +447,36 @@ def render(resolved_md: str, formats: list[str], outdir, bibliography,
         if fmt == "pdf":
             out[fmt] = _render_pdf(src, target, bibliography, resource_path, env, log)
             continue
-        if backend == "quarto":
-            cmd = [shutil.which("quarto") or "quarto", "render", str(src), "--to", fmt,
-                   "--output", target.name, "-M", f"bibliography:{bibliography}",
-                   f"--resource-path={resource_path}"]
-            if fmt == "html":
-                cmd += ["-M", "embed-resources:true", "--mathml"]
-            cwd = outdir
-        else:
-            cmd = [pandoc_path(), src.name, "--from", "markdown", "--to", fmt,
-                   "--standalone", "--citeproc", f"--bibliography={bibliography}",
-                   f"--resource-path={resource_path}", "--output", target.name]
-            if fmt == "html":
-                cmd += ["--embed-resources", "--mathml"]
-            cwd = outdir
-        if log:
-            log(f"render: {backend}: {' '.join(cmd)}")
-        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-        if log and proc.stderr.strip():
-            log(proc.stderr.strip())
-        if proc.returncode != 0:
-            raise RuntimeError(f"{backend} failed rendering {fmt} (exit {proc.returncode}): "
-                               f"{proc.stderr.strip()[-2000:]}")
-        if not target.exists():
-            raise RuntimeError(f"{backend} reported success but {target} was not written")
+        with replacing(target) as tmp:   # the backend writes tmp; renamed when whole
+            _run_backend(backend, fmt, src, tmp, bibliography, resource_path, env, log)
         out[fmt] = str(target)
     return out
+
+
+def _run_backend(backend, fmt, src, target, bibliography, resource_path, env, log):
+    """One HTML or DOCX rendering of ``src`` to ``target`` (in the same folder)."""
+    outdir = src.parent
+    if backend == "quarto":
+        cmd = [shutil.which("quarto") or "quarto", "render", str(src), "--to", fmt,
+               "--output", target.name, "-M", f"bibliography:{bibliography}",
+               f"--resource-path={resource_path}"]
+        if fmt == "html":
+            cmd += ["-M", "embed-resources:true", "--mathml"]
+        cwd = outdir
+    else:
+        cmd = [pandoc_path(), src.name, "--from", "markdown", "--to", fmt,
+               "--standalone", "--citeproc", f"--bibliography={bibliography}",
+               f"--resource-path={resource_path}", "--output", target.name]
+        if fmt == "html":
+            cmd += ["--embed-resources", "--mathml"]
+        cwd = outdir
+    if log:
+        log(f"render: {backend}: {' '.join(cmd)}")
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if log and proc.stderr.strip():
+        log(proc.stderr.strip())
+    if proc.returncode != 0:
+        raise RuntimeError(f"{backend} failed rendering {fmt} (exit {proc.returncode}): "
+                           f"{proc.stderr.strip()[-2000:]}")
+    if not target.exists():
+        raise RuntimeError(f"{backend} reported success but {target} was not written")

@@ -111,11 +111,10 @@ def is_undefined(entry: dict) -> bool:
 def write_json(obj, path: str | os.PathLike) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+    from concord.atomic import open_atomic  # temporary file + rename
+    with open_atomic(path) as fh:
         json.dump(obj, fh, indent=1, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
-    os.replace(tmp, path)
 
 
 def merge(fragments: list[dict]) -> dict:

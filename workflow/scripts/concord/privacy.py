@@ -323,7 +323,7 @@ def leak_check(results_dir, roster: pd.DataFrame, keys: list[dict],
     skip = {Path(p).resolve() for p in exclude}
     rows, hits = [], []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if path.resolve() in skip or path.name.endswith(".tmp"):
+        if path.resolve() in skip:
             continue
         shown = str(Path(root.name) / path.relative_to(root)) if root.name else str(path)
         kind, n, h = scan_file(path, shown, regex, idents)
@@ -480,12 +480,10 @@ def parse_marked(text: str) -> tuple[str, pd.DataFrame]:
 
 def write_private_json(obj, path) -> None:
     """Write JSON readable by the owner only (0600; folder 0700 when created)."""
-    import os
     path = Path(path)
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+    from concord.atomic import open_atomic  # 0600, exclusive create + rename
+    with open_atomic(path, private=True) as fh:
         json.dump(obj, fh, indent=1, sort_keys=True, ensure_ascii=False)
         fh.write("\n")

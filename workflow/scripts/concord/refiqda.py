@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 from lxml import etree
 
+from concord import limits
 from concord.tsvio import InputError
 
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -260,11 +261,7 @@ def read_qdpx(path_or_bytes, source: str | None = None):
     else:
         source = source or str(path_or_bytes)
         data = Path(path_or_bytes).read_bytes()
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise InputError(f"{source}: not a QDPX (ZIP) archive; export the project again "
-                         "as REFI-QDA project (.qdpx)") from None
+    zf = limits.check_archive(data, source, "QDPX (REFI-QDA project)")  # sizes first
     if "project.qde" not in zf.namelist():
         raise InputError(f"{source}: no project.qde in the archive")
     ns = NS_PROJECT
@@ -290,7 +287,12 @@ def read_qdpx(path_or_bytes, source: str | None = None):
             if member not in zf.namelist():
                 raise InputError(f"{qde}, line {src.sourceline}: source {name!r} points at "
                                  f"{member}, which is not in the archive")
-            texts[name] = zf.read(member).decode("utf-8-sig")
+            try:
+                texts[name] = zf.read(member).decode("utf-8-sig")
+            except UnicodeDecodeError as exc:  # found by tests/test_fuzz.py
+                raise InputError(f"{source}/{member}: source {name!r} is not UTF-8 text (byte "
+                                 f"{exc.start}); export the project again with UTF-8 "
+                                 f"sources") from None
         for sel in src.findall(f"{{{ns}}}PlainTextSelection"):
             try:
                 a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))

@@ -166,7 +166,9 @@ def figure(curve: pd.DataFrame, summary: pd.DataFrame, groups: list[dict], path)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    from concord.atomic import replacing  # temporary file + rename
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
     plt.close(fig)
 
 

@@ -20,6 +20,7 @@ from snakemake import __version__ as snakemake_version
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from concord import limits
 from concord.tsvio import InputError, read_tsv
 
 
@@ -101,6 +102,18 @@ def load_coders(config: dict, schema_path) -> pd.DataFrame:
     return load_sheet(path, schema_path)
 
 
+def read_text(path, what: str = "file") -> str:
+    """A user's text file as UTF-8 (a BOM is dropped); not UTF-8 is an
+    :class:`InputError` naming the file and the line."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}, line {line}: the {what} is not UTF-8 text (byte "
+                         f"{exc.start}); save it as UTF-8") from None
+
+
 def load_sheet(path, schema_path, key: str | None = None, restricted: bool = False) -> pd.DataFrame:
     """Read a TSV sheet and validate every row against a JSON schema.
 
@@ -109,6 +122,9 @@ def load_sheet(path, schema_path, key: str | None = None, restricted: bool = Fal
     ``restricted`` sheets (the roster) never echo cell values in errors.
     """
     schema = _load_schema(schema_path)
+    if Path(path).is_file():  # bounded size and lines, UTF-8, before pandas sees it
+        limits.check_file_size(path)
+        limits.check_lines(read_text(path, "sheet"), str(path))
     df = read_tsv(path, required=list(schema.get("required", [])))
     if df.empty:
         raise InputError(f"{path}: no rows; the sheet needs at least one")
@@ -143,8 +159,7 @@ def load_codebook(path, schema_path) -> dict:
     if not path.exists():
         raise InputError(f"{path}: codebook not found")
     try:
-        with open(path, encoding="utf-8") as fh:
-            book = yaml.safe_load(fh)
+        book = yaml.safe_load(read_text(path, "codebook"))
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(book, dict):
@@ -176,11 +191,8 @@ def load_codebook(path, schema_path) -> dict:
         if parent is not None and parent not in ids:
             raise InputError(f"{path}: code {code['id']}: field 'parent': unknown code {parent!r}")
         for j, pattern in enumerate(code.get("patterns", {}).get("regex", [])):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise InputError(f"{path}: code {code['id']}: field 'patterns.regex[{j}]': "
-                                 f"invalid regular expression {pattern!r} ({exc})") from None
+            limits.compile_pattern(str(pattern), f"{path}: code {code['id']}: field "
+                                   f"'patterns.regex[{j}]'")  # RE2 (linear time) or error
     parents = {c["id"]: c.get("parent") for c in book["codes"]}
     for start in parents:
         seen, node = [], start
@@ -200,12 +212,17 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
     if len(set(groups)) != len(groups):
         raise InputError(f"config: groups: duplicate group id in {groups}")
     sessions_path, participants_path = config["sessions"], config["participants"]
+    root = config.get("data_root")  # paths stay inside the study folder or data_root
+    for key in ("roster", "gold"):
+        if config.get("deidentify", {}).get(key):
+            limits.inside_study(config["deidentify"][key], f"config: deidentify.{key}", root)
     group_of = dict(zip(sessions["session_id"], sessions["group"]))
     for i, row in enumerate(sessions.to_dict("records")):
         where = f"{sessions_path}, line {i + 2}"
         if row["group"] not in groups:
             raise InputError(f"{where}: group {row['group']!r} is not declared in config groups "
                              f"{groups}; add it to config.yaml or fix the sheet")
+        limits.inside_study(row["transcript"], where, root, "transcript")
         if not Path(row["transcript"]).is_file():
             raise InputError(f"{where}: transcript {row['transcript']!r} does not exist; "
                              f"fix the path (relative to the working directory)")
@@ -221,6 +238,7 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
         where = f"{config['coders']}, line {i + 2}"
         if row["session_id"] not in group_of:
             raise InputError(f"{where}: session_id {row['session_id']!r} is not in {sessions_path}")
+        limits.inside_study(row["path"], where, root, "coder file")
         if not Path(row["path"]).is_file():
             raise InputError(f"{where}: coder file {row['path']!r} does not exist; fix the path")
     dup = coders[coders.duplicated(["coder", "session_id"], keep="first")]

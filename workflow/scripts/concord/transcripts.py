@@ -57,6 +57,7 @@ import re
 import sys
 from dataclasses import dataclass
 
+from concord import limits
 from concord.tsvio import InputError
 
 FORMATS = ("labelled", "labelled_multiline", "webvtt", "docx")
@@ -183,6 +184,7 @@ def _parse_lines(lines, labels, source: str, unit: str = "line", multiline: bool
             t = turns[-1]
             text = normalise_markers(re.sub(r"\s+", " ", body))
             t.text = f"{t.text} {text}".strip() if t.text else text
+            limits.check_turn(len(t.text), source, t.line, unit)  # bounded, not timed
             t.end_line = number
             t.exact = False
             continue
@@ -287,6 +289,7 @@ def parse_webvtt(text: str, labels=None, source: str = "transcript") -> list[Tur
             continue
         if turns and turns[-1].label == speaker:
             turns[-1].text += " " + body
+            limits.check_turn(len(turns[-1].text), source, turns[-1].line)
             turns[-1].end_line = payload[-1] + 1
             turns[-1].exact = False
         else:
@@ -298,6 +301,7 @@ def parse_webvtt(text: str, labels=None, source: str = "transcript") -> list[Tur
 def docx_paragraphs(data: bytes, source: str = "transcript"):
     """``[(paragraph number, text, bold prefix or None)]`` of a DOCX file."""
     import docx  # python-docx
+    limits.check_archive(data, source, "DOCX")  # sizes from the ZIP directory, first
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - python-docx raises several kinds
@@ -310,6 +314,7 @@ def docx_paragraphs(data: bytes, source: str = "transcript"):
     out = []
     for i, p in enumerate(document.paragraphs, start=1):
         text = p.text
+        limits.check_line(len(text), source, i, "paragraph")
         if not text.strip():
             continue
         bold = ""
@@ -361,6 +366,7 @@ def detect_format(raw: str | bytes) -> tuple[str, str]:
 
 def read_raw(path) -> str | bytes:
     """A transcript file as text (UTF-8) or, for a ZIP (docx), as bytes."""
+    limits.check_file_size(path)  # before reading: memory bounded by the limit
     with open(path, "rb") as fh:
         data = fh.read()
     if data.startswith(b"PK\x03\x04"):
@@ -398,6 +404,7 @@ def parse(raw: str | bytes, labels=None, source: str = "transcript",
         return parse_docx(raw, labels, source)
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
+    limits.check_lines(raw, source)  # before any regex sees a line
     if fmt == "webvtt":
         return parse_webvtt(raw, labels, source)
     return parse_labelled(raw, labels, source, multiline=fmt == "labelled_multiline")

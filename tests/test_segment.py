@@ -110,6 +110,8 @@ def test_abbreviations_case_and_period_insensitive():
     ("Mm-hmm. Right.", ["Mm-hmm.", "Right."]),
     ("so I was— I mean, it was hard.", ["so I was— I mean, it was hard."]),
     ("so I was—", ["so I was—"]),
+    ("It's the whole game for me. I think so.", ["It's the whole game for me.", "I think so."]),
+    ("I was ill. It was bad.", ["I was ill.", "It was bad."]),
     ("It was a—", ["It was a—"]),
     ("Okay.  Next\u00a0one.\tYes.", ["Okay.", "Next\u00a0one.", "Yes."]),
     ("", []),

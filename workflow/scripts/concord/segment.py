@@ -14,6 +14,9 @@ set-up. Three things are Concord's own, all in :func:`sentence_spans`:
 * offsets are exact: pySBD's sentences are aligned to the turn by their
   non-whitespace characters (pySBD's own ``char_span`` search drops a sentence it
   cannot find); the segments of a turn cover every non-space character of it;
+* pySBD's English abbreviation list loses the entries that are everyday words at
+  the end of spoken sentences (:data:`NOT_ABBREVIATIONS`: me, is, ill, miss, ...;
+  with them "... for me. I think so." is one sentence);
 * ``abbreviations`` from the config that pySBD's English list lacks (it has dr, mr,
   mrs, st, e.g, i.e, etc, no, fig, inc, p, ... ~200) are added as *prepositive*:
   a sentence never ends after them unless the turn does ("approx. Two hours");
@@ -54,23 +57,29 @@ def _norm_abbrev(a: str) -> str:
     return str(a).strip().lower().rstrip(".")
 
 
+# pySBD's English list holds US-state and other abbreviations that are everyday words
+# at the end of spoken sentences ("... for me. I think", "I was ill. It"): not
+# abbreviations here (measured in benchmarks/sentence_bench.py; no Golden Rule needs them)
+NOT_ABBREVIATIONS = frozenset("me is man ill miss wash ok mass ore con id ken may del fed "
+                              "ind ala".split())
+
+
 @lru_cache(maxsize=8)
 def _segmenter(abbrevs: tuple[str, ...]):
-    """A pySBD English segmenter whose abbreviation list also has ``abbrevs``."""
+    """A pySBD English segmenter: its abbreviation list without
+    :data:`NOT_ABBREVIATIONS`, plus ``abbrevs`` (single words as prepositive)."""
     import pysbd
     from pysbd.lang.english import English
 
+    base = [a for a in English.Abbreviation.ABBREVIATIONS if a not in NOT_ABBREVIATIONS]
     # multi-period forms (a.m, e.g, u.k) have pySBD rules of their own
-    extra = sorted(a for a in set(abbrevs) - set(English.Abbreviation.ABBREVIATIONS)
-                   if "." not in a)
+    extra = sorted(a for a in set(abbrevs) - set(base) if "." not in a)
+    abbreviation = type("Abbreviation", (English.Abbreviation,), {
+        "ABBREVIATIONS": base + extra,
+        "PREPOSITIVE_ABBREVIATIONS": list(English.Abbreviation.PREPOSITIVE_ABBREVIATIONS)
+        + extra})
     seg = pysbd.Segmenter(language="en", clean=False)
-    if extra:
-        abbreviation = type("Abbreviation", (English.Abbreviation,), {
-            "ABBREVIATIONS": list(English.Abbreviation.ABBREVIATIONS) + extra,
-            "PREPOSITIVE_ABBREVIATIONS":
-                list(English.Abbreviation.PREPOSITIVE_ABBREVIATIONS) + extra})
-        seg.language_module = type("ConcordEnglish", (English,),
-                                   {"Abbreviation": abbreviation})
+    seg.language_module = type("ConcordEnglish", (English,), {"Abbreviation": abbreviation})
     return seg
 
 

@@ -84,6 +84,9 @@ WANT = [("Moderator", "What matters most to you?"),
              "#Speaker 2: Being able to work. And not feeling sick all day.\n"),
     ("at", "@Moderator: What matters most to you?\n@Maria Lopez: Time with my family.\n"
            "@Speaker 2: Being able to work. And not feeling sick all day.\n"),
+    # CHAT (TalkBank): '*SPK:' main tiers; '@Begin'/'@Participants:' headers skipped
+    ("CHAT", "@Begin\n@Participants:\tMOD Moderator\n*Moderator:\tWhat matters most to you?\n*Maria Lopez:\tTime with my family.\n"
+             "*Speaker 2:\tBeing able to work. And not feeling sick all day.\n"),
     ("braces", "{Moderator} What matters most to you?\n{Maria Lopez} Time with my family.\n"
                "{Speaker 2} Being able to work. And not feeling sick all day.\n"),
     # Trint / oTranscribe: a leading timestamp in brackets or bare

@@ -11,7 +11,9 @@ Formats (``format`` column of ``config/sessions.tsv``):
     a speaker label; the conventions of the tools researchers use are accepted:
     ``Maria:``, ``MARIA:``, ``Speaker 2:``, ``P3 - text`` (a spaced dash),
     ``[Maria] text`` / ``[id1] text`` (QualCoder), ``{Maria} text``, ``#Maria: text``,
-    ``@Maria: text``, ``*MAR: text`` (CHAT); a leading timestamp ``[00:12:31] Maria:``,
+    ``@Maria: text`` (a ``#``/``@`` line naming no roster speaker, ``# `` with a
+    space, and CHAT headers such as ``@Begin`` are comments), ``*MAR: text`` (CHAT
+    main tiers); a leading timestamp ``[00:12:31] Maria:``,
     ``(00:12:31)``, ``00:12:31 Maria:`` or f4/MAXQDA ``#00:12:31-4#``; a trailing one
     ``Speaker 1 (00:00:12):`` (Rev); a leading paragraph or line number
     (``12  Maria: ...``, MAXQDA/NVivo exports, PDF line numbers); a label alone on its
@@ -145,6 +147,8 @@ _MARKER_NAMES = {"unintelligible": "inaudible", "indiscernible": "inaudible",
                  "cross-talk": "crosstalk", "overlapping": "crosstalk", "laughs": "laughter",
                  "silence": "pause", "cough": "cough", "coughs": "cough"}
 _SENTENCE_PUNCT = re.compile(r"[.,;!?\"“”]")
+_CHAT_HEADERS = {"begin", "end", "languages", "participants", "id", "media", "date",
+                 "location", "situation", "comment", "options", "transcriber", "utf8"}
 
 
 def normalise_markers(text: str) -> str:
@@ -258,8 +262,7 @@ def _parse_lines(lines, labels, source: str, multiline: bool = True):
         elif _NO_SPEECH.match(line):
             continue  # a timestamp or a paragraph/page number alone
         else:
-            if line.lstrip().startswith("#") and not line.lstrip().startswith("#" + "#") \
-                    and _F4_TS.match(line) is None:
+            if line.lstrip().startswith(("#", "@")) and _F4_TS.match(line) is None:
                 stripped = line.lstrip()
                 if stripped[1:2].isspace() or not stripped[1:2]:
                     continue  # '# comment'
@@ -267,8 +270,9 @@ def _parse_lines(lines, labels, source: str, multiline: bool = True):
                     split = _split_label(line, lab)
                 except _Unknown:
                     split = None
-                if split is None:
-                    continue  # '#Header: ...' that names no roster speaker: a comment
+                if split is None or (stripped[0] == "@" and lab.given is False
+                                     and split[0].casefold() in _CHAT_HEADERS):
+                    continue  # '#Header: ...' / CHAT '@Begin' naming no roster speaker
             else:
                 try:
                     split = _split_label(line, lab)

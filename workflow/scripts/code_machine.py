@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 from concord import roles  # noqa: E402
 from concord import code  # noqa: E402
-from concord.tsvio import read_tsv, write_tsv  # noqa: E402
+from concord.tsvio import write_tsv  # noqa: E402
 
 sm = snakemake  # noqa: F821
 codebook = code.compile_codebook(code.read_codebook(sm.input.codebook))

@@ -13,8 +13,8 @@ sm = snakemake  # noqa: F821
 codebook = code.compile_codebook(code.read_codebook(sm.input.codebook))
 machine = pd.concat([read_tsv(p, required=code.MACHINE_COLUMNS) for p in sm.input.machine],
                     ignore_index=True)
-segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id",
-                                                   "participant_id", "speaker_id", "start", "end"])
+segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id", "participant_id",
+                                                   "speaker_id", "start", "end", "turn", "text"])
                       for p in sm.input.segments], ignore_index=True)
 sheet = (read_tsv(sm.input.coders, required=["coder", "session_id", "path"])
          if sm.input.get("coders") else pd.DataFrame(columns=["coder", "session_id", "path"]))
@@ -25,6 +25,14 @@ def read_coder_file(path):
         from concord import refiqda
         coders = sorted(set(sheet.loc[sheet["path"] == path, "coder"]))
         return refiqda.read_qdpx_codings(path, user=coders[0] if len(coders) == 1 else None)
+    if str(path).lower().endswith((".csv", ".xlsx")):  # MAXQDA/NVivo/ATLAS.ti/Dedoose
+        from concord import codedsegments
+        coders = sorted(set(sheet.loc[sheet["path"] == path, "coder"]))
+        book = code.read_codebook(sm.input.codebook)
+        res = codedsegments.read_coded_segments(
+            path, segments, codebook.code_ids, {c["id"]: c["name"] for c in book["codes"]},
+            coder=coders[0] if len(coders) == 1 else None)
+        return codedsegments.check_unmatched(res, str(path))
     df = read_tsv(path)
     if "segment_id" in df.columns and "code" in df.columns:
         return df

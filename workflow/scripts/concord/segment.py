@@ -6,17 +6,27 @@ number is the turn number. Each turn's text is split into sentences
 are offsets into the whole file content (a Python ``str``), so
 ``content[start:end] == text`` always holds.
 
-Sentences come from NLTK's Punkt algorithm *without downloaded data*: a
-:class:`PunktSentenceTokenizer` built from explicit :class:`PunktParameters`:
+Sentences come from pySBD (rule-based, the Pragmatic Segmenter's rules; no data, no
+download), chosen over NLTK Punkt by ``benchmarks/sentence_bench.py`` (BENCHMARKS.md,
+"Sentence units"): 47 of the 48 English Golden Rules against 22 for the earlier Punkt
+set-up. Three things are Concord's own, all in :func:`sentence_spans`:
 
-* ``abbrev_types``: the configured abbreviations, lower case, without the final
-  period (Punkt's own convention: a trained model stores ``e.g.`` as ``"e.g"``),
-  so "Dr. Okafor" stays one sentence;
-* ``sent_starters``: common sentence-initial words of spoken English
-  (:data:`SENT_STARTERS`), so that after an abbreviation or an ellipsis a
-  capitalised starter still opens a new sentence ("No. It was fine." ->
-  two sentences even though "no" is an abbreviation for "No. 5"; "I was... I was
-  scared." -> two). Name-like words (Will, May, Hope) are deliberately absent.
+* offsets are exact: pySBD's sentences are aligned to the turn by their
+  non-whitespace characters (pySBD's own ``char_span`` search drops a sentence it
+  cannot find); the segments of a turn cover every non-space character of it;
+* pySBD's English abbreviation list loses the entries that are everyday words at
+  the end of spoken sentences (:data:`NOT_ABBREVIATIONS`: me, is, ill, miss, ...;
+  with them "... for me. I think so." is one sentence);
+* ``abbreviations`` from the config that pySBD's English list lacks (it has dr, mr,
+  mrs, st, e.g, i.e, etc, no, fig, inc, p, ... ~200) are added as *prepositive*:
+  a sentence never ends after them unless the turn does ("approx. Two hours");
+  multi-period forms (a.m, e.g, U.S.) are left to pySBD's own rules;
+* spoken language: a piece ending in ``,`` ``:`` or ``;`` is not a sentence (pySBD's
+  list rule would cut "Three things: 1. fatigue, 2. nausea" into four), and a piece
+  that is only hesitation (``Um.``, ``Uh...``, ``Er,``) joins the next sentence (or
+  the previous one at the end of a turn) -- a filler alone is no coding unit. Back-
+  channels that answer (``Mm-hmm.``, ``Yeah.``, ``No.``) stay sentences, an
+  interrupted turn (``so I was—``) stays one sentence, ``I was... I was scared.`` is two.
 """
 
 from __future__ import annotations
@@ -25,7 +35,6 @@ import re
 from functools import lru_cache
 
 import pandas as pd
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 from concord.tsvio import InputError, read_tsv
 
@@ -35,40 +44,101 @@ SUMMARY_COLUMNS = ["session_id", "group", "turns", "segments", "participant_segm
                    "words", "participant_words", "participants_speaking",
                    "participants_enrolled"]
 
-SENT_STARTERS = frozenset("""
-i i'm i've i'd i'll it it's we we're they they're he she you you're the a an and but so
-then that that's this there there's what when why how who where which if because or
-also just maybe yes yeah no not nothing well um uh oh okay ok my our your his her their
-honestly actually really sure right thank thanks do did does is was are were can could
-would should in on at for with after before now one some many most all everyone nobody
-let let's like as even still first second last
-""".split())
-
+FILLERS = frozenset("um umm uh uhh er erm ah hmm hm".split())
 WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*")
+_FILLER_ONLY = re.compile(r"^\W*(?:(?:" + "|".join(sorted(FILLERS)) + r")\W*)+$", re.I)
+_NOT_FINAL = (",", ":", ";")
+# where pySBD may cut: terminal punctuation, list markers ``a)``/``1)``, bullets, breaks
+_MAYBE_SPLIT = re.compile(r"[.!?…)•\u2022\u25cf\u25aa\r\n]")
+_FINAL = ".!?…'\"’”»)]}\u00a0 "
 
 
 def _norm_abbrev(a: str) -> str:
     return str(a).strip().lower().rstrip(".")
 
 
+# pySBD's English list holds US-state and other abbreviations that are everyday words
+# at the end of spoken sentences ("... for me. I think", "I was ill. It"): not
+# abbreviations here (measured in benchmarks/sentence_bench.py; no Golden Rule needs them)
+NOT_ABBREVIATIONS = frozenset("me is man ill miss wash ok mass ore con id ken may del fed "
+                              "ind ala".split())
+
+
 @lru_cache(maxsize=8)
-def _tokenizer(abbrevs: tuple[str, ...]) -> PunktSentenceTokenizer:
-    params = PunktParameters()
-    params.abbrev_types = {a for a in abbrevs if a}
-    params.sent_starters = set(SENT_STARTERS)
-    return PunktSentenceTokenizer(params)
+def _segmenter(abbrevs: tuple[str, ...]):
+    """A pySBD English segmenter: its abbreviation list without
+    :data:`NOT_ABBREVIATIONS`, plus ``abbrevs`` (single words as prepositive)."""
+    import pysbd
+    from pysbd.lang.english import English
+
+    base = [a for a in English.Abbreviation.ABBREVIATIONS if a not in NOT_ABBREVIATIONS]
+    # multi-period forms (a.m, e.g, u.k) have pySBD rules of their own
+    extra = sorted(a for a in set(abbrevs) - set(base) if "." not in a)
+    abbreviation = type("Abbreviation", (English.Abbreviation,), {
+        "ABBREVIATIONS": base + extra,
+        "PREPOSITIVE_ABBREVIATIONS": list(English.Abbreviation.PREPOSITIVE_ABBREVIATIONS)
+        + extra})
+    seg = pysbd.Segmenter(language="en", clean=False)
+    seg.language_module = type("ConcordEnglish", (English,), {"Abbreviation": abbreviation})
+    return seg
 
 
-def sentence_spans(text: str, abbreviations) -> list[tuple[int, int]]:
-    """Sentence ``(start, end)`` offsets in ``text`` (Punkt, no downloaded data).
+def _align(text: str, pieces: list[str]) -> list[int]:
+    """End offsets in ``text`` of ``pieces`` (pySBD's sentences, in order), matched by
+    their non-whitespace characters. ``[]`` when they do not spell ``text``."""
+    ends, i, n = [], 0, len(text)
+    for piece in pieces:
+        for ch in piece:
+            if ch.isspace():
+                continue
+            while i < n and text[i].isspace():
+                i += 1
+            if i >= n or text[i] != ch:
+                return []
+            i += 1
+        ends.append(i)
+    while i < n and text[i].isspace():
+        i += 1
+    return ends if i == n else []
 
-    ``abbreviations``: e.g. ``["dr", "mrs", "e.g", "p.m"]`` (case and a final
-    period do not matter). Whitespace between sentences belongs to no span.
+
+def sentence_spans(text: str, abbreviations=()) -> list[tuple[int, int]]:
+    """Sentence ``(start, end)`` offsets in ``text`` (pySBD + the rules above).
+
+    ``abbreviations``: e.g. ``["dr", "approx", "e.g"]`` (case and a final period do
+    not matter), added to pySBD's list. Whitespace between sentences belongs to no
+    span; ``text[start:end]`` is stripped and non-empty.
     """
     if not text.strip():
         return []
-    tok = _tokenizer(tuple(sorted({_norm_abbrev(a) for a in abbreviations or []})))
-    return [(int(s), int(e)) for s, e in tok.span_tokenize(text)]
+    body = text.strip()
+    if not _MAYBE_SPLIT.search(body.rstrip(_FINAL)):  # one sentence: spare pySBD's regexes
+        a = text.index(body[0])
+        return [(a, a + len(body))]
+    seg = _segmenter(tuple(sorted({_norm_abbrev(a) for a in abbreviations or []} - {""})))
+    ends = _align(text, seg.processor(text).process())
+    if not ends:  # pySBD changed a character: keep the turn whole rather than guess
+        ends = [len(text)]
+    spans, start = [], 0
+    for end in ends:
+        piece = text[start:end]
+        if piece.strip():
+            a = start + len(piece) - len(piece.lstrip())
+            b = start + len(piece.rstrip())
+            spans.append((a, b))
+        start = end
+    # spoken language: no boundary after , : ; and no filler-only sentence
+    out: list[list[int]] = []
+    for a, b in spans:
+        if out and (text[out[-1][1] - 1] in _NOT_FINAL
+                    or _FILLER_ONLY.match(text[out[-1][0]:out[-1][1]])):
+            out[-1][1] = b
+        else:
+            out.append([a, b])
+    if len(out) > 1 and _FILLER_ONLY.match(text[out[-1][0]:out[-1][1]]):
+        last = out.pop()
+        out[-1][1] = last[1]
+    return [(a, b) for a, b in out]
 
 
 def count_words(text: str) -> int:

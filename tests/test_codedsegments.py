@@ -165,7 +165,8 @@ def test_combine_codings_script_reads_a_maxqda_xlsx(tmp_path, monkeypatch):
                           codebook=str(root / "config" / "codebook.yaml")),
                output=out, log=dict(log=str(tmp_path / "log")),
                params=dict(sessions=["A1"], min_overlap=0.5,
-                           consensus={"method": "majority"}))
+                           consensus={"method": "majority"}, unit_roles=["participant"],
+                           code_roles={}))
     got = read_tsv(out["codings"])
     assert ("dee", "A1-T0003-S02", "SIDE_EFFECTS") in set(
         zip(got["coder"], got["segment_id"], got["code"]))

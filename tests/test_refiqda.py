@@ -174,7 +174,8 @@ def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monk
                           codebook=str(ROOT / "config" / "codebook.yaml")),
                output=out, log=dict(log=str(tmp_path / "log")),
                params=dict(sessions=["S1", "S2"], min_overlap=0.5,
-                           consensus={"method": "majority"}))
+                           consensus={"method": "majority"}, unit_roles=["participant"],
+                           code_roles={}))
     got = read_tsv(out["codings"])
     assert sorted(zip(got["coder"], got["segment_id"], got["code"])) == sorted([
         ("ann", target.segment_id, "SIDE_EFFECTS"), ("bob", target.segment_id, "SIDE_EFFECTS"),
@@ -185,7 +186,7 @@ def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monk
                input=dict(codings=out["codings"], coverage=out["coverage"], segments=[str(sp)],
                           codebook=str(ROOT / "config" / "codebook.yaml")),
                output=ev_out, log=dict(log=str(tmp_path / "log2")),
-               params=dict(moderator_id="MOD"))
+               params=dict(analysis_coder="consensus", unit_roles=["participant"], code_roles={}))
     ev = read_tsv(ev_out["evaluation"]).set_index("code")
     assert ev.loc["SIDE_EFFECTS", "f1"] == "1" and ev.loc["overall", "true_positive"] == "1"
     import json

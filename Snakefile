@@ -9,6 +9,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/deidentify.smk"
+include: "workflow/rules/privacy.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/code.smk"
 include: "workflow/rules/agreement.smk"

@@ -52,8 +52,9 @@ def test_strict_labelled_offsets_exact_and_continuation_refused():
 
 
 def test_labels_alone_on_their_line_need_text():
-    with pytest.raises(InputError, match=r"t, line 1: speaker 'Maria' has a label but no text"):
+    with pytest.raises(InputError, match=r"t, line 1: the speaker label has no text") as exc:
         T.parse("Maria:\nJoan: hi\n", {"Maria", "Joan"}, "t", "labelled_multiline")
+    assert "Maria" not in str(exc.value)
 
 
 def test_zoom_webvtt_prefixes_and_merged_cues():
@@ -124,9 +125,10 @@ def test_docx_unknown_bold_speaker_and_tables(tmp_path):
     p.add_run("Stranger").bold = True
     p.add_run(": hello")
     d.save(tmp_path / "a.docx")
-    with pytest.raises(InputError, match=r"a\.docx, paragraph 1: bold speaker label "
-                                         r"'Stranger'.*roster"):
+    with pytest.raises(InputError, match=r"a\.docx, paragraph 1: bold speaker label #1 "
+                                         r"of this file is not in the roster") as exc:
         T.parse(T.read_raw(tmp_path / "a.docx"), {"Sam"}, "a.docx", "docx")
+    assert "Stranger" not in str(exc.value)   # a label is often a name: never echoed
     d = docx.Document()
     d.add_table(rows=1, cols=2)
     d.save(tmp_path / "b.docx")
@@ -145,16 +147,20 @@ def test_auto_detection(tmp_path, capsys):
 
 
 def test_bad_inputs_name_file_and_line(tmp_path):
-    with pytest.raises(InputError, match=r"s\.txt, line 3: speaker label 'Stranger'.*roster"):
+    with pytest.raises(InputError, match=r"s\.txt, line 3: speaker label #2 of this file is "
+                                         r"not in the roster") as exc:
         T.parse("Maria: hi\n\nStranger: who\n", {"Maria"}, "s.txt", "labelled")
+    assert "Stranger" not in str(exc.value)
     with pytest.raises(InputError, match=r"s\.txt, line 1: expected 'Label: text'.*before any"):
         T.parse("just text\nMaria: hi\n", {"Maria"}, "s.txt", "labelled_multiline")
     with pytest.raises(InputError, match=r"v\.vtt, line 3: expected a cue timing line"):
         T.parse("WEBVTT\n\n00:01 -> 00:02\nhi\n", {"Maria"}, "v.vtt", "webvtt")
     with pytest.raises(InputError, match=r"v\.vtt, line 4: the first cue names no speaker"):
         T.parse("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhello\n", {"Maria"}, "v.vtt")
-    with pytest.raises(InputError, match=r"v\.vtt, line 4: speaker 'Bob' is not in the roster"):
+    with pytest.raises(InputError, match=r"v\.vtt, line 4: the cue's speaker label #1 of this "
+                                         r"file is not in the roster") as exc:
         T.parse("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Bob>hello\n", {"Maria"}, "v.vtt")
+    assert "Bob" not in str(exc.value)
     with pytest.raises(InputError, match=r"declared format 'labelled' but the content looks "
                                          r"like webvtt"):
         T.parse("WEBVTT\n", {"Maria"}, "v.vtt", "labelled")

@@ -147,6 +147,12 @@ def _split_label(line: str, labels: _Labels):
     return None
 
 
+def _label_ordinal(turns) -> str:
+    """Where an unknown speaker label is, without the label itself (it is often a name):
+    "speaker label #3" = the third distinct label of the file, counting this one."""
+    return f"speaker label #{len({t.label for t in turns}) + 1} of this file"
+
+
 def _parse_lines(lines, labels, source: str, unit: str = "line", multiline: bool = True):
     """Core of labelled/docx parsing. ``lines``: (number, text, raw offset, forced
     label or None). Without ``multiline`` every line must start a turn."""
@@ -157,18 +163,19 @@ def _parse_lines(lines, labels, source: str, unit: str = "line", multiline: bool
         if forced is not None:
             canon = lab.canonical(forced.strip().rstrip(":").strip())
             if canon is None:
-                raise InputError(f"{source}, {unit} {number}: bold speaker label "
-                                 f"{forced.strip()!r} is not in the roster for this session; "
-                                 f"add a roster row with this speaker_label or fix the label")
+                raise InputError(f"{source}, {unit} {number}: bold "
+                                 f"{_label_ordinal(turns)} is not in the roster for this "
+                                 f"session; add a roster row with this speaker_label or fix "
+                                 f"the label")
             split = (canon, 0)
         else:
             try:
                 split = _split_label(line, lab)
             except ValueError as exc:
-                raise InputError(f"{source}, {unit} {number}: speaker label {str(exc)!r} is "
-                                 f"not in the roster for this session; add a roster row with "
-                                 f"this speaker_label (or fix the label in the transcript)"
-                                 ) from None
+                raise InputError(f"{source}, {unit} {number}: "
+                                 f"{_label_ordinal(turns)} is not in the roster for this "
+                                 f"session; add a roster row with this speaker_label (or fix "
+                                 f"the label in the transcript)") from None
         if split is None:
             if not multiline:
                 raise InputError(f"{source}, {unit} {number}: expected 'Label: text' (a "
@@ -196,8 +203,8 @@ def _parse_lines(lines, labels, source: str, unit: str = "line", multiline: bool
         turns.append(Turn(number, label, norm if not exact else text, start, number, exact))
     empty = [t for t in turns if not t.text]
     if empty:
-        raise InputError(f"{source}, {unit} {empty[0].line}: speaker {empty[0].label!r} has a "
-                         f"label but no text; delete the line or add the turn's text")
+        raise InputError(f"{source}, {unit} {empty[0].line}: the speaker label has no text "
+                         f"after it; delete the line or add the turn's text")
     return turns
 
 
@@ -273,9 +280,10 @@ def parse_webvtt(text: str, labels=None, source: str = "transcript") -> list[Tur
         if speaker is not None:
             canon = lab.canonical(speaker) if lab.given else speaker
             if canon is None:
-                raise InputError(f"{source}, line {number}: speaker {speaker!r} is not in the "
-                                 f"roster for this session; add a roster row with this "
-                                 f"speaker_label (or fix the cue)")
+                raise InputError(f"{source}, line {number}: the cue's "
+                                 f"{_label_ordinal(turns)} is not in the roster for this "
+                                 f"session; add a roster row with this speaker_label (or fix "
+                                 f"the cue)")
             speaker = canon
         elif turns:
             speaker = turns[-1].label

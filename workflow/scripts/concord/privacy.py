@@ -26,8 +26,9 @@ Leak gate (:func:`leak_check`, rule ``leak_check``)
     hard-coded): a hit lying inside an occurrence of a code id (exact capitals), a
     code label or category, a term of ``restricted/allow.txt``, a ``keep`` decision
     or a role label; and a hit whose three-word window (the hit with the two words
-    before, after, or around it) occurs in the template's fixed text -- the manuscript
-    source, the bibliography, the checklist and the codebook -- so "Wilson, Edwin B."
+    before, after, or around it) occurs in the template's fixed text -- the headings of the
+    manuscript source (its prose is the author's and is checked), the bibliography as
+    written and as rendered, the checklist and the codebook -- so "Wilson, Edwin B."
     in the references or a heading "Hope and milestones" does not fire, while "Hope
     here again." in a quote does. A ``keep`` decision is study-wide for the gate (an
     output such as the manuscript mixes sessions) and masks only the text it names:
@@ -343,13 +344,24 @@ class Exclusions:
         for f in fixed_files:
             p = Path(f)
             if p.is_file():
-                fixed |= _trigrams(p.read_text(encoding="utf-8", errors="replace"))
+                fixed |= _trigrams(fixed_text(p))
         for t in fixed_texts:
             fixed |= _trigrams(t)
         if codebook:
             fixed |= _trigrams(json.dumps(codebook, ensure_ascii=False, default=str))
         return cls(sorted(set(ids)), sorted({" ".join(p.split()) for p in phrases if p.strip()}),
                    fixed)
+
+
+def fixed_text(path) -> str:
+    """The fixed text of a template file: of a manuscript source (``.qmd``, ``.md``) its
+    headings only -- its prose is the author's and is checked like any output (a name
+    typed into the acknowledgements is a leak); of any other file (bibliography,
+    checklist) all of it."""
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    if Path(path).suffix.lower() in {".qmd", ".md", ".rmd", ".markdown"}:
+        return "\n".join(ln for ln in text.split("\n") if re.match(r"#{1,6}\s", ln))
+    return text
 
 
 def rendered_references(html_path) -> str:

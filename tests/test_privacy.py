@@ -2,6 +2,7 @@
 
 import io
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -534,3 +535,68 @@ def test_a_failing_run_never_prints_a_roster_name(tmp_path):
             text += f.read_text(encoding="utf-8", errors="replace")
     assert "speaker label #" in text and "is not in the roster" in text
     assert "Rosalind" not in text and "Okoro" not in text
+
+
+def _gate_study(tmp_path):
+    """A study folder with outputs, as the leak_check rule sees it (cwd = study)."""
+    s = tmp_path / "study"
+    (s / "restricted" / "keys").mkdir(parents=True)
+    (s / "restricted" / "roster.tsv").write_text(
+        "participant_id\tsession_id\tspeaker_label\tfull_name\taliases\n"
+        "P01\tS1\tGrace\tGrace Hill\t\nP02\tS1\tTherapist\tAnn Lee\t\n", encoding="utf-8")
+    for sid in ["S1", "S2"]:   # S2 was removed from the study
+        (s / "restricted" / "keys" / f"{sid}.json").write_text(json.dumps(
+            {"session_id": sid, "entries": [{"original": "Harbor Falls", "type": "LOCATION"}]}))
+    (s / "codebook.yaml").write_text(yaml.safe_dump(CODEBOOK), encoding="utf-8")
+    (s / "restricted" / "allow.txt").write_text("Chair\n", encoding="utf-8")
+    (s / "template.qmd").write_text("# Grace and favour\n\nProse.\n", encoding="utf-8")
+    for f, text in {"results/deid/S1.txt": "P01\tThe grace period. Therapist: ok. TRUST\n",
+                    "results/deid/S2.txt": "P09\tGrace Hill here\n",
+                    "results/manuscript/m.html": "<h1>Grace and favour</h1><p>Trust</p>",
+                    "results/privacy/leaks.tsv": "stale\n", "logs/x.log": "fine\n"}.items():
+        (s / f).parent.mkdir(parents=True, exist_ok=True)
+        (s / f).write_text(text, encoding="utf-8")
+    return s
+
+
+def _run_gate(s, monkeypatch):
+    monkeypatch.chdir(s)
+    run_script("leak_check.py", monkeypatch,
+               input=dict(roster="restricted/roster.tsv", key_files=["restricted/keys/S1.json"],
+                          documents=["results/manuscript/m.html"], codebook="codebook.yaml",
+                          template=["template.qmd"], allow="restricted/allow.txt"),
+               output=dict(report="results/privacy/leak_check.tsv"),
+               log=dict(log="logs/leak_check.log"),
+               params=dict(results_dir="results", roots=["results", "logs", ".snakemake/log"],
+                           leaks="results/privacy/leaks.tsv", quarantine="restricted/quarantine",
+                           sessions=["S1"], keys_dir="restricted/keys",
+                           review_dir="restricted/review"))
+    sys.stderr.flush()     # the script's log (the process would close it on exit)
+
+
+def test_gate_script_prunes_removed_sessions_and_passes_a_clean_study(tmp_path, monkeypatch):
+    s = _gate_study(tmp_path)
+    _run_gate(s, monkeypatch)
+    assert not (s / "results/deid/S2.txt").exists()            # removed session's data
+    assert not (s / "restricted/keys/S2.json").exists()
+    assert not (s / "results/privacy/leaks.tsv").exists()      # stale report gone
+    report = pd.read_csv(s / "results/privacy/leak_check.tsv", sep="\t")
+    assert list(report["file"]) == ["results/deid/S1.txt", "results/manuscript/m.html"]
+    assert (report["hits"] == 0).all()
+    log = (s / "logs/leak_check.log").read_text(encoding="utf-8")
+    assert "removed 2 file(s)" in log and "0 hit(s)" in log
+
+
+def test_gate_script_fails_and_quarantines_on_a_leak(tmp_path, monkeypatch):
+    s = _gate_study(tmp_path)
+    (s / "results/quotes.tsv").parent.mkdir(exist_ok=True)
+    (s / "results/quotes.tsv").write_text("Q1\tGrace here again. Drives in from Harbor Falls.\n")
+    with pytest.raises(pv.LeakError) as exc:
+        _run_gate(s, monkeypatch)
+    msg = str(exc.value)
+    assert "[NAME] here again. Drives in from [LOCATION]." in msg
+    assert "Grace" not in msg.replace("Grace and", "") and "Harbor" not in msg
+    assert not (s / "results/quotes.tsv").exists()
+    assert (s / "restricted/quarantine/results/quotes.tsv").exists()
+    assert not (s / "results/privacy/leak_check.tsv").exists()
+    assert len(pd.read_csv(s / "results/privacy/leaks.tsv", sep="\t")) == 2

@@ -65,7 +65,7 @@ rule leak_check:
             config["manuscript"].get(
                 "checklist", str(Path(workflow.basedir) / "workflow" / "report" / "coreq.yaml")),
         ],
-        code=package("code", "deidentify", "privacy", "studyconfig", "textnorm"),
+        code=package("deidentify", "privacy", "textnorm"),
     output:
         report="results/privacy/leak_check.tsv",
     log:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
-from concord import code, privacy  # noqa: E402
+import yaml  # noqa: E402
+
+from concord import privacy  # noqa: E402
 from concord.tsvio import read_tsv, write_tsv  # noqa: E402
 
 sm = snakemake  # noqa: F821
@@ -24,7 +26,7 @@ keys = privacy.load_keys(sm.input.key_files)
 decisions = privacy.read_decisions(sm.input.get("decisions"))
 deny = privacy.read_deny(sm.input.get("deny"))
 exclusions = privacy.Exclusions.build(
-    codebook=code.read_codebook(sm.input.codebook), allow=privacy.read_allow(sm.input.get("allow")),
+    codebook=yaml.safe_load(Path(sm.input.codebook).read_text(encoding="utf-8")), allow=privacy.read_allow(sm.input.get("allow")),
     decisions=decisions, roster=roster, fixed_files=sm.input.template,
     fixed_texts=[privacy.rendered_references(d) for d in sm.input.documents if d.endswith(".html")])
 gate = privacy.Gate(privacy.identifiers(roster, keys, deny, decisions), exclusions)

@@ -600,3 +600,18 @@ def test_gate_script_fails_and_quarantines_on_a_leak(tmp_path, monkeypatch):
     assert (s / "restricted/quarantine/results/quotes.tsv").exists()
     assert not (s / "results/privacy/leak_check.tsv").exists()
     assert len(pd.read_csv(s / "results/privacy/leaks.tsv", sep="\t")) == 2
+
+
+FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+@pytest.mark.skipif(not (FIXTURES / "webvtt").is_dir(), reason="../shared/fixtures absent")
+def test_a_real_webvtt_voice_not_in_the_roster_is_not_echoed():
+    """The W3C spec example (vtt.js fixture): its <v Roger Bingham> voice is not in this
+    roster; the error names file, line and the label's ordinal, never the voice."""
+    from concord import transcripts as T
+    path = FIXTURES / "webvtt" / "mozilla_vttjs_spec-example.vtt"
+    with pytest.raises(InputError, match=r"line 4: the cue's speaker label #1 of this file is "
+                                         r"not in the roster") as exc:
+        T.parse(T.read_raw(path), {"Neil"}, str(path), "webvtt")
+    assert "Roger" not in str(exc.value) and "Bingham" not in str(exc.value)

@@ -10,21 +10,12 @@ RESTRICTED = {
 QUARANTINE = str(Path(KEYS_DIR).parent / "quarantine")
 
 
-def restricted_lists(wildcards):
-    """The restricted lists that exist (decisions.tsv, allow.txt, deny.txt)."""
-    return {k: v for k, v in RESTRICTED.items() if Path(v).is_file()}
-
-
-def review_decisions(wildcards):
-    path = RESTRICTED["decisions"]
-    return {"decisions": path} if Path(path).is_file() else {}
-
-
 # Counts of the review decisions (redact / keep, by type) for the methods section;
 # counts only, never the text.
 rule deid_decisions:
     input:
-        unpack(review_decisions),
+        # optional restricted input: absent = no decisions
+        unpack(lambda w: {"decisions": RESTRICTED["decisions"]} if Path(RESTRICTED["decisions"]).is_file() else {}),
         code=package("privacy"),
     output:
         counts="results/privacy/decisions.tsv",
@@ -51,7 +42,8 @@ FRAGMENTS.append("results/privacy/decisions.numbers.json")
 # quarantine, writes results/privacy/leaks.tsv (masked) and fails the run.
 rule leak_check:
     input:
-        unpack(restricted_lists),
+        # the restricted lists that exist (decisions.tsv, allow.txt, deny.txt)
+        unpack(lambda w: {k: v for k, v in RESTRICTED.items() if Path(v).is_file()}),
         documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
         registry="results/manuscript/numbers.json",
         roster=DEID["roster"],
@@ -79,7 +71,7 @@ rule leak_check:
         leaks="results/privacy/leaks.tsv",
         quarantine=QUARANTINE,
         sessions=SESSION_IDS,
-        keys_dir=KEYS_DIR,
+        keys_dir=lambda w, input: str(Path(input.key_files[0]).parent),
         review_dir=DEID.get("review_dir", "restricted/review"),
     conda:
         "../envs/concord.yaml"

@@ -283,8 +283,9 @@ def read_qdpx(path_or_bytes, source: str | None = None):
         elif path.startswith("internal://"):
             member = f"sources/{path[len('internal://'):]}"
             if member not in zf.namelist():
-                raise InputError(f"{qde}, line {src.sourceline}: source {name!r} points at "
-                                 f"{member}, which is not in the archive")
+                # a source's name is often a participant's ("Interview J. Smith"): not echoed
+                raise InputError(f"{qde}, line {src.sourceline}: the source points at a text "
+                                 f"file which is not in the archive; export the project again")
             texts[name] = zf.read(member).decode("utf-8-sig")
         for sel in src.findall(f"{{{ns}}}PlainTextSelection"):
             try:

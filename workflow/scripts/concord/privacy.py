@@ -123,6 +123,8 @@ _FOLDED: dict[str, str] = {}
 def fold_keep_length(text: str) -> str:
     """:func:`concord.textnorm.fold_keep_length`, one ``str.translate`` per text (each
     distinct character folded once and cached): ~100x faster on megabytes of output."""
+    if text.isascii():
+        return text.lower()          # the same, in C: ASCII folds to lower case only
     chars = set(text)
     for ch in chars - _FOLDED.keys():
         _FOLDED[ch] = _fold_chars(ch)
@@ -741,11 +743,11 @@ def _private_dir(path: Path) -> Path:
     """Create ``path`` (and missing parents) 0700; never through a symlink."""
     path = Path(path)
     for p in reversed([path, *path.parents]):
-        if p.is_symlink():
-            raise InputError(f"{p}: a restricted folder must not be a symlink; remove the link")
-        if not p.exists():
+        if not p.exists() and not p.is_symlink():
             p.mkdir(mode=0o700)
             os.chmod(p, 0o700)
+    if path.is_symlink():
+        raise InputError(f"{path}: a restricted folder must not be a symlink; remove the link")
     os.chmod(path, 0o700)
     return path
 

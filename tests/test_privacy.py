@@ -615,3 +615,9 @@ def test_a_real_webvtt_voice_not_in_the_roster_is_not_echoed():
                                          r"not in the roster") as exc:
         T.parse(T.read_raw(path), {"Neil"}, str(path), "webvtt")
     assert "Roger" not in str(exc.value) and "Bingham" not in str(exc.value)
+
+
+def test_fast_fold_equals_textnorm():
+    from concord.textnorm import fold_keep_length
+    for s in ["".join(chr(i) for i in range(128)), "O’Brien José Ñúñez Straße ǅ İ ﬁ ‐ \u00a0x"]:
+        assert pv.fold_keep_length(s) == fold_keep_length(s)

@@ -52,8 +52,8 @@ def test_identifiers_cover_roster_and_keys_but_not_ages_or_roles():
 
 
 def test_common_words_come_from_word_lists_not_a_hand_list():
-    words = ["Hope", "Grace", "Will", "May", "Trust", "Burden", "Chair", "Faith"]
-    names = ["Carla", "Edwin", "John", "Okafor", "O'Brien", "Szöllössy"]
+    words = ["Hope", "Will", "May", "Bill", "Trust", "Burden", "Chair", "Faith"]
+    names = ["Carla", "Edwin", "John", "Okafor", "Szöllössy"]
     assert all(pv.is_common_word(w) for w in words)
     assert not any(pv.is_common_word(n) for n in names)
 
@@ -67,8 +67,13 @@ def _found(gate, text):
     return [text[s:e] for s, e, _ in gate.hits(text)]
 
 
+def _uncased(terms):
+    """The matcher's own behaviour, whatever the case rule says about a name."""
+    return [pv.Term(t.text, t.type, t.source, False) for t in terms]
+
+
 def test_matcher_is_folded_word_bounded_and_whitespace_tolerant():
-    m = pv.Matcher(pv.identifiers(ROSTER, KEYS))
+    m = pv.Matcher(_uncased(pv.identifiers(ROSTER, KEYS)))
     text = "UNA  TAMURA said; una's turn. Unable, Valentine, Tamuras, call (555) 123-4567."
     hits = [(text[s:e], m.terms[i].text) for s, e, i in m.finditer(text)]
     assert hits == [("UNA  TAMURA", "Una Tamura"), ("una", "Una"),
@@ -76,27 +81,27 @@ def test_matcher_is_folded_word_bounded_and_whitespace_tolerant():
 
 
 def test_gate_fails_on_a_common_word_name_at_a_sentence_start_not_on_the_word():
-    roster = pd.DataFrame([["P01", "S1", "P01", "Grace Hill", "Will"]],
+    roster = pd.DataFrame([["P01", "S1", "P01", "Hope Hill", "Will"]],
                           columns=deid.ROSTER_COLUMNS)
     gate = _gate(roster, [])
-    text = ("Grace here again. It was a grace period; GRACE is a code. I will go. "
-            "Will said it: ask Grace. Grace's turn.")
-    assert _found(gate, text) == ["Grace", "Will", "Grace", "Grace"]
+    text = ("Hope here again. I hope so; HOPE is a code. I will go. "
+            "Will said it: ask Hope. Hope's turn.")
+    assert _found(gate, text) == ["Hope", "Will", "Hope", "Hope"]
 
 
 def test_gate_folds_apostrophes_and_accents():
     roster = pd.DataFrame([["P01", "S1", "P01", "Niamh O'Brien", ""],
                            ["P02", "S1", "P02", "José Ñúñez", ""]], columns=deid.ROSTER_COLUMNS)
     gate = _gate(roster, [])
-    text = "Ask O’Brien or o‘brien; JOSE NUNEZ and Jose\u00a0Nunez came. Obrien is not it."
-    assert _found(gate, text) == ["O’Brien", "o‘brien", "JOSE NUNEZ", "Jose\u00a0Nunez"]
+    text = "Ask O’Brien or O‘Brien; JOSE NUNEZ and Jose\u00a0Nunez came. Obrien is not it."
+    assert _found(gate, text) == ["O’Brien", "O‘Brien", "JOSE NUNEZ", "Jose\u00a0Nunez"]
 
 
 def test_matcher_fast_path_finds_what_a_word_by_word_scan_finds():
     """Anchors located through set intersection on the folded text == every word
     looked up in turn (the oracle), on text with overlapping and adjacent names; ß
     keeps every offset."""
-    m = pv.Matcher(pv.identifiers(ROSTER, KEYS))
+    m = pv.Matcher(_uncased(pv.identifiers(ROSTER, KEYS)))
     text = ("Una Tamura una tamura Tamura-Una; Dr.  Okafor met Okafor, VAL and Valentina Ruiz "
             "(Ilsie, Ilse Corrigan) at 9; valentina ruizx Una_Tamura unaTamura ")
     folded = pv.fold_keep_length(text)
@@ -543,16 +548,16 @@ def _gate_study(tmp_path):
     (s / "restricted" / "keys").mkdir(parents=True)
     (s / "restricted" / "roster.tsv").write_text(
         "participant_id\tsession_id\tspeaker_label\tfull_name\taliases\n"
-        "P01\tS1\tGrace\tGrace Hill\t\nP02\tS1\tTherapist\tAnn Lee\t\n", encoding="utf-8")
+        "P01\tS1\tFaith\tFaith Hill\t\nP02\tS1\tTherapist\tAnn Lee\t\n", encoding="utf-8")
     for sid in ["S1", "S2"]:   # S2 was removed from the study
         (s / "restricted" / "keys" / f"{sid}.json").write_text(json.dumps(
             {"session_id": sid, "entries": [{"original": "Harbor Falls", "type": "LOCATION"}]}))
     (s / "codebook.yaml").write_text(yaml.safe_dump(CODEBOOK), encoding="utf-8")
     (s / "restricted" / "allow.txt").write_text("Chair\n", encoding="utf-8")
-    (s / "template.qmd").write_text("# Grace and favour\n\nProse.\n", encoding="utf-8")
-    for f, text in {"results/deid/S1.txt": "P01\tThe grace period. Therapist: ok. TRUST\n",
-                    "results/deid/S2.txt": "P09\tGrace Hill here\n",
-                    "results/manuscript/m.html": "<h1>Grace and favour</h1><p>Trust</p>",
+    (s / "template.qmd").write_text("# Faith and milestones\n\nProse.\n", encoding="utf-8")
+    for f, text in {"results/deid/S1.txt": "P01\tI have faith. Therapist: ok. TRUST\n",
+                    "results/deid/S2.txt": "P09\tFaith Hill here\n",
+                    "results/manuscript/m.html": "<h1>Faith and milestones</h1><p>Trust</p>",
                     "results/privacy/leaks.tsv": "stale\n", "logs/x.log": "fine\n"}.items():
         (s / f).parent.mkdir(parents=True, exist_ok=True)
         (s / f).write_text(text, encoding="utf-8")
@@ -590,12 +595,12 @@ def test_gate_script_prunes_removed_sessions_and_passes_a_clean_study(tmp_path, 
 def test_gate_script_fails_and_quarantines_on_a_leak(tmp_path, monkeypatch):
     s = _gate_study(tmp_path)
     (s / "results/quotes.tsv").parent.mkdir(exist_ok=True)
-    (s / "results/quotes.tsv").write_text("Q1\tGrace here again. Drives in from Harbor Falls.\n")
+    (s / "results/quotes.tsv").write_text("Q1\tFaith here again. Drives in from Harbor Falls.\n")
     with pytest.raises(pv.LeakError) as exc:
         _run_gate(s, monkeypatch)
     msg = str(exc.value)
     assert "[NAME] here again. Drives in from [LOCATION]." in msg
-    assert "Grace" not in msg.replace("Grace and", "") and "Harbor" not in msg
+    assert "Faith here" not in msg and "Harbor" not in msg
     assert not (s / "results/quotes.tsv").exists()
     assert (s / "restricted/quarantine/results/quotes.tsv").exists()
     assert not (s / "results/privacy/leak_check.tsv").exists()

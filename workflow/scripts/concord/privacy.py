@@ -106,7 +106,8 @@ ROLE_LABEL = re.compile(r"^(?:moderator|facilitator|co-?facilitator|interviewer|
 SKIP_KEY_TYPES = {"AGE", "SPEAKER"}
 TITLES = {"dr", "mr", "mrs", "ms", "mx", "miss", "prof", "professor", "doctor", "sir", "dame",
           "rev", "jr", "sr"}
-# A name token is also a common English word when it is a lower-case entry of Webster's
+# The de-identification package's rule is used when it has one (concord.deid.lexicons);
+# this is the gate's own. A name token is also a common English word when it is a lower-case entry of Webster's
 # 2nd International (web2, public domain, as shipped by the english-words package:
 # "hope", "grace", "will", "trust", "chair", "burden", but not "john", "carla",
 # "edwin") AND frequent in present-day English: Zipf frequency (log10 per billion
@@ -147,16 +148,30 @@ def is_common_word(token: str) -> bool:
     """True when the single word ``token`` is also an ordinary English word: then it
     is a name only where capitalised (the redactor's rule; see COMMON_ZIPF).
 
-    >>> [is_common_word(w) for w in ["Hope", "Grace", "Trust", "Chair", "Carla", "Edwin"]]
+    >>> [is_common_word(w) for w in ["Hope", "Will", "Trust", "Chair", "Carla", "Edwin"]]
     [True, True, True, True, False, False]
     """
     w = fold(token).strip()
     if not w or " " in w:
         return False
-    if w in {fold(x) for x in deid.COMMON_WORD_NAMES}:
+    redactor = _redactor_rule()
+    if redactor is not None:          # the redactor's own rule: one rule for both
+        return bool(redactor(token))
+    if w in {fold(x) for x in getattr(deid, "COMMON_WORD_NAMES", ())}:
         return True
     from wordfreq import zipf_frequency
     return w in _web2_lower() and zipf_frequency(w, "en") >= COMMON_ZIPF
+
+
+@functools.lru_cache(maxsize=1)
+def _redactor_rule():
+    """The de-identification package's ``is_common_word`` when it has one (contract B:
+    the redactor and the gate apply the same case rule), else None."""
+    try:
+        from concord.deid.lexicons import is_common_word as rule
+    except ImportError:
+        return None
+    return rule
 
 
 @dataclass(frozen=True)

@@ -507,6 +507,7 @@ def test_leak_gate_fails_the_run_quarantines_and_verify_fails(tmp_path, capsys):
         assert not (work / "results/manuscript" / f).exists()
         assert (work / "restricted/quarantine/results/manuscript" / f).is_file()
     assert "Thanks to [NAME] for her help. [NAME] read a draft." in log
+    assert "[NAME] for her help" in out          # the console shows the failed job's log
     assert "concord deid show-leak" in log
     leaks = pd.read_csv(work / "results/privacy/leaks.tsv", sep="\t")
     assert set(leaks["type"]) == {"NAME"} and "pdf-text" in set(leaks["view"])

@@ -18,8 +18,8 @@ rule deid_decisions:
         unpack(lambda w: {"decisions": RESTRICTED["decisions"]} if Path(RESTRICTED["decisions"]).is_file() else {}),
         code=package("privacy"),
     output:
-        counts="results/privacy/decisions.tsv",
-        numbers="results/privacy/decisions.numbers.json",
+        counts="results/deid/decisions.tsv",
+        numbers="results/deid/decisions.numbers.json",
     log:
         "logs/deid_decisions.log",
     benchmark:
@@ -30,7 +30,7 @@ rule deid_decisions:
         "../scripts/deid_decisions.py"
 
 
-FRAGMENTS.append("results/privacy/decisions.numbers.json")
+FRAGMENTS.append("results/deid/decisions.numbers.json")
 
 
 # The leak gate: after the manuscript and the manifest, every file under results/,

@@ -15,6 +15,7 @@ if not workflow.overwrite_configfiles:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/deidentify.smk"
+include: "workflow/rules/privacy.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/code.smk"
 include: "workflow/rules/agreement.smk"

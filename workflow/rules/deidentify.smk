@@ -118,30 +118,3 @@ rule deid_evaluation:
 
 
 FRAGMENTS.append("results/deid/evaluation.numbers.json")
-
-
-# The leak gate: after the manuscript, every file under results/ is scanned for
-# every original identifier of the roster and the keys (values never printed).
-# It reads whatever is under results/ when it runs; rule all depends on it.
-rule leak_check:
-    input:
-        documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
-        registry="results/manuscript/numbers.json",
-        roster=config["deidentify"]["roster"],
-        key_files=expand(f"{KEYS_DIR}/{{session}}.json", session=SESSION_IDS),
-        manifest="results/provenance/manifest.tsv",
-        code=package("deidentify", "privacy"),
-    output:
-        report="results/privacy/leak_check.tsv",
-    log:
-        "logs/leak_check.log",
-    benchmark:
-        "logs/benchmarks/leak_check.tsv"
-    params:
-        # the folder the leak gate scans: results/, derived from its own output
-        results_dir=lambda w, output: str(Path(output.report).parent.parent),
-        moderator_id=config["deidentify"]["moderator_id"],
-    conda:
-        "../envs/concord.yaml"
-    script:
-        "../scripts/leak_check.py"

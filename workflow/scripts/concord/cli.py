@@ -4,6 +4,7 @@
     concord simulate --sessions N --out DIR [--seed S] [--coded-share F] [--sheet-root PREFIX]
     concord trace KEY | --list        concord verify
     concord init DIR --transcripts FILE...      concord run DIR [snakemake options]
+    concord deid review [STUDY_DIR] [--decide ID=redact|keep]   concord deid show-leak N [STUDY_DIR]
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ def _add_verify(sub) -> None:
 
 
 def _run_verify(args) -> int:
+    from pathlib import Path
     from concord import provenance
     from concord.tsvio import InputError
     try:
@@ -227,6 +229,11 @@ def _run_verify(args) -> int:
         for p in report[k]:
             print(f"{label}: {p}")
     failed = provenance.verify_failed(report)
+    leaks = Path(args.root) / "results" / "privacy" / "leaks.tsv"
+    if leaks.is_file():   # the leak gate failed and nothing has passed it since
+        print(f"LEAK REPORT: {leaks.relative_to(args.root)} (the leak gate found original "
+              f"identifiers; see it, fix the source and rerun)")
+        failed = True
     print(f"verify: {report['checked']} files checked, "
           + ("FAILED" if failed else "all match"))
     return 1 if failed else 0
@@ -306,7 +313,129 @@ def _run_run(args) -> int:
     return subprocess.run(run_command(args.dir, extra)).returncode
 
 
-COMMANDS = [_add_simulate, _add_trace, _add_verify, _add_refiqda, _add_init, _add_run]
+def _add_deid(sub) -> None:
+    """``concord deid review`` and ``concord deid show-leak`` (read restricted/)."""
+    d = sub.add_parser("deid", help="review de-identification candidates; show a leak").add_subparsers(
+        dest="action", required=True)
+    r = d.add_parser("review", help="decide redact/keep for each uncertain candidate",
+                     description="Show each candidate of the review lists (restricted/review/"
+                                 "*.tsv) with its context and record 'redact' or 'keep' in "
+                                 "restricted/decisions.tsv; the next run applies the decisions "
+                                 "and the methods report their counts. Shows original text: "
+                                 "for users authorised to read restricted/.")
+    r.add_argument("study", nargs="?", default=".", help="study folder (default: .)")
+    r.add_argument("--decide", action="append", default=[], metavar="ID=redact|keep",
+                   help="record a decision without prompting (repeatable)")
+    r.add_argument("--everywhere", action="store_true",
+                   help="record decisions for every session ('*'), not only the candidate's")
+    r.add_argument("--all", action="store_true", help="also show candidates already decided")
+    r.add_argument("--list", action="store_true", help="list the pending candidates and exit")
+    r.set_defaults(func=_run_deid_review)
+    s = d.add_parser("show-leak", help="show the original context of a leak the gate found",
+                     description="Print the original (unmasked) context of leak N of the last "
+                                 "failed gate run, from restricted/quarantine/leaks.json.")
+    s.add_argument("n", type=int, help="leak number (results/privacy/leaks.tsv, column leak)")
+    s.add_argument("study", nargs="?", default=".", help="study folder (default: .)")
+    s.set_defaults(func=_run_show_leak)
+
+
+def _study_paths(study: str) -> dict:
+    """The restricted paths of a study folder (config deidentify.*, schema defaults)."""
+    from pathlib import Path
+    import yaml
+    root = Path(study)
+    cfg = {}
+    for c in (root / "config" / "config.yaml", root / "config.yaml"):
+        if c.is_file():
+            cfg = (yaml.safe_load(c.read_text(encoding="utf-8")) or {}).get("deidentify", {}) or {}
+            break
+    keys = cfg.get("keys_dir", "restricted/keys")
+    return {"review": root / cfg.get("review_dir", "restricted/review"),
+            "decisions": root / cfg.get("decisions", "restricted/decisions.tsv"),
+            "quarantine": root / Path(keys).parent / "quarantine"}
+
+
+def _run_deid_review(args) -> int:
+    from concord import privacy
+    from concord.tsvio import InputError
+    try:
+        paths = _study_paths(args.study)
+        cands = privacy.read_review(paths["review"])
+        decisions = privacy.read_decisions(paths["decisions"])
+        todo = cands if args.all else cands[~privacy.decided(cands, decisions)]
+        by_id = {str(r["candidate_id"]): r for r in cands.to_dict("records")}
+        new = []
+        for spec in args.decide:
+            cid, _, choice = spec.partition("=")
+            if cid not in by_id:
+                raise InputError(f"--decide {cid}: no such candidate_id in {paths['review']}")
+            if choice not in ("redact", "keep"):
+                raise InputError(f"--decide {cid}: the decision must be redact or keep")
+            new.append(_decision(by_id[cid], choice, args.everywhere))
+        if not args.decide:
+            if args.list:
+                for r in todo.to_dict("records"):
+                    print(_candidate_text(r))
+                print(f"{len(todo)} candidate(s) pending of {len(cands)}")
+                return 0
+            new = _prompt(todo, args.everywhere)
+        if new:
+            table = privacy.record_decisions(paths["decisions"], new)
+            print(f"recorded {len(new)} decision(s) in {paths['decisions']} "
+                  f"({len(table)} in all); rerun the workflow to apply them")
+        else:
+            print(f"no decision recorded; {len(todo)} candidate(s) pending")
+    except InputError as exc:
+        print(f"concord deid review: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _decision(cand: dict, choice: str, everywhere: bool) -> dict:
+    return {"session_id": "*" if everywhere else cand["session_id"], "text": cand["text"],
+            "type": cand["type"], "decision": choice,
+            "note": f"concord deid review: candidate {cand['candidate_id']} ({cand['reason']})"}
+
+
+def _candidate_text(r: dict) -> str:
+    return (f"[{r['candidate_id']}] session {r['session_id']}, line {r['line']}: {r['type']} "
+            f"{r['text']!r} ({r['reason']}; suggested: {r['suggestion']})\n    {r['context']}")
+
+
+def _prompt(todo, everywhere: bool) -> list[dict]:
+    """Ask for each candidate: r(edact), k(eep), s(kip), q(uit); Enter = suggestion."""
+    new = []
+    total = len(todo)
+    for k, r in enumerate(todo.to_dict("records"), start=1):
+        print(f"({k}/{total}) " + _candidate_text(r))
+        while True:
+            try:
+                answer = input("redact, keep, skip or quit [r/k/s/q, Enter = suggested]? ")
+            except EOFError:
+                return new
+            answer = (answer.strip().lower() or r["suggestion"][:1])[:1]
+            if answer in ("r", "k"):
+                new.append(_decision(r, "redact" if answer == "r" else "keep", everywhere))
+                break
+            if answer == "s":
+                break
+            if answer == "q":
+                return new
+    return new
+
+
+def _run_show_leak(args) -> int:
+    from concord import privacy
+    from concord.tsvio import InputError
+    try:
+        print(privacy.show_leak(_study_paths(args.study)["quarantine"] / "leaks.json", args.n))
+    except (InputError, PermissionError) as exc:
+        print(f"concord deid show-leak: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+COMMANDS = [_add_simulate, _add_trace, _add_verify, _add_refiqda, _add_init, _add_run, _add_deid]
 
 
 def build_parser() -> argparse.ArgumentParser:

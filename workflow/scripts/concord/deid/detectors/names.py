@@ -1,0 +1,93 @@
+"""Names found by a cue: a title, "named/called", a kinship word."""
+
+from __future__ import annotations
+
+import re
+
+from concord.deid.common import CAP_RE, MONTH_NAMES_AS_NAMES, ORD_RE, STOP_CAPS, Candidate
+
+_DAY_AFTER = re.compile(r"\s+(?:the\s+)?\d|\s+" + ORD_RE)
+
+
+def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
+    out = []
+    for m in re.finditer(regex_prefix + rf"(?P<n>{CAP_RE})(?:\s+(?P<n2>{CAP_RE}))?", text):
+        first = m.group("n")
+        # month names that are also first names ("my mom June") count right after a
+        # cue, unless a day number follows ("my oncologist June 3rd" is a date)
+        month_name = (first in MONTH_NAMES_AS_NAMES
+                      and not _DAY_AFTER.match(text, m.end("n")))
+        if (first in STOP_CAPS and not month_name) or first.upper() == first and len(first) <= 3:
+            continue
+        s, e = m.span("n")
+        if m.group("n2") and m.group("n2") not in STOP_CAPS:
+            e = m.end("n2")
+        out.append(Candidate(s, e, "NAME", detector))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# names without a cue: census first names and surnames, told from words by wordfreq
+
+from concord.deid import lexicons  # noqa: E402
+from concord.textnorm import fold  # noqa: E402
+
+_CAP_TOKEN = re.compile(CAP_RE)
+# a sentence start: the text start, a turn separator (NUL) or an end mark before
+_SENT_START = re.compile(r"(?:^|[.!?\x00]['\"”’)\]]*)\s*$")
+_JOIN = re.compile(r"[ \u00a0]")
+UNKNOWN_ZIPF = 1.5  # a capitalised word rarer than this as a word is "unknown"
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    return bool(_SENT_START.search(text, max(0, start - 8), start))
+
+
+def _surname_like(tok: str) -> bool:
+    k = fold(tok)
+    return (tok not in STOP_CAPS and not (tok.isupper() and len(tok) > 1)
+            and (k in lexicons.surnames() or lexicons.zipf(k) < lexicons.COMMON_WORD_ZIPF
+                 or k in lexicons.first_names()))
+
+
+def free_names(text: str) -> list[Candidate]:
+    """Person names without a cue: a capitalised census first name that is not also a
+    common word (Katie, José, Berta) with the capitalised surname-like words after it
+    (Szöllössy, O’Brien, Smith-Jones); a census surname rare as a word, mid-sentence
+    (Castellanos); a common-word first name followed by a surname (Hope Delacroix).
+    A capitalised word that is neither a known word nor a known name or place,
+    mid-sentence, is uncertain (review list, suggestion redact)."""
+    out = []
+    toks = list(_CAP_TOKEN.finditer(text))
+    places = lexicons.places()
+    i = 0
+    while i < len(toks):
+        m = toks[i]
+        tok = m.group()
+        i += 1
+        if tok in STOP_CAPS or (tok.isupper() and len(tok) > 1):
+            continue
+        k = fold(tok)
+        first = k in lexicons.first_names()
+        common = lexicons.is_common_word(tok)
+        # the surname-like words that follow, separated by one space
+        j, end = i, m.end()
+        while (j < len(toks) and toks[j].start() == end + 1 and _JOIN.match(text, end)
+               and _surname_like(toks[j].group())):
+            end = toks[j].end()
+            j += 1
+        if first and (not common or j > i):
+            out.append(Candidate(m.start(), end, "NAME", "name-freq"))
+            i = j
+            continue
+        if _sentence_start(text, m.start()) or k in places:
+            continue
+        z = lexicons.zipf(k)
+        if k in lexicons.surnames() and z < 3.0:
+            out.append(Candidate(m.start(), end, "NAME", "name-freq"))
+            i = j
+        elif z < UNKNOWN_ZIPF and not first:
+            out.append(Candidate(m.start(), m.end(), "NAME", "name-unknown",
+                                 reason="capitalised word that is neither a known word nor "
+                                 "a known name or place", suggest="redact"))
+    return out

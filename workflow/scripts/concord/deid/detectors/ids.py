@@ -40,7 +40,8 @@ def checked_numbers(text: str) -> list[Candidate]:
     """SSNs, NHS numbers, payment cards (Luhn), IBANs and NI numbers that pass their
     validator, with or without a cue word."""
     out = []
-    for rx, ok in ((_SSN, ssn.is_valid), (_NHS, nhs.is_valid),
+    for rx, ok in ((_SSN, lambda v: ssn.is_valid(re.sub(r"\D", "", v))),
+                   (_NHS, lambda v: nhs.is_valid(re.sub(r"\D", "", v))),
                    (_CARD, lambda v: 13 <= len(re.sub(r"\D", "", v)) <= 19
                     and luhn.is_valid(re.sub(r"\D", "", v))),
                    (_IBAN, iban.is_valid), (_NINO, lambda v: True)):

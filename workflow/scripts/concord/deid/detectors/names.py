@@ -30,6 +30,7 @@ def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
 # names without a cue: census first names and surnames, told from words by wordfreq
 
 from concord.deid import lexicons  # noqa: E402
+from concord.deid.roster import _CLEARLY_NAME  # noqa: E402
 from concord.textnorm import fold  # noqa: E402
 
 _CAP_TOKEN = re.compile(CAP_RE)
@@ -76,7 +77,7 @@ def free_names(text: str) -> list[Candidate]:
                and _surname_like(toks[j].group())):
             end = toks[j].end()
             j += 1
-        if first and (not common or j > i):
+        if first and (not common or j > i or _CLEARLY_NAME.match(text, m.end())):
             out.append(Candidate(m.start(), end, "NAME", "name-freq"))
             i = j
             continue

@@ -85,3 +85,33 @@ def resolve(cands: list[Candidate], text: str = "") -> list[Candidate]:
             chosen.append(c)
     return sorted(chosen, key=lambda c: c.start)
 
+
+
+def find_spans(text: str, names: NameIndex | None = None) -> list[tuple[int, int, str, str]]:
+    """(start, end, type, detector) of what de-identification redacts in free text,
+    without a session (no roster unless ``names`` is given, no propagation): each
+    line is a turn. Uncertain candidates count with their suggestion (what an
+    undecided run does). For benchmarks and for tools that scan other text."""
+    if names is None:
+        names = _EMPTY_NAMES[0] if _EMPTY_NAMES else _empty_names()
+    lines, starts, pos = [], [], 0
+    for line in text.split("\n"):
+        lines.append(re.sub(r"\s", " ", line))
+        starts.append(pos)
+        pos += len(line) + 1
+    out = []
+    for off, line, cands in zip(starts, lines, detect_turns(lines, names)):
+        kept = [c for c in cands if c.suggest == "redact"]
+        for c in resolve(kept, line):
+            out.append((off + c.start, off + c.end, c.type, c.detector))
+    return out
+
+
+_EMPTY_NAMES: list = []
+
+
+def _empty_names() -> NameIndex:
+    import pandas as pd
+    from concord.deid.common import ROSTER_COLUMNS
+    _EMPTY_NAMES.append(NameIndex(pd.DataFrame(columns=ROSTER_COLUMNS), ""))
+    return _EMPTY_NAMES[0]

@@ -32,6 +32,12 @@ COMMON_NAME_RATIO = 5.9
 COMMON_WORD_ZIPF = 3.5
 
 
+@functools.lru_cache(maxsize=200_000)
+def fold_word(word: str) -> str:
+    """:func:`concord.textnorm.fold`, cached (the same words recur in every session)."""
+    return fold(word)
+
+
 @functools.lru_cache(maxsize=1)
 def _census() -> tuple[dict[str, float], dict[str, float]]:
     import names as census
@@ -108,3 +114,9 @@ def places() -> dict[str, str]:
     for s in json.loads((base / "us_states.json").read_text(encoding="utf-8")).values():
         add(s["name"])
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def place_first_words() -> frozenset:
+    """The folded first word of every place name (a quick test before the n-grams)."""
+    return frozenset(k.split()[0] for k in places())

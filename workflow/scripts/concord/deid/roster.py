@@ -250,8 +250,9 @@ class NameIndex:
         apostrophes: "O’Brien" is roster "O'Brien", "Jose Nunez" is "José Ñúñez")."""
         if self.regex is None:
             return
-        folded = [fold_text(t) for t in texts]
-        for i, s, e, found in _word_hits(self.regex, fold_text(full), starts, folded):
+        ffull = fold_text(full)  # same length: turn i is still at starts[i]
+        folded = [ffull[a:a + len(t)] for a, t in zip(starts, texts)]
+        for i, s, e, found in _word_hits(self.regex, ffull, starts, folded):
             k = " ".join(found.split())
             name = self.forms[k]
             pid = self.pseudonym(k)

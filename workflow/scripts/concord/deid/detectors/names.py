@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from concord.deid.common import CAP_RE, MONTH_NAMES_AS_NAMES, ORD_RE, STOP_CAPS, Candidate
@@ -44,11 +45,19 @@ def _sentence_start(text: str, start: int) -> bool:
     return bool(_SENT_START.search(text, max(0, start - 8), start))
 
 
+@functools.lru_cache(maxsize=100_000)
 def _surname_like(tok: str) -> bool:
     k = fold(tok)
     return (tok not in STOP_CAPS and not (tok.isupper() and len(tok) > 1)
             and (k in lexicons.surnames() or lexicons.zipf(k) < lexicons.COMMON_WORD_ZIPF
                  or k in lexicons.first_names()))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _word_class(tok: str) -> tuple[str, bool, bool]:
+    """(folded, a census first name, also a common word)"""
+    k = fold(tok)
+    return k, k in lexicons.first_names(), lexicons.is_common_word(tok)
 
 
 def free_names(text: str) -> list[Candidate]:
@@ -68,9 +77,7 @@ def free_names(text: str) -> list[Candidate]:
         i += 1
         if tok in STOP_CAPS or (tok.isupper() and len(tok) > 1):
             continue
-        k = fold(tok)
-        first = k in lexicons.first_names()
-        common = lexicons.is_common_word(tok)
+        k, first, common = _word_class(tok)
         # the surname-like words that follow, separated by one space
         j, end = i, m.end()
         while (j < len(toks) and toks[j].start() == end + 1 and _JOIN.match(text, end)

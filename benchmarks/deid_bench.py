@@ -141,10 +141,13 @@ def concord_demo(sessions, codebook) -> tuple[list, float, list]:
 # peers (run inside the throwaway environment)
 
 def _peer_presidio():
-    from presidio_analyzer import PatternRecognizer, RecognizerRegistry
+    """Every predefined English recognizer that needs no NLP model (patterns, checksums,
+    libphonenumber); the spaCy NER recognizer is left out (no model from PyPI)."""
+    from presidio_analyzer import RecognizerRegistry
     reg = RecognizerRegistry()
     reg.load_predefined_recognizers(languages=["en"])
-    recs = [r for r in reg.recognizers if isinstance(r, PatternRecognizer)]
+    recs = [r for r in reg.recognizers
+            if "Spacy" not in type(r).__name__ and "Ner" not in type(r).__name__]
 
     def run(text):
         out = []
@@ -165,13 +168,13 @@ def _peer_scrubadub():
 
 
 def _peer_philter():
-    from philter_lite import detect_phi, filters
-    patterns = filters.filter_from_dict(filters.load_filters(None) if hasattr(filters, "load_filters")
-                                        else {})
+    import philter_lite
+    config = Path(philter_lite.__file__).parent / "configs" / "philter_delta.toml"
+    patterns = philter_lite.load_filters(str(config))
 
     def run(text):
-        inc, _exc, _ = detect_phi(text, patterns=patterns)
-        return [(s.start, s.stop) for s in inc.scan()] if hasattr(inc, "scan") else []
+        include_map, _exclude_map, _ = philter_lite.detect_phi(text, patterns=patterns)
+        return [(s, e) for s, e in include_map.filecoords()]
     return run
 
 

@@ -66,7 +66,7 @@ _GATE_FACILITY = ("St", "Saint", "Memorial", "General", "Hospital", "Cancer", "M
                   "Breast", "Pavilion", "Regional", "Institute", "Center", "Centre")
 _NUMWORD_ALT = "|".join(_TENS + _TEENS)
 # (on the lowercased turn) a cue's last word, whitespace, an age: _AGE_CUE, _AGE_REL
-_GATE_AGE_CUE = re.compile(r"(?:'m|’m|am|was|'s|’s|is|turned|turning|aged|age)\s+(?:\d|"
+_GATE_AGE_CUE = re.compile(r"(?:'m|’m|am|was|'s|’s|is|turn|turned|turning|aged|age|of)\s+(?:\d|"
                            + _NUMWORD_ALT + ")")
 _GATE_AGE_REL = re.compile(r"(?:is|was|be|turned|turns)\s+(?:\d|" + _NUMWORD_ALT + ")")
 _GATE_AGE_REL_WORDS = ("lived", "died", "passed", "made")

@@ -111,6 +111,8 @@ def places() -> dict[str, str]:
             add(c["name"])
     for c in json.loads((base / "countries.json").read_text(encoding="utf-8")).values():
         add(c["name"])
+        if c["name"].startswith("The "):  # "The Netherlands" is said "the Netherlands"
+            add(c["name"][4:])
     for s in json.loads((base / "us_states.json").read_text(encoding="utf-8")).values():
         add(s["name"])
     return out

@@ -91,9 +91,11 @@ def parse_labelled(text: str, labels: set[str], source: str) -> list[Turn]:
         label, body = line.split(":", 1)
         label = label.strip()
         if label not in labels:
-            raise InputError(f"{source}, line {i}: speaker label {label!r} is not in the "
-                             f"roster for this session; add a roster row with this "
-                             f"speaker_label (or fix the label in the transcript)")
+            # never the label itself (it is often a name): its length and position
+            raise InputError(f"{source}, line {i}: the speaker label before the first colon "
+                             f"({len(label)} characters) is not in the roster for this "
+                             f"session; add a roster row with this speaker_label (or fix the "
+                             f"label in the transcript)")
         body_start = raw.index(":") + 1
         stripped = body.strip()
         body_start = line_start + raw.index(stripped, body_start) if stripped else line_start

@@ -14,7 +14,7 @@ _DURATION_AFTER = (r"(?!\s*(?:%|percent|mg|milligrams?|ml|cc|kg|kilos?|lbs?|poun
                    r"[/:-]\d))")
 _AGE_CUE = re.compile(
     r"\b(?:I'm|I’m|I\s+am|I\s+was|[Ss]he's|[Hh]e's|[Ss]he’s|[Hh]e’s|[Ss]he\s+is|[Hh]e\s+is|"
-    r"[Ss]he\s+was|[Hh]e\s+was|turned|turning|[Aa]ged|[Aa]ge|at\s+age|just\s+turned)\s+"
+    r"[Ss]he\s+was|[Hh]e\s+was|turned|turning|turn|[Aa]ged|[Aa]ge(?:\s+of)?|at\s+age|just\s+turned)\s+"
     r"(?P<v>" + AGE_NUM_RE + r")(?![\w-])" + _DURATION_AFTER, re.IGNORECASE)
 _AGE_REL = re.compile(
     r"\b(?:lived\s+to(?:\s+be)?|died\s+at|passed\s+(?:away\s+)?at|made\s+it\s+to)\s+"

@@ -28,6 +28,13 @@ _PHONE_REGIONS = ("US", "GB")  # + every +CC number in either
 _PHONE_AREA = re.compile(r"(?:\+|\(|\b)\d[\d ().\-/]{5,24}\d\b")
 
 
+# any digits after a phone cue ("Phone: 780 6326", "Mobile: 0688 843 79 56", "x0135")
+_PHONE_CUE = re.compile(
+    r"\b(?i:phone|tel|telephone|mobile|cell|fax|desk|office|landline|call\s+me\s+(?:at|on)|"
+    r"text\s+me\s+(?:at|on)|reach\s+me\s+(?:at|on)|number\s+is)\s*(?:number)?\s*[:.#]?\s*"
+    r"(?P<v>(?:\+|\()?\d[\d ().\-/]{4,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?)(?![\w])")
+
+
 def phones(text: str) -> list[Candidate]:
     """Phone numbers recognised by libphonenumber in the national formats of
     :data:`_PHONE_REGIONS` (and international ones); libphonenumber runs only over
@@ -43,6 +50,8 @@ def phones(text: str) -> list[Candidate]:
                 if span not in seen:
                     seen.add(span)
                     out.append(Candidate(span[0], span[1], "PHONE", "phone"))
+    for m in _PHONE_CUE.finditer(text):
+        out.append(Candidate(m.start("v"), m.end("v"), "PHONE", "phone"))
     return out
 
 

@@ -7,7 +7,7 @@ import re
 from concord.deid.common import DAYNUM_RE, MONTH_RE, ORD_RE, YEAR_RE
 
 _DATE = re.compile(
-    r"\b\d{4}-\d{1,2}-\d{1,2}\b"
+    r"\b\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?\b"
     r"|\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b"
     r"|\b\d{1,2}/(?:19|20)\d\d\b"
     rf"|\b{MONTH_RE}\s+(?:the\s+)?(?:{DAYNUM_RE}|{ORD_RE})\b{YEAR_RE}?"

@@ -38,7 +38,11 @@ _CAP_TOKEN = re.compile(CAP_RE)
 # a sentence start: the text start, a turn separator (NUL) or an end mark before
 _SENT_START = re.compile(r"(?:^|[.!?\x00]['\"”’)\]]*)\s*$")
 _JOIN = re.compile(r"[ \u00a0]")
-UNKNOWN_ZIPF = 1.5  # a capitalised word rarer than this as a word is "unknown"
+# a capitalised word rarer than this as an English word is "unknown" mid-sentence
+# (Usamov, Kishiev, Portillo: a name, a place or a brand; review list, redacted); at a
+# sentence start it must be rarer still (START_UNKNOWN_ZIPF)
+UNKNOWN_ZIPF = 2.5
+START_UNKNOWN_ZIPF = 1.0
 
 
 def _sentence_start(text: str, start: int) -> bool:
@@ -88,14 +92,16 @@ def free_names(text: str) -> list[Candidate]:
             out.append(Candidate(m.start(), end, "NAME", "name-freq"))
             i = j
             continue
-        if _sentence_start(text, m.start()) or k in places:
+        if k in places:
             continue
         z = lexicons.zipf(k)
-        if k in lexicons.surnames() and z < 3.0:
+        start = _sentence_start(text, m.start())
+        if not start and k in lexicons.surnames() and z < 3.5:
             out.append(Candidate(m.start(), end, "NAME", "name-freq"))
             i = j
-        elif z < UNKNOWN_ZIPF and not first:
-            out.append(Candidate(m.start(), m.end(), "NAME", "name-unknown",
+        elif not first and z < (START_UNKNOWN_ZIPF if start else UNKNOWN_ZIPF):
+            out.append(Candidate(m.start(), end, "NAME", "name-unknown",
                                  reason="capitalised word that is neither a known word nor "
                                  "a known name or place", suggest="redact"))
+            i = j
     return out

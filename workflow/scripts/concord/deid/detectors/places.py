@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from concord.deid.common import (CAP_RE, FACILITY_CAP, FACILITY_CUES, FACILITY_LEAD_STOP,
-                                 MONTHS, STOP_CAPS, Candidate)
+                                 MONTHS, STOP_CAPS, UPPER, Candidate)
 
 _STREET_TYPES = (r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.?|Lane|Ln\.?|"
                  r"Boulevard|Blvd\.?|Court|Ct\.?|Way|Place|Pl\.?|Terrace|Circle|Cir\.?|"
@@ -117,10 +117,32 @@ _BARE_ZIP = re.compile(
     r"times|words|calories|mg|units|cases|deaths|a\s+year|a\s+month|per))")
 
 
+# a postal code after its cue, in any country's shape ("ZIP: 7412 SL", "zip code is 880")
+_POSTAL_CUE = re.compile(
+    r"\b(?i:zip(?:\s*code)?|zipcode|postal\s+code|postcode|post\s+code|PLZ|CEP)"
+    r"\s*(?:is|was|:|#)?\s*(?P<v>[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?)\b")
+# streets in other languages: a street word before ("Rua Mina 50", "Via delle Coste 41",
+# "62 Rue Gafsa") or inside ("Ringvej 144", "Hauptstraße 5") a name, with a house number
+_STREET_BEFORE = re.compile(
+    rf"\b(?:\d{{1,6}}\s+)?(?:Rua|Via|Viale|Rue|Calle|Carrer|Avenida|Avda\.|Av\.|Piazza|Plaza|"
+    rf"Praça|Largo|Strada|Chemin|Boulevard|Bd\.|Allée|Ulica|ul\.|Utca)\s+"
+    rf"(?:(?:de|del|della|delle|dei|des|du|do|da|dos|das|di|la|le|les)\s+)?"
+    rf"(?:{CAP_RE}\s+){{0,2}}{CAP_RE}(?:\s+\d{{1,5}}[A-Za-z]?\b)?")
+_STREET_SUFFIX = re.compile(
+    rf"\b(?:\d{{1,6}}\s+)?[{UPPER}][^\W\d_]*(?:straße|strasse|str\.|weg|vej|veien|vägen|"
+    rf"gatan|gate|gade|tie|tee|laan|straat|plein|platz|gasse|utca|kuja|polku)"
+    rf"(?:\s+[a-z]+)?\s+\d{{1,5}}[A-Za-z]?\b")
+_UNIT = re.compile(r"\b(?:Apt\.?|Apartment|Suite|Unit|Flat|Ste\.?)\s*#?\s*\d{1,5}[A-Za-z]?\b")
+
+
 def postcodes(text: str) -> list[Candidate]:
     out = [Candidate(m.start(), m.end(), "LOCATION", "postcode")
            for m in _POSTCODE.finditer(text)]
     out += [Candidate(m.start(), m.end(), "LOCATION", "zip") for m in _BARE_ZIP.finditer(text)]
+    out += [Candidate(m.start("v"), m.end("v"), "LOCATION", "zip")
+            for m in _POSTAL_CUE.finditer(text) if any(ch.isdigit() for ch in m.group("v"))]
+    for rx in (_STREET_BEFORE, _STREET_SUFFIX, _UNIT):
+        out += [Candidate(m.start(), m.end(), "LOCATION", "address") for m in rx.finditer(text)]
     return out
 
 

@@ -37,7 +37,7 @@ from concord.textnorm import fold  # noqa: E402
 _CAP_TOKEN = re.compile(CAP_RE)
 # a sentence start: the text start, a turn separator (NUL) or an end mark before
 _SENT_START = re.compile(r"(?:^|[.!?\x00]['\"”’)\]]*)\s*$")
-_JOIN = re.compile(r"[ \u00a0]")
+_GAP = re.compile(r"[ \u00a0](?:[A-Z]\.?[ \u00a0])?")
 # a capitalised word rarer than this as an English word is "unknown" mid-sentence
 # (Usamov, Kishiev, Portillo: a name, a place or a brand; review list, redacted); at a
 # sentence start it must be rarer still (START_UNKNOWN_ZIPF)
@@ -84,8 +84,12 @@ def free_names(text: str) -> list[Candidate]:
         k, first, common = _word_class(tok)
         # the surname-like words that follow, separated by one space
         j, end = i, m.end()
-        while (j < len(toks) and toks[j].start() == end + 1 and _JOIN.match(text, end)
-               and _surname_like(toks[j].group())):
+        while j < len(toks):
+            # one space, or a middle initial between spaces ("Ruth R Montez", "R. Vizirov")
+            gap = _GAP.match(text, end)
+            if (gap is None or toks[j].start() != gap.end()
+                    or not _surname_like(toks[j].group())):
+                break
             end = toks[j].end()
             j += 1
         if first and (not common or j > i or _CLEARLY_NAME.match(text, m.end())):

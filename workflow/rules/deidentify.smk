@@ -8,14 +8,6 @@ DEID = config["deidentify"]
 REVIEW_DIR = DEID.get("review_dir", "restricted/review")
 
 
-def deid_lists(wildcards=None):
-    """The restricted review decisions, allow- and deny-list (contract B) that exist:
-    declared inputs, so a new decision reruns de-identification; absent = empty."""
-    files = {"decisions": DEID.get("decisions", "restricted/decisions.tsv"),
-             "allow": DEID.get("allow", "restricted/allow.txt"),
-             "deny": DEID.get("deny", "restricted/deny.txt")}
-    return {k: v for k, v in files.items() if Path(v).exists()}
-
 
 rule deid_lexicon:
     input:

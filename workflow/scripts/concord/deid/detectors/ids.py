@@ -25,7 +25,7 @@ from concord.deid.common import Candidate  # noqa: E402
 _SSN = re.compile(r"(?<![\w-])\d{3}([- ]?)\d{2}\1\d{4}(?![\w-]|[.,]\d)")
 _NHS = re.compile(r"(?<![\w-])\d{3}([- ]?)\d{3}\1\d{4}(?![\w-]|[.,]\d)")
 _CARD = re.compile(r"(?<![\w-])\d{4}([- ]?)\d{4}\1\d{4}\1\d{1,7}(?![\w-]|[.,]\d)")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+_IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b")
 # UK National Insurance number (format rules of HMRC's NIM39110)
 _NINO = re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
                    r" ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")

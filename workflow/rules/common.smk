@@ -80,6 +80,17 @@ def deid_gold(wildcards):
     return {"gold": gold} if gold else {}
 
 
+def deid_lists(wildcards=None):
+    """The restricted review decisions, allow- and deny-list (team contract B) that
+    exist: declared inputs of the deidentify rules, so a new decision reruns them;
+    absent files are empty lists."""
+    d = config["deidentify"]
+    files = {"decisions": d.get("decisions", "restricted/decisions.tsv"),
+             "allow": d.get("allow", "restricted/allow.txt"),
+             "deny": d.get("deny", "restricted/deny.txt")}
+    return {k: v for k, v in files.items() if Path(v).exists()}
+
+
 SESSIONS_BY_ID = SESSIONS.set_index("session_id")
 
 

@@ -2,12 +2,20 @@
 # restricted; only the de-identified text and a redaction log (no originals)
 # enter results/.
 
+# the package concord/deid/ (every module), imported by the deidentify scripts
+DEID_CODE = sorted(str(f) for f in (PACKAGE / "deid").rglob("*.py"))
+DEID = config["deidentify"]
+REVIEW_DIR = DEID.get("review_dir", "restricted/review")
+
+
 
 rule deid_lexicon:
     input:
+        unpack(deid_lists),
         transcripts=transcripts(SESSION_IDS),
         roster=config["deidentify"]["roster"],
-        code=package("deidentify", "privacy", "transcripts"),
+        code=package("deidentify", "privacy", "transcripts") + DEID_CODE,
+        codebook=config["codebook"],
     output:
         lexicon=f"{KEYS_DIR}/study_lexicon.json",
     log:
@@ -38,15 +46,20 @@ for shard, members in SHARDS.items():
         input:
             unpack(deid_lexicon),
             unpack(deid_gold),
+            unpack(deid_lists),
             transcripts=transcripts(members),
             roster=config["deidentify"]["roster"],
-            code=package("deidentify", "privacy", "transcripts"),
+            # codebook terms and code labels are never silently redacted (review list)
+            codebook=config["codebook"],
+            code=package("deidentify", "privacy", "transcripts") + DEID_CODE,
             # surrogates and shifted dates must not equal an original of any session
             study_transcripts=transcripts(SESSION_IDS) if SURROGATES else [],
         output:
             texts=per_session("results/deid/{session}.txt", members),
             redactions=per_session("results/deid/{session}.redactions.tsv", members),
             key_files=per_session(f"{KEYS_DIR}/{{session}}.json", members),
+            # uncertain candidates for a person (contract B; `concord deid review`)
+            review=per_session(f"{REVIEW_DIR}/{{session}}.tsv", members),
             # counts against the gold spans (deidentify.gold), summed by deid_evaluation
             evaluation=f"results/deid/evaluation/{shard}.tsv",
         log:
@@ -74,7 +87,7 @@ for shard, members in SHARDS.items():
 rule deid_summary:
     input:
         redactions=expand("results/deid/{session}.redactions.tsv", session=SESSION_IDS),
-        code=package("deidentify"),
+        code=package("deidentify") + DEID_CODE,
     output:
         summary="results/deid/summary.tsv",
         numbers="results/deid/numbers.json",
@@ -101,7 +114,7 @@ rule deid_evaluation:
     input:
         unpack(deid_gold),
         counts=[f"results/deid/evaluation/{shard}.tsv" for shard in SHARDS],
-        code=package("deidentify", "privacy", "transcripts"),
+        code=package("deidentify", "privacy", "transcripts") + DEID_CODE,
     output:
         evaluation="results/deid/evaluation.tsv",
         numbers="results/deid/evaluation.numbers.json",

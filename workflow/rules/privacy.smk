@@ -58,8 +58,7 @@ rule leak_check:
                 "checklist", str(Path(workflow.basedir) / "workflow" / "report" / "coreq.yaml")),
         ],
         # + the de-identification package (its case rule is the gate's) where it exists
-        code=package("deidentify", "privacy", "textnorm")
-        + sorted(str(f) for f in (PACKAGE / "deid").rglob("*.py")),
+        code=package("deidentify", "privacy", "textnorm") + DEID_CODE,
     output:
         report="results/privacy/leak_check.tsv",
     log:

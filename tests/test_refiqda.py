@@ -176,7 +176,7 @@ def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monk
                input=dict(codings=out["codings"], coverage=out["coverage"], segments=[str(sp)],
                           codebook=str(ROOT / "config" / "codebook.yaml")),
                output=ev_out, log=dict(log=str(tmp_path / "log2")),
-               params=dict(moderator_id="MOD"))
+               params=dict(moderator_id="MOD", analysis_coder="consensus"))
     ev = read_tsv(ev_out["evaluation"]).set_index("code")
     assert ev.loc["SIDE_EFFECTS", "f1"] == "1" and ev.loc["overall", "true_positive"] == "1"
     import json

@@ -617,7 +617,7 @@ def test_a_real_webvtt_voice_not_in_the_roster_is_not_echoed():
     roster; the error names file, line and the label's ordinal, never the voice."""
     from concord import transcripts as T
     path = FIXTURES / "webvtt" / "mozilla_vttjs_spec-example.vtt"
-    with pytest.raises(InputError, match=r"line 4: the cue's speaker label #1 of this file is "
+    with pytest.raises(InputError, match=r"line 4: voice #1 of this file is "
                                          r"not in the roster") as exc:
         T.parse(T.read_raw(path), {"Neil"}, str(path), "webvtt")
     assert "Roger" not in str(exc.value) and "Bingham" not in str(exc.value)

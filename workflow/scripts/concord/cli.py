@@ -310,7 +310,11 @@ def _run_run(args) -> int:
               f"(`concord init {args.dir} --transcripts ...` writes one)", file=sys.stderr)
         return 2
     extra = [a for a in args.snakemake_args if a != "--"]
-    return subprocess.run(run_command(args.dir, extra)).returncode
+    cmd = run_command(args.dir, extra)
+    if not {"-n", "--dry-run", "--unlock", "--lint"} & set(extra):
+        from concord import recover  # an interrupted run resumes: sweep, stale lock
+        recover.prepare(cmd[3:], cmd[:3])
+    return subprocess.run(cmd).returncode
 
 
 def _add_deid(sub) -> None:

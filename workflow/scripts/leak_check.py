@@ -4,6 +4,7 @@ identifier (roster, keys, 'redact' decisions, deny list). On a hit: move the lea
 files into the restricted quarantine, write the masked report results/privacy/leaks.tsv
 and the originals (restricted), print the masked report and fail. Clean: write the
 per-file report and remove a stale leaks.tsv."""
+import json
 import sys
 from pathlib import Path
 
@@ -28,7 +29,9 @@ deny = privacy.read_deny(sm.input.get("deny"))
 exclusions = privacy.Exclusions.build(
     codebook=yaml.safe_load(Path(sm.input.codebook).read_text(encoding="utf-8")), allow=privacy.read_allow(sm.input.get("allow")),
     decisions=decisions, roster=roster, fixed_files=sm.input.template,
-    fixed_texts=[privacy.rendered_references(d) for d in sm.input.documents if d.endswith(".html")])
+    fixed_texts=[privacy.rendered_references(d) for d in sm.input.documents if d.endswith(".html")]
+    # the registry's keys are the tool's own names ("pairwise.spearman.max"), like headings
+    + ["\n".join(json.loads(Path(sm.input.registry).read_text(encoding="utf-8"))["numbers"])])
 gate = privacy.Gate(privacy.identifiers(roster, keys, deny, decisions), exclusions)
 table, hits = privacy.scan_roots(".", p.roots, gate,
                                  exclude=[sm.output.report, p.leaks, sm.log[0]])

@@ -416,7 +416,8 @@ class Matcher:
             if first is None:
                 continue
             body = r"\s+".join(re.escape(w) for w in f.split())
-            pat = re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])")
+            # word-bounded as \b is: "max_rss" (a program's field name) holds no "Max"
+            pat = re.compile(r"(?<!\w)" + body + r"(?!\w)")
             self.anchors.setdefault(first.group(), []).append((first.start(), pat, i, len(f)))
         for lst in self.anchors.values():
             lst.sort(key=lambda x: -x[3])  # longest first
@@ -589,8 +590,10 @@ def _views(name: str, text: str) -> list[tuple[str, str]]:
                 pass
         return views
     # tags -> nothing (DOCX splits words over runs); block ends -> space
+    # a style sheet or a script is not text a reader sees ("max-width")
+    shown = re.sub(r"<(style|script)\b[^>]*>.*?</\1\s*>", " ", text, flags=re.S | re.I)
     stripped = re.sub(r"</w:p>|<w:tab/>|<w:br/>|<br\s*/?>|</p>|</div>|</td>|</th>|</li>|"
-                      r"</h\d>|</tr>|</title>|</text>|</tspan>", " ", text)
+                      r"</h\d>|</tr>|</title>|</text>|</tspan>", " ", shown)
     attrs = [" "] * len(text)
     for m in _READABLE_ATTR.finditer(text):
         g = 1 if m.group(1) is not None else 2

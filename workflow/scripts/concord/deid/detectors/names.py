@@ -42,6 +42,10 @@ _GAP = re.compile(r"[ \u00a0](?:[A-Z]\.?[ \u00a0])?")
 # (Usamov, Kishiev, Portillo: a name, a place or a brand; review list, redacted); at a
 # sentence start it must be rarer still (START_UNKNOWN_ZIPF)
 UNKNOWN_ZIPF = 2.5
+# a common-word first name in a vocative is redacted below this word frequency (Grace
+# 4.6, Rose 4.8, Max 4.7); above it (See 6.1, Will 6.5, Hope 5.4, Mark 5.1) it is
+# reviewed
+VOCATIVE_WORD_ZIPF = 5.0
 START_UNKNOWN_ZIPF = 1.0
 
 
@@ -92,8 +96,20 @@ def free_names(text: str) -> list[Candidate]:
                 break
             end = toks[j].end()
             j += 1
-        if first and (not common or j > i or _CLEARLY_NAME.match(text, m.end())):
+        if first and (not common or j > i):
             out.append(Candidate(m.start(), end, "NAME", "name-freq"))
+            i = j
+            continue
+        if first and _CLEARLY_NAME.match(text, m.end()):
+            # a common word that is also a first name, in a vocative or "X said": a name
+            # when the word is rare in speech (Grace, Rose); a discourse word that starts
+            # a sentence ("See, how ...", "Will, what ...") goes to a person, kept
+            if lexicons.zipf(k) < VOCATIVE_WORD_ZIPF:
+                out.append(Candidate(m.start(), end, "NAME", "name-freq"))
+            else:
+                out.append(Candidate(m.start(), end, "NAME", "name-freq",
+                                     reason="common word that is also a first name, used "
+                                     "like a name", suggest="keep"))
             i = j
             continue
         if k in places:

@@ -105,7 +105,6 @@ def _gazetteer(regex: re.Pattern | None, places: dict[str, str], text: str) -> l
 # postcodes, bare ZIP codes, place names from GeoNames
 
 from concord.deid import lexicons  # noqa: E402
-from concord.textnorm import fold  # noqa: E402
 
 # UK postcodes (Royal Mail format; the outward and inward codes, space optional)
 _POSTCODE = re.compile(r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:[A-HK-Y]?\d[A-Z\d]?|\d[A-HJKPSTUW])"

@@ -2,10 +2,16 @@
 # restricted; only the de-identified text and a redaction log (no originals)
 # enter results/.
 
+from concord.deid import review as deid_review
+
 # the package concord/deid/ (every module), imported by the deidentify scripts
 DEID_CODE = sorted(str(f) for f in (PACKAGE / "deid").rglob("*.py"))
 DEID = config["deidentify"]
 REVIEW_DIR = DEID.get("review_dir", "restricted/review")
+# words of the codebook's code ids, labels, terms and phrases: never silently redacted
+# (they go to the review list). A parameter, not the codebook file as an input, so a
+# regex, definition or exclude edit does not rerun de-identification; a term edit does.
+CODEBOOK_TERMS = sorted(deid_review.codebook_terms(config["codebook"]))
 
 
 
@@ -15,7 +21,6 @@ rule deid_lexicon:
         transcripts=transcripts(SESSION_IDS),
         roster=config["deidentify"]["roster"],
         code=package("deidentify", "privacy", "transcripts") + DEID_CODE,
-        codebook=config["codebook"],
     output:
         lexicon=f"{KEYS_DIR}/study_lexicon.json",
     log:
@@ -27,6 +32,7 @@ rule deid_lexicon:
         moderator_id=config["deidentify"]["moderator_id"],
         gazetteer=config["deidentify"].get("gazetteer", []),
         names=config["deidentify"].get("names", []),
+        codebook_terms=CODEBOOK_TERMS,
     conda:
         "../envs/concord.yaml"
     script:
@@ -49,8 +55,6 @@ for shard, members in SHARDS.items():
             unpack(deid_lists),
             transcripts=transcripts(members),
             roster=config["deidentify"]["roster"],
-            # codebook terms and code labels are never silently redacted (review list)
-            codebook=config["codebook"],
             code=package("deidentify", "privacy", "transcripts") + DEID_CODE,
             # surrogates and shifted dates must not equal an original of any session
             study_transcripts=transcripts(SESSION_IDS) if SURROGATES else [],
@@ -78,6 +82,7 @@ for shard, members in SHARDS.items():
             study_id=config["study"]["id"],
             study_sessions=SESSION_IDS if SURROGATES else [],
             study_formats=[session_row(s)["format"] for s in SESSION_IDS] if SURROGATES else [],
+            codebook_terms=CODEBOOK_TERMS,
         conda:
             "../envs/concord.yaml"
         script:

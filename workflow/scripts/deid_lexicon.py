@@ -19,6 +19,6 @@ lexicon = deid.study_lexicon(raws, roster, moderator_id=sm.params.moderator_id,
                              allow=review.load_allow(sm.input.get("allow", None)),
                              deny=review.load_deny(sm.input.get("deny", None)),
                              decisions=review.load_decisions(sm.input.get("decisions", None)),
-                             codebook=review.codebook_terms(sm.input.get("codebook", None)))
+                             codebook=set(sm.params.get("codebook_terms", None) or ()))
 restricted.write_private_json({"names": lexicon}, sm.output.lexicon)
 print(f"{len(lexicon)} cue-found names and places in {len(raws)} sessions", file=sys.stderr)

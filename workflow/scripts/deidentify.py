@@ -26,7 +26,7 @@ study_names = None
 if sm.input.get("lexicon"):
     with open(sm.input.lexicon, encoding="utf-8") as fh:
         study_names = json.load(fh)["names"]
-codebook = review.codebook_terms(sm.input.get("codebook", None))
+codebook = set(sm.params.get("codebook_terms", None) or ())
 for line in review.roster_codebook_overlap(roster, codebook):  # never the name itself
     print(f"warning: roster line {line}: a name is also a codebook term or code label; its "
           f"mentions go to the review list, never silently redacted", file=sys.stderr)

@@ -41,17 +41,19 @@ def main(sm):
         section_doc=f"{main_stem}.qmd")
     blocks["colophon"] = manuscript.colophon(backend, version, list(sm.params.formats))
 
+    labels = {g["id"]: g.get("label", g["id"]) for g in (sm.params.groups or [])}
     used = []
     main_text = manuscript.resolve(
         Path(sm.input.source).read_text(encoding="utf-8"), registry, link=True,
         source=str(sm.input.source), segments=segments, blocks=blocks,
-        audit_link=f"{supp_stem}.qmd", used=used)
+        audit_link=f"{supp_stem}.qmd", used=used, labels=labels)
     supp_text = manuscript.resolve(
         Path(sm.input.supplement).read_text(encoding="utf-8"), registry, link=True,
-        source=str(sm.input.supplement), segments=segments, blocks=blocks, audit_keys=used)
+        source=str(sm.input.supplement), segments=segments, blocks=blocks, audit_keys=used,
+        labels=labels)
     main_labels = manuscript.crossref_labels(main_text)
     supp_labels = manuscript.crossref_labels(supp_text, prefix="S")
-    labels = {**main_labels, **supp_labels}
+    xref = {**main_labels, **supp_labels}
     outdir = docs[main_stem]
     # figures are referenced relative to the study folder (the working directory)
     for stem, text, external in (
@@ -59,7 +61,7 @@ def main(sm):
             (supp_stem, supp_text, {i: f"{main_stem}.qmd" for i in main_labels})):
         written = manuscript.render(text, list(sm.params.formats), outdir,
                                     sm.input.bibliography, resource_path=[os.getcwd()],
-                                    stem=stem, backend=backend, log=log, labels=labels,
+                                    stem=stem, backend=backend, log=log, labels=xref,
                                     external=external)
         for fmt, path in written.items():
             log(f"render: wrote {path}")

@@ -45,10 +45,9 @@ AUDIT_SEGMENTS = 5
 DEFAULT_EPOCH = "315532800"
 NBSP, WORD_JOINER, MINUS = "\u00a0", "\u2060", "\u2212"
 # a display that is a number, a percentage, a p value or an interval of them
-# ("0.81", "-0.50", "12%", "p < 0.001", "0.36–0.51", "-5 to 12 pp", "[0.36, 0.51]")
-_N = r"[-+\u2212]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)\s?%?"
-NUMERIC = re.compile(rf"^(?:[<>≤≥=]\s?|p\s?[<>=]\s?)?[(\[]?{_N}(?:\s?pp)?"
-                     rf"(?:\s?(?:–|-|to|,)\s?{_N}(?:\s?pp)?)?[)\]]?$")
+# ("0.81", "-0.50", "12%", "p < 0.001", "0.36–0.51", "-5 to 12 pp", "0.86 (0.34–1.00)")
+_GLUE = r"[\s\d.,%()\[\]<>=≤≥+\-\u2212–]"
+NUMERIC = re.compile(rf"^{_GLUE}*(?:(?:to|pp|p){_GLUE}*)*$")
 # the shortcodes of a conditional: {{< if COND >}} … {{< else >}} … {{< endif >}}
 CONDITIONAL = ("if", "else", "endif")
 COMPARE = re.compile(r"^(==|!=|>=|<=|>|<)$")
@@ -161,7 +160,8 @@ def anchor(key: str) -> str:
 
 def is_numeric(display: str) -> bool:
     """True when a display text is a number, percentage, p value or interval."""
-    return bool(NUMERIC.match(str(display).strip()))
+    text = str(display).strip()
+    return bool(re.search(r"\d", text)) and bool(NUMERIC.match(text))
 
 
 def typeset(display: str) -> str:
@@ -199,8 +199,9 @@ def _word_len(text: str) -> int:
 
 class _Resolver:
     def __init__(self, registry: dict, source: str, segments: dict | None = None,
-                 audit_link: str = ""):
+                 audit_link: str = "", labels: dict | None = None):
         self.segments = segments or {}
+        self.labels = labels or {}          # group id -> label: tables never show ids
         self.numbers = registry.get("numbers", {})
         self.tables = registry.get("tables", {})
         self.source = source
@@ -286,7 +287,7 @@ class _Resolver:
             raise InputError(f"{self._where(lineno)}: unknown table {name!r} "
                              f"(not in the numbers registry){hint}")
         t = self.tables[name]
-        cols = list(t["columns"])
+        cols = [self.labels.get(c, c) for c in t["columns"]]
         body, numeric, shown, notes = [], [True] * len(cols), [], {}
         for row in t["rows"]:
             if len(row) != len(cols):
@@ -304,7 +305,7 @@ class _Resolver:
                     cells.append(self.num(cell["num"], lineno, link, f" in table {name!r}",
                                           in_table=True))
                 else:
-                    text = "" if cell is None else str(cell)
+                    text = "" if cell is None else self.labels.get(str(cell), str(cell))
                     numeric[j] = False
                     cells.append(md_escape(text))
                 texts.append(text)
@@ -406,7 +407,8 @@ def _ranges(lines: list[int]) -> str:
 def resolve(qmd_text: str, registry: dict, link: bool = True,
             source: str = "manuscript.qmd", segments: dict | None = None,
             blocks: dict[str, str] | None = None, audit_link: str = "",
-            audit_keys: list[str] | None = None, used: list[str] | None = None) -> str:
+            audit_keys: list[str] | None = None, used: list[str] | None = None,
+            labels: dict | None = None) -> str:
     """Replace the shortcodes (see the module docstring) and evaluate conditionals.
 
     ``segments`` (segment ID → row with ``session_id``, ``speaker_id``, ``text``,
@@ -417,9 +419,10 @@ def resolve(qmd_text: str, registry: dict, link: bool = True,
     resolved as well. ``audit_link``: the document holding the audit appendix
     (``"supplement.qmd"``; empty: this one). ``audit_keys``: keys another document
     used, listed first in this document's audit. ``used``: a list that receives the
-    keys this document used, in order of first use."""
+    keys this document used, in order of first use. ``labels``: group ID → label, so
+    that a table heading or cell holding a group's ID shows its label."""
     blocks = blocks or {}
-    r = _Resolver(registry, source, segments, audit_link)
+    r = _Resolver(registry, source, segments, audit_link, labels)
     lines = qmd_text.splitlines(keepends=True)
     fm_chars = len("".join(lines[:_front_matter_end(lines)]))
     audits: list[int] = []

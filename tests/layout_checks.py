@@ -49,6 +49,8 @@ def pdf_problems(path) -> list[str]:
                 for c, d in zip(chars, chars[1:]):
                     dy = min(c["bottom"], d["bottom"]) - max(c["top"], d["top"])
                     narrow = min(c["x1"] - c["x0"], d["x1"] - d["x0"])
+                    if not (c["text"].isalnum() and d["text"].isalnum()):
+                        continue            # punctuation is kerned ("me.”"): not a clash
                     if dy > 0.5 * (c["bottom"] - c["top"]) and narrow > 0 \
                             and c["x1"] - d["x0"] > CHAR_OVERLAP * narrow:
                         problems.append(f"page {n}: letters overlap in {w['text']!r} "

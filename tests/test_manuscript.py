@@ -530,3 +530,98 @@ def test_real_coreq_checklist_is_complete():
     assert {i["study"] for d in cl["domains"] for i in d["items"] if "study" in i} <= \
         set(ms.STUDY_METADATA)
     assert set(ms.STUDY_METADATA) <= set(schema)
+
+
+# --- conditionals, typesetting, cross-references ----------------------------------
+
+COND_REG = {"numbers": {
+    "design.groups": entry("2", 2), "agreement.status": entry("pending", "pending"),
+    "study.synthetic": entry("no", False),
+    "study.setting": entry("Two *clinics*", "Two *clinics*"),
+    "stat.rho": {**entry("undefined", None), "undefined": "every code had the same share"},
+    "stat.neg": entry("-0.25", -0.25), "stat.ci": entry("-0.04–1.00", [-0.04, 1.0]),
+}, "tables": {}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{{< if design.groups >= 3 >}}most similar{{< else >}}two groups{{< endif >}}",
+     "two groups"),
+    ("{{< if design.groups == 2 >}}A{{< endif >}}{{< if design.groups > 2 >}}B{{< endif >}}",
+     "A"),
+    ("{{< if agreement.status == pending >}}pending{{< else >}}{{< num nowhere >}}{{< endif >}}",
+     "pending"),                                 # a branch not taken is not resolved
+    ("{{< if study.synthetic >}}synthetic{{< endif >}}done", "done"),
+    ("{{< if not study.synthetic >}}real{{< endif >}}", "real"),
+    ("{{< if defined stat.rho >}}x{{< else >}}no rho{{< endif >}}", "no rho"),
+    ("{{< if undefined not.registered >}}absent{{< endif >}}", "absent"),
+    ("{{< if registered stat.rho >}}kept{{< endif >}}", "kept"),
+    ("{{< if design.groups > 1 >}}{{< if agreement.status != pending >}}a{{< else >}}b"
+     "{{< endif >}}{{< else >}}c{{< endif >}}", "b"),              # nested
+    ("{{< if design.groups > 1 >}}\n\nblock\n\n{{< endif >}}\n", "\n\nblock\n\n\n"),
+    ("Setting: {{< text study.setting >}}.", "Setting: Two \\*clinics\\*."),  # not a link
+])
+def test_conditionals_follow_the_registry(text, expected):
+    assert ms.resolve(text, COND_REG, link=False) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{{< if design.groups > 1 >}}open", r"d\.qmd:1: .*not closed"),
+    ("x\n{{< endif >}}", r"d\.qmd:2: .*without an open"),
+    ("{{< if a b c d >}}{{< endif >}}", "cannot read the condition"),
+    ("{{< if nowhere >}}{{< endif >}}", "unknown number key 'nowhere' in an if condition"),
+    ("{{< if study.setting > 3 >}}{{< endif >}}", "needs numbers"),
+    ("{{< if design.groups >}}a{{< else >}}b{{< else >}}c{{< endif >}}", "a second"),
+])
+def test_conditional_errors_name_the_line(text, message):
+    with pytest.raises(InputError, match=message):
+        ms.resolve(text, COND_REG, source="d.qmd")
+
+
+def test_undefined_statistic_says_why_and_numbers_are_typeset():
+    out = ms.resolve("rho {{< num stat.rho >}}; {{< num stat.neg >}}; {{< num stat.ci >}}",
+                     COND_REG, link=False)
+    assert out == ("rho undefined (every code had the same share); \u22120.25; "
+                   "\u22120.04\u2060\u2013\u20601.00")
+    assert ms.typeset("-5 to 12 pp") == "\u22125\u00a0to\u00a012\u00a0pp"
+    assert ms.typeset("0.86 (0.34–1.00)") == "0.86\u00a0(0.34\u2060–\u20601.00)"
+    assert ms.typeset("Patients < 50") == "Patients < 50"          # a label: untouched
+    assert ms.plain(ms.typeset("-0.04–1.00")) == "-0.04–1.00"
+
+
+def test_round_half_up_for_display():
+    from concord.numbers import display, round_half_up
+    assert display(1 / 8, percent=True) == "13%" and display(5 / 8, percent=True) == "63%"
+    assert display(0.125) == "0.13" and display(2.675) == "2.68" and display(-0.125) == "-0.13"
+    assert round_half_up(-0.004, 2) == "0.00"                      # no "-0.00"
+
+
+def test_tables_show_labels_wrap_words_and_explain_undefined_cells():
+    reg = {"numbers": {**COND_REG["numbers"]},
+           "tables": {"t": {"caption": "Cap.", "columns": ["Code", "nurses", "q"],
+                            "rows": [["nurses", {"num": "stat.neg"}, {"num": "stat.rho"}],
+                                     ["A_VERY_LONG_CODE_IDENTIFIER", {"num": "stat.ci"},
+                                      {"num": "stat.neg"}]]}}}
+    out = ms.resolve("{{< table t >}}", reg, link=False, labels={"nurses": "Oncology nurses"})
+    lines = out.splitlines()
+    assert lines[2] == "| Code | Oncology nurses | q |"                # label, not the ID
+    assert "| Oncology nurses | \u22120.25 | undefined |" in out
+    rule = lines[3].split("|")[1:-1]
+    assert len(rule[0]) >= len("A_VERY_LONG_CODE_IDENTIFIER")        # longest word fits
+    assert rule[0].startswith(":") and rule[1].endswith(":")         # text left, numbers right
+    assert ": Cap. Undefined: every code had the same share." in out
+
+
+def test_crossrefs_number_tables_and_figures_across_documents():
+    main = ("See @tbl-a, @fig-f and @tbl-s.\n\n::: {#tbl-a}\n\n| x |\n|--|\n| 1 |\n\n"
+            ": First\n\n:::\n\n![Fig](f.png){#fig-f width=\"50%\"}\n\n"
+            "[n](supplement.qmd#num-k \"m\")\n")
+    supp = "::: {#tbl-s}\n\n| y |\n|--|\n| 2 |\n\n: Second\n\n:::\n"
+    labels = {**ms.crossref_labels(main), **ms.crossref_labels(supp, "S")}
+    assert labels == {"tbl-a": "Table 1", "fig-f": "Figure 1", "tbl-s": "Table S1"}
+    out = ms.for_format(main, "pdf", labels, {"tbl-s": "supplement.qmd"})
+    assert "See [Table\u00a01](#tbl-a), [Figure\u00a01](#fig-f) and " \
+           "[Table\u00a0S1](supplement.pdf#tbl-s)." in out
+    assert ": **Table 1.** First" in out and "![**Figure 1.** Fig](f.png){#fig-f width" in out
+    assert "](supplement.pdf#num-k" in out
+    with pytest.raises(InputError, match="@tbl-nope"):
+        ms.for_format("@tbl-nope", "html", {})

@@ -1005,8 +1005,11 @@ def forest_plot(result: AgreementResult, code_meta: dict, path, ci: float) -> No
     ax.set_ylim(-0.7, max(n, 1) - 0.3)
     ax.set_xlabel(f"Krippendorff's α (nominal), {round(100 * ci)}% bootstrap interval",
                   fontsize=8)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09 * 14 / max(n, 8)),
-              ncol=2, frameon=False)
+    from matplotlib.transforms import offset_copy
+    # below the axis label whatever the figure's height (a fixed distance in points)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,
+              frameon=False, bbox_transform=offset_copy(ax.transAxes, fig, y=-34,
+                                                        units="points"))
     fig.savefig(path, dpi=150, format="png", metadata={"Software": None},
                 bbox_inches="tight", pad_inches=0.08)   # the canvas holds every label
     plt.close(fig)

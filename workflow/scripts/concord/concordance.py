@@ -675,8 +675,12 @@ def category_figure(shares: pd.DataFrame, groups: list[dict], categories: list[s
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(xmax=1.0))
     ax.set_ylim(0, 1)
     ax.tick_params(labelsize=8)
+    from matplotlib.transforms import offset_copy
     ax.legend(fontsize=7, frameon=False, ncol=1 if n_g <= 3 else 2, loc="upper center",
-              bbox_to_anchor=(0.5, -0.14))
+              bbox_to_anchor=(0.5, 0.0), bbox_transform=offset_copy(
+                  ax.transAxes, fig, y=-8 - 11 * max(len(c.split("\n")) for c in
+                                                       _wrapped(categories, 14)),
+                  units="points"))
     _save(fig, path)
     plt.close(fig)
 

@@ -46,7 +46,7 @@ DEFAULT_EPOCH = "315532800"
 NBSP, WORD_JOINER, MINUS = "\u00a0", "\u2060", "\u2212"
 # a display that is a number, a percentage, a p value or an interval of them
 # ("0.81", "-0.50", "12%", "p < 0.001", "0.36–0.51", "-5 to 12 pp", "0.86 (0.34–1.00)")
-_GLUE = r"[\s\d.,%()\[\]<>=≤≥+\-\u2212–]"
+_GLUE = r"[\s\d.,%()\[\]<>=≤≥+\-\u2212\u2060–]"
 NUMERIC = re.compile(rf"^{_GLUE}*(?:(?:to|pp|p){_GLUE}*)*$")
 # the shortcodes of a conditional: {{< if COND >}} … {{< else >}} … {{< endif >}}
 CONDITIONAL = ("if", "else", "endif")
@@ -598,6 +598,7 @@ a[href^="#num-"], a[href*=".html#num-"] { color: inherit; text-decoration: under
 # resolver (so Typst's own "Table 1:" is dropped), tables may break across pages.
 TYPST_PREAMBLE = """#show table: set text(size: 7.5pt)
 #show table: set par(justify: false)
+#show table: it => { show "_": "_" + sym.zws; it }
 #show figure: set block(breakable: true)
 #show figure.caption: it => align(left, it.body)
 #show figure.where(kind: table): set figure.caption(position: top)
@@ -760,6 +761,10 @@ FORMATS = ("html", "docx", "pdf")
 
 
 EXT = {"html": "html", "docx": "docx", "pdf": "pdf"}
+# every pipe table takes the text width, its columns sized by the dashes of its rule
+# line (pandoc does so only for tables with a line longer than --columns), which the
+# resolver makes as wide as the column's longest word; output lines are not wrapped
+PANDOC_TABLES = ["--columns=8", "--wrap=none"]
 
 
 def for_format(text: str, fmt: str, labels: dict | None = None,
@@ -795,7 +800,8 @@ def _render_pdf(text: str, target: Path, bibliography: str, resource_path: str, 
     import typst
     typ = target.with_suffix(".typ")
     cmd = [pandoc_path(), "--from", "markdown", "--to", "typst", "--standalone",
-           "--citeproc", f"--bibliography={bibliography}", "--output", typ.name]
+           "--citeproc", f"--bibliography={bibliography}", *PANDOC_TABLES,
+           "--output", typ.name]
     _run_pandoc(cmd, text, target.parent, env, log, "Typst")
     root = Path(resource_path.split(os.pathsep)[0]).resolve()
     text = typ.read_text(encoding="utf-8")
@@ -878,7 +884,7 @@ def render(resolved_md: str, formats: list[str], outdir, bibliography,
                 raise RuntimeError(f"quarto failed rendering {fmt} (exit {proc.returncode}): "
                                    f"{proc.stderr.strip()[-2000:]}")
         else:
-            cmd = [pandoc_path(), "--from", "markdown", "--to", fmt,
+            cmd = [pandoc_path(), "--from", "markdown", "--to", fmt, *PANDOC_TABLES,
                    "--standalone", "--citeproc", f"--bibliography={bibliography}",
                    f"--resource-path={resource_path}", "--output", target.name]
             if fmt == "html":

@@ -184,8 +184,10 @@ def figure(curve: pd.DataFrame, summary: pd.DataFrame, groups: list[dict], path)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(labelsize=8)
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18),
-              ncol=1 if n <= 4 else 2)
+    from matplotlib.transforms import offset_copy
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              ncol=1 if n <= 4 else 2,
+              bbox_transform=offset_copy(ax.transAxes, fig, y=-30, units="points"))
     fig.savefig(path, dpi=150, format="png", metadata={"Software": None},
                 bbox_inches="tight", pad_inches=0.08)
     plt.close(fig)

@@ -625,3 +625,56 @@ def test_crossrefs_number_tables_and_figures_across_documents():
     assert "](supplement.pdf#num-k" in out
     with pytest.raises(InputError, match="@tbl-nope"):
         ms.for_format("@tbl-nope", "html", {})
+
+
+def _template_registry(tmp_path, **values):
+    """Stand-ins for every key and table the templates and the checklist use."""
+    import yaml
+    texts = [(ROOT / f"workflow/report/{n}").read_text(encoding="utf-8")
+             for n in ("manuscript.qmd", "supplement.qmd", "coreq.yaml")]
+    both = "\n".join(texts)
+    keys = set(re.findall(r"\{\{<\s*(?:num|text)\s+(\S+)\s*>\}\}", both))
+    keys |= set(re.findall(r"\{\{<\s*if\s+(?:not\s+)?(?:defined\s+|undefined\s+|registered\s+)?"
+                           r"([\w.]+)", both))
+    (tmp_path / "x.tsv").write_text("x\n1\n", encoding="utf-8")
+    f = Fragment("stand-in")
+    for key in sorted(keys):
+        v = values.get(key, 1)
+        f.add(key, v, f"stand-in for {key}", str(tmp_path / "x.tsv"),
+              shown=v if isinstance(v, str) else None)
+    for name in set(re.findall(r"\{\{<\s*table\s+(\S+)\s*>\}\}", both)):
+        f.table(name, f"{name} stand-in", ["Row", "n"], [["r", {"num": "study.sessions"}]])
+    checklist = yaml.safe_load(texts[2])
+    return {"numbers": f.numbers, "tables": f.tables}, checklist
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+def test_template_adapts_to_the_design(tmp_path, groups):
+    """Human coding pending, 1, 2 or 4 groups, not synthetic: the text resolves without
+    any agreement statistic, says coding is pending, compares groups only when there
+    are several and says "most similar … least similar" only with three or more."""
+    reg, checklist = _template_registry(tmp_path, **{"agreement.status": "pending",
+                                                     "design.groups": groups,
+                                                     "study.synthetic": False})
+    for key in [k for k in reg["numbers"] if k.startswith(("agreement.", "coding.machine"))]:
+        if key != "agreement.status":
+            del reg["numbers"][key]                     # a pending study has none of these
+    for name in ("agreement", "agreement_machine", "agreement_group", "machine_evaluation"):
+        reg["tables"].pop(name, None)
+    cfg = {"study": {"id": "s", "title": "T", "synthetic": False}, "groups": []}
+    blocks = {"checklist": ms.checklist_markdown(checklist, cfg), "colophon": "",
+              **ms.MISSING_SECTION}
+    used = []
+    text = ms.resolve((ROOT / "workflow/report/manuscript.qmd").read_text(encoding="utf-8"),
+                      reg, blocks=blocks, used=used, audit_link="supplement.qmd")
+    supp = ms.resolve((ROOT / "workflow/report/supplement.qmd").read_text(encoding="utf-8"),
+                      reg, blocks=blocks, audit_keys=used)
+    low = (text + supp.split("## Number audit")[0]).lower()     # the audit quotes keys
+    assert "human coding is pending" in low and "0 coders" not in low
+    for word in ("synthetic", "cancer", "simulat"):
+        assert word not in low, word
+    assert ("most similar" in low) == (groups >= 3)
+    assert ("the two groups' rankings of the codes" in " ".join(low.split())) == (groups == 2)
+    assert ("between groups" in low) == (groups > 1)
+    labels = {**ms.crossref_labels(text), **ms.crossref_labels(supp, "S")}
+    ms.for_format(text, "html", labels, {k: "supplement.qmd" for k in ms.crossref_labels(supp)})

@@ -28,19 +28,14 @@ rule numbers:
         "../scripts/registry.py"
 
 
-def manuscript_sections(wildcards):
-    """The study's own introduction and discussion (manuscript.introduction /
-    .discussion), when it supplies them."""
-    m = config["manuscript"]
-    return {k: m[k] for k in ("introduction", "discussion") if m.get(k)}
-
-
 REPORT = Path(workflow.basedir) / "workflow" / "report"
 
 
 rule render:
     input:
-        unpack(manuscript_sections),
+        # the study's own introduction and discussion, when it supplies them
+        unpack(lambda w: {k: config["manuscript"][k] for k in ("introduction", "discussion")
+                          if config["manuscript"].get(k)}),
         source=config["manuscript"]["source"],
         supplement=config["manuscript"].get("supplement", str(REPORT / "supplement.qmd")),
         bibliography=config["manuscript"]["bibliography"],

@@ -41,6 +41,7 @@ SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z_][\w-]*)((?:\s+(?:[^\s>]|>(?!\}\}))+)*
 KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 MD_SPECIAL = set("\\`*_{}[]<>#|$~^@\"")
 AUDIT_SEGMENTS = 5
+LONG_TEXT_WORDS = 8       # a registered text longer than this is not made one link
 # 1980-01-01T00:00:00Z, the earliest ZIP timestamp: "no real date" in DOCX metadata
 DEFAULT_EPOCH = "315532800"
 NBSP, WORD_JOINER, MINUS = "\u00a0", "\u2060", "\u2212"
@@ -231,11 +232,17 @@ class _Resolver:
     def num(self, key: str, lineno: int, link: bool, context: str = "",
             in_table: bool = False) -> str:
         e = self.entry(key, lineno, context)
-        text = md_escape(self.shown(e, in_table))
+        shown = self.shown(e, in_table)
+        text = md_escape(shown)
         if not link:
             return text
-        return (f"[{text}]({self.audit_link}#{anchor(key)} "
-                f"\"{_title_escape(e.get('meaning', ''))}\")")
+        target = f"({self.audit_link}#{anchor(key)} \"{_title_escape(e.get('meaning', ''))}\")"
+        if not in_table and not is_numeric(shown) and len(shown.split()) > LONG_TEXT_WORDS:
+            # a registered sentence is not made one long link: it reads as text, with a
+            # small superscript link to its audit entry
+            return (f"[{text}]{{.registry data-key=\"{key}\"}}"
+                    f"^[source]({self.audit_link}#{anchor(key)})^")
+        return f"[{text}]{target}"
 
     def condition(self, args: list[str], lineno: int) -> bool:
         """``KEY`` (defined and truthy), ``defined KEY`` / ``undefined KEY`` (a key

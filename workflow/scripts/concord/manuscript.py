@@ -324,7 +324,8 @@ class _Resolver:
         for j, col in enumerate(cols):
             longest = max([len(plain(r[j])) for r in shown] + [0])
             word = max([_word_len(r[j]) for r in shown] + [_word_len(col)])
-            widths.append(max(3, word, min(longest, 36), min(len(col), 12)))
+            # + 2: the cell's padding, so a column is never narrower than its longest word
+            widths.append(max(3, word, min(longest, 36), min(len(col), 12)) + 2)
         rule = [("-" * w)[:-1] + (":" if numeric[j] else "-") for j, w in enumerate(widths)]
         rule = [("" if numeric[j] else ":") + d[(0 if numeric[j] else 1):]
                 for j, d in enumerate(rule)]
@@ -337,7 +338,7 @@ class _Resolver:
         # a fenced div carries the id: quarto reads it as a table cross-reference,
         # pandoc as an anchor (pandoc does not read ids in table captions)
         table = "\n".join([f"::: {{#tbl-{name}}}", "", *out, "", f": {caption}", "", ":::"])
-        return wrap_wide(table, sum(widths) + 3 * len(widths))
+        return wrap_wide(table, sum(widths) + len(widths), len(body))
 
     def audit(self, keys: list[str] | None = None) -> str:
         keys = keys if keys is not None else self.used
@@ -380,22 +381,26 @@ class _Resolver:
 # Typst (the PDF): a table whose estimated natural width (in characters) is above
 # these is set smaller, and above the last on a landscape page; HTML tables are
 # always the full width of the text (see HTML_STYLE) and DOCX tables wrap.
-TYPST_WIDE = ((110, "6.5pt", False), (150, "6pt", True))
+TYPST_WIDE = ((110, "6.5pt", False), (140, "6.5pt", True))
+SHORT_TABLE = 25          # rows: a table this short never breaks across pages
 
 
-def wrap_wide(table_md: str, chars: int) -> str:
-    """Raw Typst set rules around a wide table (ignored by the HTML and DOCX writers)."""
+def wrap_wide(table_md: str, chars: int, rows: int = 0) -> str:
+    """Raw Typst rules around a table (ignored by the HTML and DOCX writers): smaller
+    type or a landscape page when it is wide; a short table kept on one page with its
+    caption (a long one may break across pages)."""
     size, flip = None, False
     for limit, s, f in TYPST_WIDE:
         if chars > limit:
             size, flip = s, f
-    if size is None:
-        return table_md
-    before = [f"#set text(size: {size})"] + (["#set page(flipped: true)"] if flip else [])
-    after = ["#set text(size: 7.5pt)"] + (["#set page(flipped: false)"] if flip else [])
+    before = [f"#show figure: set block(breakable: {'true' if rows > SHORT_TABLE else 'false'})"]
+    after = []
+    if size is not None:
+        before += [f"#set text(size: {size})"] + (["#set page(flipped: true)"] if flip else [])
+        after += ["#set text(size: 11pt)"] + (["#set page(flipped: false)"] if flip else [])
     raw = "```{{=typst}}\n{}\n```"
-    return "\n\n".join([raw.format("\n".join(before)), table_md,
-                        raw.format("\n".join(after))])
+    return "\n\n".join([raw.format("\n".join(before)), table_md]
+                       + ([raw.format("\n".join(after))] if after else []))
 
 
 def _ranges(lines: list[int]) -> str:
@@ -605,6 +610,7 @@ a[href^="#num-"], a[href*=".html#num-"] { color: inherit; text-decoration: under
 # resolver (so Typst's own "Table 1:" is dropped), tables may break across pages.
 TYPST_PREAMBLE = """#show table: set text(size: 7.5pt)
 #show table: set par(justify: false)
+#show table: set table(inset: (x: 3pt, y: 4pt))
 #show table: it => { show "_": "_" + sym.zws; it }
 #show figure: set block(breakable: true)
 #show figure.caption: it => align(left, it.body)

@@ -607,7 +607,8 @@ def test_tables_show_labels_wrap_words_and_explain_undefined_cells():
                                      ["A_VERY_LONG_CODE_IDENTIFIER", {"num": "stat.ci"},
                                       {"num": "stat.neg"}]]}}}
     out = ms.resolve("{{< table t >}}", reg, link=False, labels={"nurses": "Oncology nurses"})
-    lines = out.splitlines()
+    assert out.startswith("```{=typst}\n#show figure: set block(breakable: false)")  # short
+    lines = out.split(":::", 1)[1].splitlines()
     assert lines[2] == "| Code | Oncology nurses | q |"                # label, not the ID
     assert "| Oncology nurses | \u22120.25 | undefined |" in out
     rule = lines[3].split("|")[1:-1]

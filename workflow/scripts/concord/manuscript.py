@@ -353,6 +353,7 @@ class _Resolver:
             value = e.get("value")
             parts = [f"[**{md_escape(key)}**]{{#{anchor(key)}}}: {md_escape(self.shown(e))}"
                      + ("" if value is None or str(value) == e["display"]
+                        or isinstance(value, str) and value in e["display"]
                         else f" (value `{value:.6g}`)" if isinstance(value, float)
                         else f" (value `{value}`)"),
                      f"  {md_escape(e.get('meaning', ''))}.",
@@ -527,7 +528,9 @@ def resolve(qmd_text: str, registry: dict, link: bool = True,
     if audits:
         keys = list(audit_keys or [])
         keys += [k for k in r.used if k not in keys]
-        text = text.replace("\x00AUDIT\x00", r.audit(keys))
+        # the audit is reference material: smaller, ragged-right type in the PDF
+        text = text.replace("\x00AUDIT\x00", "```{=typst}\n#set text(size: 8pt)\n"
+                            "#set par(justify: false)\n```\n\n" + r.audit(keys))
     if used is not None:
         used.extend(k for k in r.used if k not in used)
     return text

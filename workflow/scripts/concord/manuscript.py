@@ -41,7 +41,7 @@ SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z_][\w-]*)((?:\s+(?:[^\s>]|>(?!\}\}))+)*
 KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 MD_SPECIAL = set("\\`*_{}[]<>#|$~^@\"")
 AUDIT_SEGMENTS = 5
-LONG_TEXT_WORDS = 8       # a registered text longer than this is not made one link
+LONG_TEXT_WORDS = 8       # a registered sentence longer than this is not made one link
 # 1980-01-01T00:00:00Z, the earliest ZIP timestamp: "no real date" in DOCX metadata
 DEFAULT_EPOCH = "315532800"
 NBSP, WORD_JOINER, MINUS = "\u00a0", "\u2060", "\u2212"
@@ -195,7 +195,9 @@ def _front_matter_end(lines: list[str]) -> int:
 
 
 def _word_len(text: str) -> int:
-    return max((len(w) for w in re.split(r"[\s\u00a0]+", plain(text)) if w), default=0)
+    """The longest piece of text a line cannot break inside (identifiers break after
+    their underscores: in the PDF by a rule, in the HTML anywhere)."""
+    return max((len(w) for w in re.split(r"[\s\u00a0]+|(?<=_)", plain(text)) if w), default=0)
 
 
 class _Resolver:
@@ -237,7 +239,8 @@ class _Resolver:
         if not link:
             return text
         target = f"({self.audit_link}#{anchor(key)} \"{_title_escape(e.get('meaning', ''))}\")"
-        if not in_table and not is_numeric(shown) and len(shown.split()) > LONG_TEXT_WORDS:
+        if not in_table and not is_numeric(shown) and len(shown.split()) > LONG_TEXT_WORDS \
+                and shown.rstrip().endswith("."):
             # a registered sentence is not made one long link: it reads as text, with a
             # small superscript link to its audit entry
             return (f"[{text}]{{.registry data-key=\"{key}\"}}"
@@ -325,7 +328,7 @@ class _Resolver:
             longest = max([len(plain(r[j])) for r in shown] + [0])
             word = max([_word_len(r[j]) for r in shown] + [_word_len(col)])
             # + 2: the cell's padding, so a column is never narrower than its longest word
-            widths.append(max(3, word, min(longest, 36), min(len(col), 12)) + 2)
+            widths.append(max(3, word, min(longest, 36), min(len(col), 20)) + 2)
         rule = [("-" * w)[:-1] + (":" if numeric[j] else "-") for j, w in enumerate(widths)]
         rule = [("" if numeric[j] else ":") + d[(0 if numeric[j] else 1):]
                 for j, d in enumerate(rule)]

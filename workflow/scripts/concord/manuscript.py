@@ -214,13 +214,15 @@ class _Resolver:
     def _where(self, lineno: int) -> str:
         return f"{self.source}:{lineno}"
 
-    def entry(self, key: str, lineno: int, context: str = "") -> dict:
+    def entry(self, key: str, lineno: int, context: str = "", use: bool = True) -> dict:
+        """The registry entry; ``use``: the text shows it (listed in the audit; a
+        condition only chooses a sentence)."""
         if key not in self.numbers:
             close = difflib.get_close_matches(key, list(self.numbers), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise InputError(f"{self._where(lineno)}: unknown number key {key!r}{context} "
                              f"(not in the numbers registry){hint}")
-        if key not in self.used:
+        if use and key not in self.used:
             self.used.append(key)
         return self.numbers[key]
 
@@ -262,15 +264,13 @@ class _Resolver:
         elif len(args) == 2 and args[0] in ("defined", "undefined"):
             e = self.numbers.get(args[1])
             ok = e is not None and "undefined" not in e and e.get("value") is not None
-            if e is not None and args[1] not in self.used:
-                self.used.append(args[1])
             result = ok if args[0] == "defined" else not ok
         elif len(args) == 1 and KEY.match(args[0]):
-            e = self.entry(args[0], lineno, " in an if condition")
+            e = self.entry(args[0], lineno, " in an if condition", use=False)
             v = e.get("value")
             result = "undefined" not in e and v not in (None, False, 0, "", [], {})
         elif len(args) == 3 and KEY.match(args[0]) and COMPARE.match(args[1]):
-            e = self.entry(args[0], lineno, " in an if condition")
+            e = self.entry(args[0], lineno, " in an if condition", use=False)
             v, op, lit = e.get("value"), args[1], args[2].strip("\"'")
             if "undefined" in e or v is None:
                 result = False

@@ -607,6 +607,7 @@ table { display: table; width: 100%; max-width: 100%; table-layout: auto;
         font-size: 0.85em; overflow: visible; }
 table caption, figcaption { caption-side: top; text-align: left; white-space: normal; }
 td, th { overflow-wrap: anywhere; hyphens: auto; vertical-align: top; }
+td[style*="right"] { overflow-wrap: normal; white-space: nowrap; }
 h1, h2, h3, h4 { overflow-wrap: anywhere; }
 figure img { max-width: 100%; height: auto; }
 a[href^="#num-"], a[href*=".html#num-"] { color: inherit; text-decoration: underline dotted; }

@@ -89,10 +89,13 @@ def test_numbers_registry_points_at_real_rows(mini_run):
 def test_manuscript_renders_numbers_from_the_registry(mini_run):
     registry = json.loads((mini_run / "results/manuscript/numbers.json").read_text())["numbers"]
     html = (mini_run / "results/manuscript/manuscript.html").read_text(encoding="utf-8")
+    supp = (mini_run / "results/manuscript/supplement.html").read_text(encoding="utf-8")
     assert "synthetic" in html.lower()
     shown = registry["agreement.alpha.mean"]["display"]
-    assert 'id="num-agreement.alpha.mean"' in html and shown in html
-    assert "{{<" not in html
+    # the number in the text links to its audit entry in the supplement
+    assert 'href="supplement.html#num-agreement.alpha.mean"' in html and shown in html
+    assert 'id="num-agreement.alpha.mean"' in supp
+    assert "{{<" not in html + supp
     with zipfile.ZipFile(mini_run / "results/manuscript/manuscript.docx") as docx:
         assert "word/document.xml" in docx.namelist()
 

@@ -15,7 +15,7 @@ studyconfig.validate_config(config, SCHEMAS / "config.schema.yaml",
                             source=(workflow.overwrite_configfiles or ["config/config.yaml"])[-1])
 REPORT = Path(workflow.basedir) / "workflow" / "report"
 for _key, _file in (("source", "manuscript.qmd"), ("bibliography", "references.bib"),
-                    ("checklist", "coreq.yaml")):
+                    ("checklist", "coreq.yaml"), ("supplement", "supplement.qmd")):
     config["manuscript"].setdefault(_key, str(REPORT / _file))
 
 SESSIONS = studyconfig.load_sheet(config["sessions"], SCHEMAS / "sessions.schema.yaml", key="session_id")

@@ -1034,7 +1034,9 @@ def forest_plot(result: AgreementResult, code_meta: dict, path, ci: float) -> No
     for x, style, lab in ((float(th), "--", f"reliable (α ≥ {float(th):.3f})"),
                           (tent, ":", f"tentative (α ≥ {tent:.3f})")):
         ax.axvline(x, color="0.3", linestyle=style, linewidth=0.9, label=lab)
-    ax.set_yticks(np.arange(n)[::-1], [code_meta.get(c, {}).get("name", c) for c in codes])
+    import textwrap
+    ax.set_yticks(np.arange(n)[::-1], ["\n".join(textwrap.wrap(str(code_meta.get(c, {}).get(
+        "name", c)), 34)) or str(c) for c in codes], fontsize=8)
     allv = np.concatenate([bc[["krippendorff_alpha", "ci_low", "ci_high"]].to_numpy(float).ravel()]
                           + ([hvm[["krippendorff_alpha", "ci_low", "ci_high"]]
                               .to_numpy(float).ravel()] if len(hvm) else []))
@@ -1044,13 +1046,15 @@ def forest_plot(result: AgreementResult, code_meta: dict, path, ci: float) -> No
     ax.set_ylim(-0.7, max(n, 1) - 0.3)
     ax.set_xlabel(f"Krippendorff's α (nominal), {round(100 * ci)}% bootstrap interval",
                   fontsize=8)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09 * 14 / max(n, 8)),
-              ncol=2, frameon=False)
-    ax.set_title("Inter-coder agreement per code", fontsize=10)
-    fig.tight_layout()
+    from matplotlib.transforms import offset_copy
+    # below the axis label whatever the figure's height (a fixed distance in points)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,
+              frameon=False, bbox_transform=offset_copy(ax.transAxes, fig, y=-34,
+                                                        units="points"))
     from concord.atomic import replacing  # temporary file + rename
     with replacing(path) as tmp:
-        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None},
+                    bbox_inches="tight", pad_inches=0.08)   # the canvas holds every label
     plt.close(fig)
 
 

@@ -605,9 +605,31 @@ def cooccurrence(codings: pd.DataFrame, data: dict, groups: list[dict],
 # figure
 # ---------------------------------------------------------------------------
 
+def _wrapped(labels, width: int) -> list[str]:
+    """Labels broken into lines of at most ``width`` characters (long words are split
+    at underscores or hyphens first), so a long group name never runs off a figure."""
+    import textwrap
+    out = []
+    for label in labels:
+        text = str(label).replace("_", "_\u200b").replace("-", "-\u200b")
+        lines = textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=True)
+        out.append("\n".join(x.replace("\u200b", "") for x in lines) or str(label))
+    return out
+
+
+def _save(fig, path) -> None:
+    """Deterministic PNG bytes; the canvas grows to hold every label (tight box);
+    written to a temporary file and renamed."""
+    from concord.atomic import replacing
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None},
+                    bbox_inches="tight", pad_inches=0.08)
+
+
 def heatmap(prev: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], path) -> None:
     """Codes (rows, codebook order, by name) × groups (columns, display order),
-    cells annotated with the share in percent. Deterministic PNG bytes."""
+    cells annotated with the share in percent. Labels wrap; the figure grows with the
+    number of groups and codes and the length of their labels. Deterministic PNG bytes."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -615,13 +637,17 @@ def heatmap(prev: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], 
     ids = [c["id"] for c in codebook_codes]
     m = share_matrix(prev, groups, ids).T        # codes × groups
     n_codes, n_groups = m.shape
-    width = 3.2 + 1.25 * n_groups
-    height = 1.4 + 0.42 * n_codes
+    xlabels = _wrapped([g.get("label", g["id"]) for g in groups], 16)
+    ylabels = _wrapped([c.get("name", c["id"]) for c in codebook_codes], 32)
+    label_w = max(len(x) for y in ylabels for x in y.split("\n")) * 0.075
+    label_h = max(y.count("\n") + 1 for y in xlabels) * 0.17
+    width = 1.6 + label_w + 1.05 * n_groups
+    height = 1.2 + label_h + 0.36 * n_codes
     fig, ax = plt.subplots(figsize=(width, height), dpi=150)
     im = ax.imshow(np.ma.masked_invalid(m), cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(n_groups), [g.get("label", g["id"]) for g in groups],
-                  rotation=30, ha="right")
-    ax.set_yticks(range(n_codes), [c.get("name", c["id"]) for c in codebook_codes])
+    ax.set_xticks(range(n_groups), xlabels, fontsize=8)
+    ax.set_yticks(range(n_codes), ylabels, fontsize=8)
+    ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
     for i in range(n_codes):
         for j in range(n_groups):
             v = m[i, j]
@@ -631,14 +657,11 @@ def heatmap(prev: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], 
     ax.set_yticks(np.arange(-0.5, n_codes), minor=True)
     ax.grid(which="minor", color="white", linewidth=1)
     ax.tick_params(which="minor", length=0)
-    cbar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-    cbar.set_label("share of participants raising the code")
+    cbar = fig.colorbar(im, ax=ax, fraction=0.05, pad=0.03, shrink=min(1.0, 0.3 + 0.1 * n_codes))
+    cbar.set_label("participants raising the code", fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
     cbar.ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1.0))
-    ax.set_title("Participants raising each code, by group", fontsize=10)
-    fig.tight_layout()
-    from concord.atomic import replacing  # temporary file + rename
-    with replacing(path) as tmp:
-        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -651,7 +674,8 @@ def _plt():
 
 def rank_matrix_figure(pair: pd.DataFrame, groups: list[dict], path) -> None:
     """Groups × groups: Spearman's ρ (colour, upper number) and Kendall's τ-b (lower
-    number) between the groups' code rankings. Deterministic PNG bytes."""
+    number) between the groups' code rankings. Labels wrap; cells are large enough
+    for their text at print size. Deterministic PNG bytes."""
     plt = _plt()
     ids = [g["id"] for g in groups]
     n = len(ids)
@@ -661,36 +685,40 @@ def rank_matrix_figure(pair: pd.DataFrame, groups: list[dict], path) -> None:
         i, j = ids.index(r.group_a), ids.index(r.group_b)
         rho[i, j] = rho[j, i] = r.spearman_rho
         tau[i, j] = tau[j, i] = r.kendall_tau
-    labels = [g.get("label", g["id"]) for g in groups]
-    fig, ax = plt.subplots(figsize=(2.6 + 1.1 * n, 2.0 + 0.9 * n), dpi=150)
+    xlabels = _wrapped([g.get("label", g["id"]) for g in groups], 14)
+    ylabels = _wrapped([g.get("label", g["id"]) for g in groups], 22)
+    label_w = max(len(x) for y in ylabels for x in y.split("\n")) * 0.08
+    cell = 0.85
+    fig, ax = plt.subplots(figsize=(1.8 + label_w + cell * n, 1.0 + 0.5 + cell * n), dpi=150)
     im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdBu", vmin=-1, vmax=1)
-    ax.set_xticks(range(n), labels, rotation=30, ha="right")
-    ax.set_yticks(range(n), labels)
+    ax.set_xticks(range(n), xlabels, fontsize=8)
+    ax.set_yticks(range(n), ylabels, fontsize=8)
+    ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
     for i in range(n):
         for j in range(n):
             txt = ("NA" if np.isnan(rho[i, j]) else
                    f"ρ {rho[i, j]:.2f}\nτ {tau[i, j]:.2f}" if i != j else "1")
-            ax.text(j, i, txt, ha="center", va="center", fontsize=8,
+            txt = txt.replace("-", "\u2212")
+            ax.text(j, i, txt, ha="center", va="center", fontsize=9,
                     color="white" if abs(np.nan_to_num(rho[i, j])) > 0.7 else "black")
     cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    cbar.set_label("Spearman's ρ of code prevalences")
-    ax.set_title("Rank concordance between groups", fontsize=10)
-    fig.tight_layout()
-    from concord.atomic import replacing  # temporary file + rename
-    with replacing(path) as tmp:
-        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
+    cbar.set_label("Spearman's ρ", fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
+    _save(fig, path)
     plt.close(fig)
 
 
 def category_figure(shares: pd.DataFrame, groups: list[dict], categories: list[str],
                     ci: float, path) -> None:
     """Grouped bars: each group's share of coded talk by category, with the bootstrap
-    interval as error bars. Deterministic PNG bytes."""
+    interval as error bars; the legend sits below the axes (it never covers a bar),
+    its labels wrapped. Deterministic PNG bytes."""
     plt = _plt()
     n_g, n_c = len(groups), len(categories)
     width = 0.8 / max(n_g, 1)
-    fig, ax = plt.subplots(figsize=(2.5 + 1.3 * n_c + 0.3 * n_g, 3.8), dpi=150)
+    fig, ax = plt.subplots(figsize=(2.5 + 1.3 * n_c + 0.3 * n_g, 3.4), dpi=150)
     colours = plt.get_cmap("tab10")
+    hatches = ["", "//", "..", "xx", "\\\\", "oo", "--", "++", "**", "||"]
     for i, g in enumerate(groups):
         sub = shares[shares["group"] == g["id"]].set_index("category").loc[categories]
         x = np.arange(n_c) + (i - (n_g - 1) / 2) * width
@@ -698,18 +726,20 @@ def category_figure(shares: pd.DataFrame, groups: list[dict], categories: list[s
         err = np.abs(np.vstack([y - sub["ci_low"].to_numpy(dtype=float),
                                 sub["ci_high"].to_numpy(dtype=float) - y]))
         ax.bar(x, np.nan_to_num(y), width, yerr=np.nan_to_num(err), capsize=2,
-               label=g.get("label", g["id"]), color=colours(i % 10))
-    ax.set_xticks(range(n_c), categories)
-    ax.set_ylabel("share of the group's coded talk")
+               label=_wrapped([g.get("label", g["id"])], 40)[0], color=colours(i % 10),
+               hatch=hatches[(i // 10) % len(hatches)], edgecolor="white", linewidth=0.5)
+    ax.set_xticks(range(n_c), _wrapped(categories, 14), fontsize=8)
+    ax.set_ylabel("share of the group's coded talk", fontsize=8)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(xmax=1.0))
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, frameon=False, ncol=2)
-    ax.set_title(f"Coded talk by code category ({round(100 * ci)}% bootstrap intervals)",
-                 fontsize=10)
-    fig.tight_layout()
-    from concord.atomic import replacing  # temporary file + rename
-    with replacing(path) as tmp:
-        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
+    ax.tick_params(labelsize=8)
+    from matplotlib.transforms import offset_copy
+    ax.legend(fontsize=7, frameon=False, ncol=1 if n_g <= 3 else 2, loc="upper center",
+              bbox_to_anchor=(0.5, 0.0), bbox_transform=offset_copy(
+                  ax.transAxes, fig, y=-8 - 11 * max(len(c.split("\n")) for c in
+                                                       _wrapped(categories, 14)),
+                  units="points"))
+    _save(fig, path)
     plt.close(fig)
 
 

@@ -800,8 +800,10 @@ def for_format(text: str, fmt: str, labels: dict | None = None,
 
 
 def _run_pandoc(cmd, text, cwd, env, log, what):
-    if log:
-        log(f"render: pandoc: {' '.join(cmd)}")
+    if log:  # the style sheet passed inline is the template's, not worth a log line
+        shown = [a.split(":", 1)[0] + ":<style>" if a.startswith("--variable=header-includes:")
+                 else a for a in cmd]
+        log(f"render: pandoc: {' '.join(shown)}")
     proc = subprocess.run(cmd, input=text, cwd=cwd, env=env, capture_output=True, text=True)
     if log and proc.stderr.strip():
         log(proc.stderr.strip())

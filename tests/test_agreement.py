@@ -599,7 +599,8 @@ def test_agreement_script_end_to_end(tmp_path, monkeypatch):
                               codebook=str(tmp_path / "codebook.yaml")),
         output=SimpleNamespace(**{k: str(out / v) for k, v in outputs.items()}),
         log=[str(tmp_path / "agreement.log")],
-        params=SimpleNamespace(moderator_id="MOD", seed=5, bootstrap=100, ci=0.9,
+        params=SimpleNamespace(seed=5, bootstrap=100, ci=0.9, unit_roles=["participant"],
+                               code_roles={},
                                thresholds={"reliable": 0.8, "tentative": 0.667}))
     script = Path(__file__).resolve().parents[1] / "workflow/scripts/agreement.py"
     runpy.run_path(str(script), init_globals={"snakemake": sm})

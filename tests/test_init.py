@@ -120,9 +120,10 @@ def test_init_writes_a_study_folder_and_prints_no_label(tmp_path, transcripts, c
     assert cfg["study"]["synthetic"] is False and cfg["study"]["id"] == "teachers"
     book = yaml.safe_load((study / "config" / "codebook.yaml").read_text())
     assert all(c["id"].startswith("EXAMPLE_") for c in book["codes"])
-    # valid but for the groups, which the user declares (two at least)
-    with pytest.raises(InputError, match="key 'groups': declare at least 2 groups"):
-        studyconfig.validate_config(cfg, SCHEMA, source="config/config.yaml")
+    # valid as written: one group (nothing compared between groups) until the user
+    # declares more
+    assert len(cfg["groups"]) == 1
+    studyconfig.validate_config(cfg, SCHEMA, source="config/config.yaml")
     cfg["groups"].append({"id": "group2", "label": "B"})
     studyconfig.validate_config(cfg, SCHEMA)
 
@@ -158,7 +159,10 @@ def test_schema_fills_every_default_and_names_a_missing_key():
     cfg = studyconfig.validate_config(_minimal(), SCHEMA)
     assert cfg["deidentify"] == {"roster": "restricted/roster.tsv", "keys_dir": "restricted/keys",
                                  "moderator_id": "MOD", "study_lexicon": False,
-                                 "replacement": "tags", "date_shift": False}
+                                 "replacement": "tags", "date_shift": False,
+                                 "review_dir": "restricted/review",
+                                 "decisions": "restricted/decisions.tsv",
+                                 "allow": "restricted/allow.txt", "deny": "restricted/deny.txt"}
     assert "gold" not in cfg["deidentify"]  # absent = no evaluation, never the demo's file
     assert cfg["code"]["consensus"] == {"method": "majority"} and cfg["code"]["min_overlap"] == 0.5
     assert cfg["code"]["coders"] == ["C1", "C2"]
@@ -291,6 +295,12 @@ def test_a_new_study_from_init_to_agreement(tmp_path, transcripts):
     assert reg["agreement.alpha.mean"]["undefined"].startswith("human coding is pending")
     export = study / "results" / "coding" / "export"
     assert sorted(p.name for p in export.iterdir()) == ["C1.qdpx", "C2.qdpx", "text_sha256.tsv"]
+    # a manuscript written for this study: no word of the demo's
+    for doc in ("manuscript.html", "supplement.html", "manuscript.qmd"):
+        text = (study / "results" / "manuscript" / doc).read_text(encoding="utf-8").lower()
+        for word in ("synthetic", "cancer", "simulate"):
+            assert word not in text, (doc, word)
+    assert "pending" in (study / "results/manuscript/manuscript.qmd").read_text(encoding="utf-8")
     manifest = (study / "results" / "provenance" / "manifest.tsv").read_text()
     for demo in ("resources/demo", "study_a", "study_b", "gold_identifiers", str(REPO / "config")):
         assert demo not in manifest
@@ -321,9 +331,8 @@ def test_a_new_study_from_init_to_agreement(tmp_path, transcripts):
     assert reg["coding.analysis_coder"]["value"] == "consensus"
 
     # stage 3: the de-identification changes after coding -> the run stops, no remap
-    cfg = yaml.safe_load((study / "config" / "config.yaml").read_text())
-    cfg["deidentify"] = {"names": ["Honestly"]}
-    (study / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    # (a word the user wants redacted everywhere, as restricted/deny.txt says)
+    (study / "restricted" / "deny.txt").write_text("Honestly\tNAME\n", encoding="utf-8")
     proc = _run(study, check=False)
     assert proc.returncode != 0
     log = (study / "logs" / "combine_codings.log").read_text()
@@ -364,6 +373,6 @@ def test_init_falls_back_to_multiline_turns_and_names_the_file_on_error(tmp_path
     n = scaffold.init_study(tmp_path / "s", [ml])
     assert n["turns"] == 2 and n["formats"] == {"labelled_multiline": 1}
     bad = tmp_path / "bad.txt"
-    bad.write_text("[id1] hello there\n\n[id2] and more\n", encoding="utf-8")
+    bad.write_text("hello there\n\nand more\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"bad\.txt, line 1: expected 'Label: text'"):
         scaffold.init_study(tmp_path / "t", [bad])

@@ -480,7 +480,7 @@ def test_leak_gate_fails_the_run_quarantines_and_verify_fails(tmp_path, capsys):
             "results/manuscript/manuscript.pdf", "results/manuscript/numbers.json",
             "results/deid/M1.txt", "results/deid/evaluation.tsv"} <= files
     assert (report["hits"] == 0).all()
-    assert report.loc[report["file"].str.endswith(".pdf"), "kind"].tolist() == ["pdf"]
+    assert report.loc[report["file"].str.endswith(".pdf"), "kind"].tolist() == ["pdf", "pdf"]
     assert (report.loc[report["file"].str.endswith(".png"), "kind"] == "image").all()
     numbers = (work / "results/deid/evaluation.numbers.json").read_text(encoding="utf-8")
     assert "not measured" in numbers  # the mini study has no gold spans

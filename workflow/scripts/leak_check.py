@@ -31,7 +31,10 @@ exclusions = privacy.Exclusions.build(
     decisions=decisions, roster=roster, fixed_files=sm.input.template,
     fixed_texts=[privacy.rendered_references(d) for d in sm.input.documents if d.endswith(".html")]
     # the registry's keys are the tool's own names ("pairwise.spearman.max"), like headings
-    + ["\n".join(json.loads(Path(sm.input.registry).read_text(encoding="utf-8"))["numbers"])])
+    + (["\n".join(json.loads(Path(sm.input.registry).read_text(encoding="utf-8"))["numbers"])]
+       if sm.input.get("registry") else [])
+    # the header Snakemake writes atop each benchmark file ("max_rss", "mean_load")
+    + [p.open(encoding="utf-8").readline() for p in sorted(Path("logs/benchmarks").rglob("*.tsv"))])
 gate = privacy.Gate(privacy.identifiers(roster, keys, deny, decisions), exclusions)
 table, hits = privacy.scan_roots(".", p.roots, gate,
                                  exclude=[sm.output.report, p.leaks, sm.log[0]])

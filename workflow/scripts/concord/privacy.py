@@ -416,8 +416,7 @@ class Matcher:
             if first is None:
                 continue
             body = r"\s+".join(re.escape(w) for w in f.split())
-            # word-bounded as \b is: "max_rss" (a program's field name) holds no "Max"
-            pat = re.compile(r"(?<!\w)" + body + r"(?!\w)")
+            pat = re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])")
             self.anchors.setdefault(first.group(), []).append((first.start(), pat, i, len(f)))
         for lst in self.anchors.values():
             lst.sort(key=lambda x: -x[3])  # longest first

@@ -144,10 +144,10 @@ study:
   recruitment: "TO FILL IN: how participants were approached and selected"
   facilitators: "TO FILL IN: who moderated (credentials, occupation, gender, experience, relationship to participants)"
 
-# The groups you compare (at least two). Every session belongs to one group
-# (sessions.tsv and participants.tsv, column group). `concord init` put all sessions
-# in group1: declare your groups here and set the group column of both sheets; the
-# run stops, naming this key, until there are two.
+# The groups you compare. Every session belongs to one group (sessions.tsv and
+# participants.tsv, column group). `concord init` put all sessions in group1: declare
+# your groups here and set the group column of both sheets. With one group the run
+# works and registers the between-group comparisons as not applicable.
 groups:
   - id: group1
     label: "TO FILL IN: group label"

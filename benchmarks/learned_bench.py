@@ -36,7 +36,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
-from concord import code  # noqa: E402
+from concord import code, roles  # noqa: E402
 from concord.learned import model as lm  # noqa: E402
 from concord.learned import stage  # noqa: E402
 from concord.tsvio import read_tsv  # noqa: E402
@@ -61,12 +61,12 @@ def load_study(folder: Path):
     book = code.read_codebook(folder / cfg["codebook"])
     codings = read_tsv(folder / "results/coding/codings.tsv")
     coverage = read_tsv(folder / "results/coding/coverage.tsv")
-    segs = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id", "text"],
-                               only=True)
+    segs = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id", "speaker_id",
+                                                     "text"])
                       for p in sorted((folder / "results/segments").glob("*.tsv"))
                       if p.open(encoding="utf-8").readline().startswith("segment_id\t")],
                      ignore_index=True)
-    units = stage.coding_units(segs, cfg["deidentify"]["moderator_id"])
+    units = stage.coding_units(segs, tuple((cfg.get("code") or {}).get("roles", ["participant"])))
     return units, codings, coverage, book
 
 

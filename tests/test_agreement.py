@@ -241,7 +241,8 @@ def test_numbers_fragment_points_at_rows(tmp_path):
         nums["agreement.p_below.HOPE"]["value"], rel=1e-5)
     assert ci["display"] == f"{ci['value'][0]:.2f}–{ci['value'][1]:.2f}"
     assert nums["agreement.alpha.UNUSED"]["value"] is None
-    assert nums["agreement.alpha.UNUSED"]["display"] == "NA"
+    assert nums["agreement.alpha.UNUSED"]["display"] == "undefined"
+    assert "only one value" in nums["agreement.alpha.UNUSED"]["undefined"]
     for key in ("agreement.alpha.mean", "agreement.alpha.pooled", "agreement.units",
                 "agreement.coders", "agreement.codes.reliable", "agreement.codes.tentative",
                 "agreement.codes.unreliable", "agreement.threshold.reliable",
@@ -254,10 +255,11 @@ def test_numbers_fragment_points_at_rows(tmp_path):
     assert ov.read_text().splitlines()[thr["source"]["lines"][0] - 1].startswith(
         "threshold_reliable\t0.8")
     table = reg["tables"]["agreement"]
-    assert table["columns"] == ["Code", "Name", "Category", "α", "95% CI", "P(α < threshold)",
-                                "AC1", "% agreement", "Reliability"]
+    assert table["columns"] == ["Code", "Name", "Category", "Units (segments)", "α", "95% CI",
+                                "P(α < threshold)", "AC1", "% agreement", "Reliability"]
     assert table["rows"][0][:3] == ["HOPE", "Hope", "humanistic"]
-    assert table["rows"][0][4] == {"num": "agreement.ci.HOPE"}
+    assert table["rows"][0][3] == {"num": "agreement.units.HOPE"}
+    assert table["rows"][0][5] == {"num": "agreement.ci.HOPE"}
 
 
 # ------------------------------------------------------------------ AC1, Fleiss, MASI

@@ -136,7 +136,8 @@ def test_consensus_is_strict_majority_and_coverage_complete():
 @pytest.mark.parametrize("row, message", [
     (("A1-T0099-S01", "HOPE"), r"a\.tsv, line 3: segment_id 'A1-T0099-S01' is not a segment"),
     (("B2-T0001-S01", "HOPE"), r"a\.tsv, line 3: segment B2-T0001-S01 belongs to session B2"),
-    (("A1-T0001-S01", "HOPE"), r"a\.tsv, line 3: segment A1-T0001-S01 is a moderator turn"),
+    (("A1-T0001-S01", "HOPE"), r"a\.tsv, line 3: segment A1-T0001-S01 is a facilitator turn; only segments of the "
+                                r"role\(s\) participant are coded"),
     (("A1-T0002-S01", "HOPPE"), r"a\.tsv, line 3: code 'HOPPE' is not in the codebook"),
 ])
 def test_coder_file_errors_name_file_and_line(row, message):
@@ -203,12 +204,12 @@ def test_spans_map_to_segments_by_overlap():
 
 
 @pytest.mark.parametrize("row, message", [
-    (("A1", 4, 17, "HOPE"), r"s\.tsv, line 3: span 4-17 of session A1 covers no participant"),
+    (("A1", 4, 17, "HOPE"), r"s\.tsv, line 3: span 4-17 of session A1 covers no coding unit"),
     (("A1", 30, 20, "HOPE"), r"s\.tsv, line 3: span 30-20 is empty or reversed"),
     (("A1", "x", 20, "HOPE"), r"s\.tsv, line 3: start/end must be integers"),
     (("Z9", 22, 26, "HOPE"), r"s\.tsv, line 3: session 'Z9' has no segments"),
     (("A1", 22, 26, "HOPPE"), r"s\.tsv, line 3: code 'HOPPE' is not in the codebook"),
-    (("A1", 500, 600, "HOPE"), r"s\.tsv, line 3: span 500-600 .* covers no participant"),
+    (("A1", 500, 600, "HOPE"), r"s\.tsv, line 3: span 500-600 .* covers no coding unit"),
 ])
 def test_span_errors_name_file_and_line(row, message):
     with pytest.raises(InputError, match=message):

@@ -187,7 +187,7 @@ def test_rule_on_the_mini_study(mini_run, tmp_path, monkeypatch):
                       "deid": sorted(str(p) for p in (res / "deid").glob("M*.txt")),
                       "codebook": str(mini_run / "codebook.yaml")},
                output=outputs, log={"log": str(tmp_path / "learn.log")},
-               params={"learn": learn_cfg, "moderator_id": "MOD",
+               params={"learn": learn_cfg, "unit_roles": ["participant"],
                        "agreement": {"seed": 1, "bootstrap": 50, "ci": 0.95,
                                      "thresholds": {"reliable": 0.8, "tentative": 0.667}},
                        "prevalence_coder": "consensus", "study_id": "mini", "title": "Mini"})

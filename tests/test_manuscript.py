@@ -56,7 +56,7 @@ def test_resolve_num_table_audit():
     assert 'title: "A \\"quoted\\" title"' in out                     # YAML-escaped, no link
     assert ('[67%](#num-prevalence.ga.X "share of participants in Group A who raised X")'
             in out)
-    assert '[-0.50](#num-pairwise.spearman.ga.gb "rho \\"A\\" vs B")' in out
+    assert '[\u22120.50](#num-pairwise.spearman.ga.gb "rho \\"A\\" vs B")' in out   # true minus
     assert "| Code | Group A |" in out and "| Ex\\_1 | [67%](#num-prevalence.ga.X" in out
     assert "::: {#tbl-prevalence}" in out and ": Share \\| by group\n" in out
     # audit: only the numbers used (title included), first use first, with anchors
@@ -147,7 +147,7 @@ def test_render_html_and_docx_with_pandoc(tmp_path):
     assert 'href="#num-prevalence.ga.X"' in html and 'id="num-prevalence.ga.X"' in html
     assert ">67%</a>" in html
     assert "Bird" in html and "data:image/png;base64" in html          # citeproc, embedded
-    assert "<caption>Share | by group</caption>" in html
+    assert "<strong>Table 1.</strong> Share | by group</caption>" in html   # numbered
     with zipfile.ZipFile(out["docx"]) as z:
         doc = z.read("word/document.xml").decode("utf-8")
         assert "67%" in doc and any(n.startswith("word/media/") for n in z.namelist())
@@ -213,6 +213,7 @@ def test_manuscript_qmd_uses_only_documented_keys_and_renders(tmp_path):
     import test_concordance as tc
 
     src = (ROOT / "workflow/report/manuscript.qmd").read_text(encoding="utf-8")
+    supp = (ROOT / "workflow/report/supplement.qmd").read_text(encoding="utf-8")
     body = re.sub(r"<!--.*?-->", "", src, flags=re.S)
     prose = re.sub(r"\{\{<.*?>\}\}|\[@[^\]]*\]|@[\w-]+|\(results/[^)]*\)|\{#[^}]*\}|"
                    r"width=\"[^\"]*\"|SHA-256", "", body)
@@ -242,10 +243,17 @@ def test_manuscript_qmd_uses_only_documented_keys_and_renders(tmp_path):
     # keys added to the .qmd by stages since this list was written: stand-ins too (the
     # end-to-end test renders the .qmd against the real registry of the mini study)
     known = {**more_numbers, **frag.numbers, **other.numbers}
-    for key in sorted(set(re.findall(r"\{\{<\s*num\s+(\S+)\s*>\}\}", src)) - set(known)):
+    both = src + supp
+    keys = set(re.findall(r"\{\{<\s*(?:num|text)\s+(\S+)\s*>\}\}", both))
+    keys |= set(re.findall(r"\{\{<\s*if\s+(?:not\s+)?([\w.]+)", both)) - {"defined",
+                                                                          "undefined",
+                                                                          "registered"}
+    for key in sorted(keys - set(known)):
         other.add(key, 1, f"stand-in for {key}", str(pp))
+    other.numbers["agreement.status"]["display"] = "complete"
+    other.numbers["design.groups"]["value"] = 4          # every branch of a 4-group study
     tabled = {**more_tables, **frag.tables, **other.tables}
-    for name in sorted(set(re.findall(r"\{\{<\s*table\s+(\S+)\s*>\}\}", src)) - set(tabled)):
+    for name in sorted(set(re.findall(r"\{\{<\s*table\s+(\S+)\s*>\}\}", both)) - set(tabled)):
         other.table(name, f"{name} stand-in", ["Row", "n"], [["r", {"num": "study.sessions"}]])
     registry = {"numbers": {**more_numbers, **frag.numbers, **other.numbers},
                 "tables": {**more_tables, **frag.tables, **other.tables}}
@@ -253,10 +261,21 @@ def test_manuscript_qmd_uses_only_documented_keys_and_renders(tmp_path):
     checklist = yaml.safe_load((ROOT / "workflow/report/coreq.yaml").read_text(encoding="utf-8"))
     study_cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text(encoding="utf-8"))
     blocks = {"checklist": ms.checklist_markdown(checklist, study_cfg),
-              "colophon": ms.colophon("pandoc", "pandoc 3.9", ["html", "pdf"])}
-    text = ms.resolve(src, registry, source="manuscript.qmd", blocks=blocks)
-    assert "{{<" not in text and "{#num-pairwise.spearman.max}" in text
-    assert "{#tbl-coreq}" in text and "{#colophon}" in text
+              "colophon": ms.colophon("pandoc", "pandoc 3.9", ["html", "pdf"]),
+              **ms.MISSING_SECTION}
+    used = []
+    text = ms.resolve(src, registry, source="manuscript.qmd", blocks=blocks,
+                      audit_link="supplement.qmd", used=used)
+    stext = ms.resolve(supp, registry, source="supplement.qmd", blocks=blocks, audit_keys=used)
+    assert "{{<" not in text + stext and "{#num-pairwise.spearman.max}" in stext
+    assert "{#tbl-coreq}" in stext and "{#colophon}" in stext
+    assert "](supplement.qmd#num-pairwise.spearman.max" in text
+    labels = {**ms.crossref_labels(text), **ms.crossref_labels(stext, "S")}
+    assert labels["tbl-participants"] == "Table 1" and labels["tbl-coreq"].startswith("Table S")
+    text = ms.for_format(text, "html", labels,
+                         {k: "supplement.qmd" for k in labels if " S" in labels[k]})
+    assert "@tbl-" not in text and "@fig-" not in text
+    assert "](supplement.html#tbl-agreement)" in text
 
     cc.heatmap(prev, tc.GROUPS, tc.CODEBOOK, tmp_path / "heat.png")
     fig = tmp_path / "root" / "results" / "concordance"
@@ -286,7 +305,14 @@ def test_numbers_script_merges_and_adds_study(tmp_path, monkeypatch):
                                       "nested": {"x": 1}}))
     runpy.run_path(str(ROOT / "workflow/scripts/registry.py"), init_globals={"snakemake": sm})
     reg = json.loads((tmp_path / "numbers.json").read_text(encoding="utf-8"))
-    assert set(reg["numbers"]) == {"a.one", "b.two", "study.id", "study.title", "study.synthetic"}
+    assert {"a.one", "b.two", "study.id", "study.title", "study.synthetic"} <= set(reg["numbers"])
+    # every metadata key is registered; one the study does not state says so
+    assert {f"study.{k}" for k in ms.STUDY_METADATA} <= set(reg["numbers"])
+    q = reg["numbers"]["study.research_question"]
+    assert q["display"] == "not reported" and q["value"] is None and "undefined" in q
+    # the design facts the sentences adapt to; no coders: agreement pending
+    assert reg["numbers"]["agreement.status"]["display"] == "pending"
+    assert reg["numbers"]["coding.human_coders"]["value"] == 0
     t = reg["numbers"]["study.title"]
     assert t["display"] == "T" and t["source"]["file"] == "config/config.yaml"
     assert t["source"]["lines"] and "title:" in (ROOT / "config/config.yaml").read_text(
@@ -299,21 +325,32 @@ def test_render_script(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)                    # figures resolve against the cwd
     (tmp_path / "figs").mkdir()
     _png(tmp_path / "figs" / "fig.png")
-    (tmp_path / "m.qmd").write_text(QMD.replace("## Audit", "![F](figs/fig.png)\n\n## Audit"),
-                                    encoding="utf-8")
+    (tmp_path / "m.qmd").write_text("Group A: {{< num prevalence.ga.X >}}.\n\n"
+                                    "![F](figs/fig.png){#fig-f}\n\n@fig-f, @tbl-prevalence.\n"
+                                    "\n{{< introduction >}}\n", encoding="utf-8")
+    (tmp_path / "s.qmd").write_text(QMD, encoding="utf-8")
+    (tmp_path / "intro.md").write_text("<!-- note -->Our own introduction.\n", encoding="utf-8")
     (tmp_path / "r.bib").write_text("", encoding="utf-8")
     write_json(REGISTRY, tmp_path / "numbers.json")
     sm = SimpleNamespace(
-        input=SimpleNamespace(source="m.qmd", bibliography="r.bib", registry="numbers.json",
+        input=SimpleNamespace(source="m.qmd", supplement="s.qmd", bibliography="r.bib",
+                              registry="numbers.json", introduction="intro.md",
                               figures=["figs/fig.png"], segments=[],
                               checklist=str(ROOT / "workflow/report/coreq.yaml")),
-        output=SimpleNamespace(documents=["res/manuscript.html", "res/manuscript.docx"]),
+        output=SimpleNamespace(documents=["res/manuscript.html", "res/manuscript.docx",
+                                          "res/supplement.html", "res/supplement.docx"],
+                               resolved="res/manuscript.qmd",
+                               supplement_resolved="res/supplement.qmd"),
         log=[str(tmp_path / "render.log")],
         params=SimpleNamespace(formats=["html", "docx"], study={}, groups=[],
                                config={"study": {"setting": "S"}}))
     runpy.run_path(str(ROOT / "workflow/scripts/render.py"), init_globals={"snakemake": sm})
     html = (tmp_path / "res/manuscript.html").read_text(encoding="utf-8")
-    assert 'id="num-prevalence.ga.X"' in html and "data:image/png;base64" in html
+    supp = (tmp_path / "res/supplement.html").read_text(encoding="utf-8")
+    assert 'href="supplement.html#num-prevalence.ga.X"' in html and "data:image/png;base64" in html
+    assert "Our own introduction." in html and "note" not in html
+    assert ">Figure\u00a01</a>" in html and 'href="supplement.html#tbl-prevalence"' in html
+    assert 'id="num-prevalence.ga.X"' in supp and "Table S1.</strong>" in supp
     assert zipfile.is_zipfile(tmp_path / "res/manuscript.docx")
     log = (tmp_path / "render.log").read_text(encoding="utf-8")
     assert "render: pandoc" in log or "render: quarto" in log
@@ -342,7 +379,10 @@ def unregistered_digits(html: str) -> list[str]:
     from lxml import html as lh
     doc = lh.fromstring(html)
     drop = doc.xpath('//head | //script | //style | //code | //header[@id="title-block-header"]'
-                     ' | //a[starts-with(@href, "#num-")] | //div[starts-with(@id, "tbl-")]'
+                     ' | //a[contains(@href, "#num-")] | //div[starts-with(@id, "tbl-")]'
+                     ' | //span[@class="registry"]'
+                     ' | //a[contains(@href, "#tbl-") or contains(@href, "#fig-")]'
+                     ' | //figure[starts-with(@id, "fig-")]'
                      ' | //*[contains(concat(" ", @class, " "), " citation ")] | //*[@id="refs"]'
                      ' | //*[@id="colophon"]')
     for el in drop:
@@ -369,29 +409,46 @@ def test_unregistered_digits_are_caught():
 
 
 def test_rendered_manuscript_numbers_link_to_audit_entries(mini_run):
+    """Main text and supplement of the mini study: no typed digits, every number links
+    to its audit entry in the supplement (the main text across documents), with the
+    registry's meaning as tooltip and its display as text; tables and figures
+    numbered; the COREQ checklist complete; the three formats of both documents."""
     from lxml import html as lh
     out = mini_run / "results" / "manuscript"
     page = (out / "manuscript.html").read_text(encoding="utf-8")
+    spage = (out / "supplement.html").read_text(encoding="utf-8")
     registry = json.loads((out / "numbers.json").read_text(encoding="utf-8"))["numbers"]
     assert not unregistered_digits(page), unregistered_digits(page)
-    doc = lh.fromstring(page)
-    links = doc.xpath('//a[starts-with(@href, "#num-")]')
-    assert len(links) > 50
-    ids = set(doc.xpath("//@id"))
-    for a in links:
-        key = a.get("href")[len("#num-"):]
+    assert not unregistered_digits(spage), unregistered_digits(spage)
+    doc, sdoc = lh.fromstring(page), lh.fromstring(spage)
+    links = doc.xpath('//a[starts-with(@href, "supplement.html#num-")]')
+    slinks = sdoc.xpath('//a[starts-with(@href, "#num-")]')
+    assert len(links) > 40 and slinks
+    assert not doc.xpath('//a[starts-with(@href, "#num-")]')       # the audit is not here
+    ids = set(sdoc.xpath("//@id"))
+    for a in links + slinks:
+        key = a.get("href").split("#num-", 1)[1]
         assert key in registry, key
         assert "num-" + key in ids, key                              # the audit entry exists
-        assert a.get("title") == " ".join(registry[key]["meaning"].split()), key   # tooltip
-        def norm(t):                     # pandoc's smart quotes, wrapped lines
-            return " ".join(t.replace("\u2019", "'").replace("\u2018", "'").split())
-        assert norm(a.text_content()) == norm(registry[key]["display"]), key
+        shown = a.text_content()
+        assert shown == "source" or \
+            a.get("title") == " ".join(registry[key]["meaning"].split()), key   # tooltip
+        if shown == "source":            # a registered sentence: the span before the link
+            shown = a.getparent().getprevious().text_content()       # <span>…</span><sup>
+        assert " ".join(ms.plain(shown).split()) == \
+            " ".join(ms.plain(registry[key]["display"]).split()), key
     # every key used in the .qmd appears in the rendered text as its audit entry
     src = (ROOT / "workflow/report/manuscript.qmd").read_text(encoding="utf-8")
-    for key in set(re.findall(r"\{\{<\s*num\s+(\S+)\s*>\}\}", src)):
+    used = {a.get("href").split("#num-", 1)[1] for a in links}
+    for key in used:
         assert "num-" + key in ids, key
+    # tables and figures numbered, references resolved, in both documents
+    text = " ".join(doc.text_content().split())
+    assert "Table 1." in text and "Figure 1." in text and "@tbl-" not in text + spage
+    assert re.search(r"Table S\d+\.", " ".join(sdoc.text_content().split()))
+    assert doc.xpath('//a[starts-with(@href, "supplement.html#tbl-")]')
     # audit entries quote segments: ID, session, pseudonym and de-identified text
-    audit = page[page.index('id="audit"'):]
+    audit = spage[spage.index('id="audit"'):]
     audit = lh.fromstring(audit[audit.index(">") + 1:]).text_content()
     seg_keys = [k for k in registry if registry[k]["segments"] and "num-" + k in ids]
     assert seg_keys
@@ -401,45 +458,60 @@ def test_rendered_manuscript_numbers_link_to_audit_entries(mini_run):
                       dtype=str, keep_default_na=False).set_index("segment_id").loc[sid]
     assert f"{sid} (session {seg.session_id}, {seg.speaker_id}): \u201c" in audit
     assert " ".join(seg.text.split()) in " ".join(audit.split())
-    # the COREQ checklist: 32 rows, every section it names exists in the document
-    coreq = doc.xpath('//div[@id="tbl-coreq"]//tbody/tr')
+    # the COREQ checklist: 32 rows, every section it names exists in the main text
+    coreq = sdoc.xpath('//div[@id="tbl-coreq"]//tbody/tr')
     assert len(coreq) == 32
-    targets = [a.get("href")[1:] for tr in coreq for a in tr.xpath(".//a[starts-with(@href, '#')]")]
-    assert targets and all(t in ids for t in targets), [t for t in targets if t not in ids]
-    assert all(tr.xpath("string(./td[4])").strip() for tr in coreq)     # reported in / not
-    colophon = doc.xpath('//*[@id="colophon"]')[0].text_content()
+    main_ids = set(doc.xpath("//@id"))
+    targets = [a.get("href").split("#", 1)[1] for tr in coreq
+               for a in tr.xpath(".//a[starts-with(@href, 'manuscript.html#')]")]
+    assert targets and all(t in main_ids for t in targets), \
+        [t for t in targets if t not in main_ids]
+    assert all(tr.xpath("string(./td[3])").strip() for tr in coreq)     # an answer each
+    colophon = sdoc.xpath('//*[@id="colophon"]')[0].text_content()
     assert re.search(r"rendered by (pandoc|quarto) \d", colophon)
-    # figures embedded; the PDF and DOCX are there
+    # figures embedded; the PDF and DOCX are there, for both documents
     assert page.count("data:image/png;base64") >= 1
-    assert (out / "manuscript.pdf").read_bytes().startswith(b"%PDF-")
-    assert zipfile.is_zipfile(out / "manuscript.docx")
+    for stem in ("manuscript", "supplement"):
+        assert (out / f"{stem}.pdf").read_bytes().startswith(b"%PDF-")
+        assert zipfile.is_zipfile(out / f"{stem}.docx")
+    # the mini study is synthetic: it says so; nothing of the demo's subject is there
+    assert "synthetic" in text.lower() and "cancer" not in (text + spage).lower()
 
 
 def _checklist(n=32, **change):
     items = [{"n": i, "topic": f"T{i}", "question": "q", "where": ["design"],
               "answer": "{study.setting}, {{< num many >}} of them"} for i in range(1, n + 1)]
-    items[0] = {"n": 1, "topic": "Interviewer", "question": "q", "not_reported": "synthetic"}
+    items[0] = {"n": 1, "topic": "Interviewer", "question": "q", "study": "facilitators"}
+    items[2] = {"n": 3, "topic": "Duration", "question": "q", "answer": "{study.duration}"}
     items[1].update(change)
     return {"domains": [{"name": "D", "items": items}]}
 
 
 def test_checklist_fills_config_and_registry_numbers():
-    md = ms.checklist_markdown(_checklist(), {"study": {"setting": "Clinic *A*"}})
+    md = ms.checklist_markdown(_checklist(), {"study": {"setting": "Clinic *A*"}},
+                               section_doc="manuscript.qmd")
     assert len(re.findall(r"\n\| \d", md)) == 32
-    assert "| 1 | D | Interviewer | not reported | synthetic |" in md
-    assert "| 2 | D | T2 | [Design](#design) | Clinic \\*A\\*, {{< num many >}} of them |" in md
+    # not stated by the study: "not reported", never an invented answer
+    assert "| 1 | Interviewer | not reported | – |" in md
+    assert "| 3 | Duration | not reported | – |" in md
+    assert ("| 2 | T2 | Clinic \\*A\\*, {{< num many >}} of them | "
+            "[Design](manuscript.qmd#design) |") in md
     out = ms.resolve("{{< checklist >}}\n", REGISTRY, blocks={"checklist": md})
     assert "[7](#num-many" in out                      # numbers inside come from the registry
+    stated = ms.checklist_markdown(_checklist(), {"study": {"setting": "S",
+                                                            "facilitators": "Two nurses"}})
+    assert "| 1 | Interviewer | Two nurses | – |" in stated
 
 
 @pytest.mark.parametrize("checklist, message", [
     (_checklist(31), "numbered 1 to 32"),
-    (_checklist(where=[], answer=""), "item 2 .T2.: give `where`"),
-    (_checklist(answer="{study.nowhere}"), r"item 2: placeholder \{study.nowhere\}"),
+    (_checklist(where=[], answer=""), "item 2 .T2.: give `study`"),
+    (_checklist(answer="{groups.nowhere}"), r"item 2: placeholder \{groups.nowhere\}"),
 ])
 def test_checklist_errors_name_the_item(checklist, message):
     with pytest.raises(InputError, match=message):
-        ms.checklist_markdown(checklist, {"study": {"setting": "S"}}, source="c.yaml")
+        ms.checklist_markdown(checklist, {"study": {"setting": "S"}, "groups": []},
+                              source="c.yaml")
 
 
 def test_real_coreq_checklist_is_complete():
@@ -450,3 +522,165 @@ def test_real_coreq_checklist_is_complete():
     assert [int(r.split("|")[1]) for r in md.splitlines() if re.match(r"\| \d", r)] == \
         list(range(1, 33))
     assert cfg["study"]["setting"].split()[0] in md
+    # a study that states nothing: every metadata item reads "not reported"
+    bare = ms.checklist_markdown(cl, {"study": {"id": "x", "title": "T", "synthetic": False}})
+    rows = [r for r in bare.splitlines() if re.match(r"\| \d", r)]
+    keyed = {i["n"] for d in cl["domains"] for i in d["items"] if "study" in i
+             and "answer" not in i}
+    assert all("| not reported |" in rows[n - 1] for n in keyed)
+    assert "synthetic" not in bare.lower() and "simulat" not in bare.lower()
+    # every study key the checklist asks for is in the schema and the registry's list
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text(
+        encoding="utf-8"))["properties"]["study"]["properties"]
+    assert {i["study"] for d in cl["domains"] for i in d["items"] if "study" in i} <= \
+        set(ms.STUDY_METADATA)
+    assert set(ms.STUDY_METADATA) <= set(schema)
+
+
+# --- conditionals, typesetting, cross-references ----------------------------------
+
+COND_REG = {"numbers": {
+    "design.groups": entry("2", 2), "agreement.status": entry("pending", "pending"),
+    "study.synthetic": entry("no", False),
+    "study.setting": entry("Two *clinics*", "Two *clinics*"),
+    "stat.rho": {**entry("undefined", None), "undefined": "every code had the same share"},
+    "stat.neg": entry("-0.25", -0.25), "stat.ci": entry("-0.04–1.00", [-0.04, 1.0]),
+}, "tables": {}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{{< if design.groups >= 3 >}}most similar{{< else >}}two groups{{< endif >}}",
+     "two groups"),
+    ("{{< if design.groups == 2 >}}A{{< endif >}}{{< if design.groups > 2 >}}B{{< endif >}}",
+     "A"),
+    ("{{< if agreement.status == pending >}}pending{{< else >}}{{< num nowhere >}}{{< endif >}}",
+     "pending"),                                 # a branch not taken is not resolved
+    ("{{< if study.synthetic >}}synthetic{{< endif >}}done", "done"),
+    ("{{< if not study.synthetic >}}real{{< endif >}}", "real"),
+    ("{{< if defined stat.rho >}}x{{< else >}}no rho{{< endif >}}", "no rho"),
+    ("{{< if undefined not.registered >}}absent{{< endif >}}", "absent"),
+    ("{{< if registered stat.rho >}}kept{{< endif >}}", "kept"),
+    ("{{< if design.groups > 1 >}}{{< if agreement.status != pending >}}a{{< else >}}b"
+     "{{< endif >}}{{< else >}}c{{< endif >}}", "b"),              # nested
+    ("{{< if design.groups > 1 >}}\n\nblock\n\n{{< endif >}}\n", "\n\nblock\n\n\n"),
+    ("Setting: {{< text study.setting >}}.", "Setting: Two \\*clinics\\*."),  # not a link
+])
+def test_conditionals_follow_the_registry(text, expected):
+    assert ms.resolve(text, COND_REG, link=False) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{{< if design.groups > 1 >}}open", r"d\.qmd:1: .*not closed"),
+    ("x\n{{< endif >}}", r"d\.qmd:2: .*without an open"),
+    ("{{< if a b c d >}}{{< endif >}}", "cannot read the condition"),
+    ("{{< if nowhere >}}{{< endif >}}", "unknown number key 'nowhere' in an if condition"),
+    ("{{< if study.setting > 3 >}}{{< endif >}}", "needs numbers"),
+    ("{{< if design.groups >}}a{{< else >}}b{{< else >}}c{{< endif >}}", "a second"),
+])
+def test_conditional_errors_name_the_line(text, message):
+    with pytest.raises(InputError, match=message):
+        ms.resolve(text, COND_REG, source="d.qmd")
+
+
+def test_undefined_statistic_says_why_and_numbers_are_typeset():
+    out = ms.resolve("rho {{< num stat.rho >}}; {{< num stat.neg >}}; {{< num stat.ci >}}",
+                     COND_REG, link=False)
+    assert out == ("rho undefined (every code had the same share); \u22120.25; "
+                   "\u22120.04\u2060\u2013\u20601.00")
+    assert ms.typeset("-5 to 12 pp") == "\u22125\u00a0to\u00a012\u00a0pp"
+    assert ms.typeset("0.86 (0.34–1.00)") == "0.86\u00a0(0.34\u2060–\u20601.00)"
+    assert ms.typeset("Patients < 50") == "Patients < 50"          # a label: untouched
+    assert ms.plain(ms.typeset("-0.04–1.00")) == "-0.04–1.00"
+
+
+def test_round_half_up_for_display():
+    from concord.numbers import display, round_half_up
+    assert display(1 / 8, percent=True) == "13%" and display(5 / 8, percent=True) == "63%"
+    assert display(0.125) == "0.13" and display(2.675) == "2.68" and display(-0.125) == "-0.13"
+    assert round_half_up(-0.004, 2) == "0.00"                      # no "-0.00"
+
+
+def test_tables_show_labels_wrap_words_and_explain_undefined_cells():
+    reg = {"numbers": {**COND_REG["numbers"]},
+           "tables": {"t": {"caption": "Cap.", "columns": ["Code", "nurses", "q"],
+                            "rows": [["nurses", {"num": "stat.neg"}, {"num": "stat.rho"}],
+                                     ["A_VERY_LONG_CODE_IDENTIFIER", {"num": "stat.ci"},
+                                      {"num": "stat.neg"}]]}}}
+    out = ms.resolve("{{< table t >}}", reg, link=False, labels={"nurses": "Oncology nurses"})
+    assert out.startswith("```{=typst}\n#show figure: set block(breakable: false)")  # short
+    lines = out.split(":::", 1)[1].splitlines()
+    assert lines[2] == "| Code | Oncology nurses | q |"                # label, not the ID
+    assert "| Oncology nurses | \u22120.25 | undefined |" in out
+    rule = lines[3].split("|")[1:-1]
+    assert len(rule[0]) >= len("A_VERY_LONG_CODE_IDENTIFIER")        # longest word fits
+    assert rule[0].startswith(":") and rule[1].endswith(":")         # text left, numbers right
+    assert ": Cap. Undefined: every code had the same share." in out
+
+
+def test_crossrefs_number_tables_and_figures_across_documents():
+    main = ("See @tbl-a, @fig-f and @tbl-s.\n\n::: {#tbl-a}\n\n| x |\n|--|\n| 1 |\n\n"
+            ": First\n\n:::\n\n![Fig](f.png){#fig-f width=\"50%\"}\n\n"
+            "[n](supplement.qmd#num-k \"m\")\n")
+    supp = "::: {#tbl-s}\n\n| y |\n|--|\n| 2 |\n\n: Second\n\n:::\n"
+    labels = {**ms.crossref_labels(main), **ms.crossref_labels(supp, "S")}
+    assert labels == {"tbl-a": "Table 1", "fig-f": "Figure 1", "tbl-s": "Table S1"}
+    out = ms.for_format(main, "pdf", labels, {"tbl-s": "supplement.qmd"})
+    assert "See [Table\u00a01](#tbl-a), [Figure\u00a01](#fig-f) and " \
+           "[Table\u00a0S1](supplement.pdf#tbl-s)." in out
+    assert ": **Table 1.** First" in out and "![**Figure 1.** Fig](f.png){#fig-f width" in out
+    assert "](supplement.pdf#num-k" in out
+    with pytest.raises(InputError, match="@tbl-nope"):
+        ms.for_format("@tbl-nope", "html", {})
+
+
+def _template_registry(tmp_path, **values):
+    """Stand-ins for every key and table the templates and the checklist use."""
+    import yaml
+    texts = [(ROOT / f"workflow/report/{n}").read_text(encoding="utf-8")
+             for n in ("manuscript.qmd", "supplement.qmd", "coreq.yaml")]
+    both = "\n".join(texts)
+    keys = set(re.findall(r"\{\{<\s*(?:num|text)\s+(\S+)\s*>\}\}", both))
+    keys |= set(re.findall(r"\{\{<\s*if\s+(?:not\s+)?(?:defined\s+|undefined\s+|registered\s+)?"
+                           r"([\w.]+)", both))
+    (tmp_path / "x.tsv").write_text("x\n1\n", encoding="utf-8")
+    f = Fragment("stand-in")
+    for key in sorted(keys):
+        v = values.get(key, 1)
+        f.add(key, v, f"stand-in for {key}", str(tmp_path / "x.tsv"),
+              shown=v if isinstance(v, str) else None)
+    for name in set(re.findall(r"\{\{<\s*table\s+(\S+)\s*>\}\}", both)):
+        f.table(name, f"{name} stand-in", ["Row", "n"], [["r", {"num": "study.sessions"}]])
+    checklist = yaml.safe_load(texts[2])
+    return {"numbers": f.numbers, "tables": f.tables}, checklist
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+def test_template_adapts_to_the_design(tmp_path, groups):
+    """Human coding pending, 1, 2 or 4 groups, not synthetic: the text resolves without
+    any agreement statistic, says coding is pending, compares groups only when there
+    are several and says "most similar … least similar" only with three or more."""
+    reg, checklist = _template_registry(tmp_path, **{"agreement.status": "pending",
+                                                     "design.groups": groups,
+                                                     "study.synthetic": False})
+    for key in [k for k in reg["numbers"] if k.startswith(("agreement.", "coding.machine"))]:
+        if key != "agreement.status":
+            del reg["numbers"][key]                     # a pending study has none of these
+    for name in ("agreement", "agreement_machine", "agreement_group", "machine_evaluation"):
+        reg["tables"].pop(name, None)
+    cfg = {"study": {"id": "s", "title": "T", "synthetic": False}, "groups": []}
+    blocks = {"checklist": ms.checklist_markdown(checklist, cfg), "colophon": "",
+              **ms.MISSING_SECTION}
+    used = []
+    text = ms.resolve((ROOT / "workflow/report/manuscript.qmd").read_text(encoding="utf-8"),
+                      reg, blocks=blocks, used=used, audit_link="supplement.qmd")
+    supp = ms.resolve((ROOT / "workflow/report/supplement.qmd").read_text(encoding="utf-8"),
+                      reg, blocks=blocks, audit_keys=used)
+    low = (text + supp.split("## Number audit")[0]).lower()     # the audit quotes keys
+    assert "human coding is pending" in low and "0 coders" not in low
+    for word in ("synthetic", "cancer", "simulat"):
+        assert word not in low, word
+    assert ("most similar" in low) == (groups >= 3)
+    assert ("the two groups' rankings of the codes" in " ".join(low.split())) == (groups == 2)
+    assert ("between groups" in low) == (groups > 1)
+    labels = {**ms.crossref_labels(text), **ms.crossref_labels(supp, "S")}
+    ms.for_format(text, "html", labels, {k: "supplement.qmd" for k in ms.crossref_labels(supp)})

@@ -257,8 +257,11 @@ def test_nothing_changed_means_no_job(cached):
 def test_codebook_pattern_change_skips_deidentify_and_segment(cached):
     cb = cached / "codebook.yaml"
     text = cb.read_text()
-    assert "terms: [bed, tired]" in text
-    cb.write_text(text.replace("terms: [bed, tired]", "terms: [bed, tired, exhausted]"))
+    # an exclude phrase (a coding pattern that is not a codebook word: code ids, labels,
+    # terms and phrases are inputs of de-identification, which never redacts them)
+    assert 'phrases: ["side effects"]' in text
+    cb.write_text(text.replace('phrases: ["side effects"]',
+                               'phrases: ["side effects"]\n      exclude: ["no side effects"]'))
     jobs = planned_jobs(cached)
     rules = {r for r, _ in jobs}
     assert {("code_machine", "M1"), ("code_machine", "M2")} <= jobs

@@ -73,3 +73,27 @@ def test_fragment_table(study, tmp_path):
     assert e["segments"] == ["a1"] and e["source"]["lines"] == [2]
     assert e["display"] == f"“{LONG}” (P1, G, a1)"
     assert frag.tables["quotes"]["rows"] == [["Hope", {"num": "quote.HOPE.g.1"}]]
+
+
+def test_manuscript_table_never_shows_one_quote_for_two_codes(tmp_path):
+    """Two codes whose best exemplar is the same segment: the second code shows its
+    next exemplar instead."""
+    import pandas as pd
+    from concord import quotes as Q
+    table = pd.DataFrame([
+        {"code": "A", "group": "g", "rank": 1, "segment_id": "S1-T0001-S01",
+         "participant_id": "P1", "session_id": "S1", "words": 9, "human_agreement": 1.0,
+         "evidence": "x", "text": "one shared sentence that carries both codes here"},
+        {"code": "B", "group": "g", "rank": 1, "segment_id": "S1-T0001-S01",
+         "participant_id": "P1", "session_id": "S1", "words": 9, "human_agreement": 1.0,
+         "evidence": "y", "text": "one shared sentence that carries both codes here"},
+        {"code": "B", "group": "g", "rank": 2, "segment_id": "S1-T0002-S01",
+         "participant_id": "P2", "session_id": "S1", "words": 9, "human_agreement": 0.5,
+         "evidence": "y", "text": "another sentence that carries only the second code"},
+    ], columns=Q.COLUMNS)
+    path = tmp_path / "exemplars.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    frag = Q.fragment(table, [{"id": "g", "label": "G"}],
+                      [{"id": "A", "name": "Code A"}, {"id": "B", "name": "Code B"}], str(path))
+    rows = frag.tables["quotes"]["rows"]
+    assert [r[1]["num"] for r in rows] == ["quote.A.g.1", "quote.B.g.2"]

@@ -2,6 +2,7 @@
 REFI-QDA XML schemas (workflow/schemas/refi-qda/), and bad inputs."""
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -111,9 +112,10 @@ def test_read_qdpx_codings_filters_by_user(tmp_path):
 
 
 def test_bad_qdc_and_qdpx(tmp_path):
-    with pytest.raises(InputError, match=r"x\.qdc, line 2: not well-formed XML"):
+    with pytest.raises(InputError, match=r"x\.qdc: not well-formed XML at line 2.*inside "
+                                         r"<CodeBook>/<Codes>"):
         refiqda.qdc_to_codebook(b"<?xml version='1.0'?>\n<CodeBook><Codes>", "x.qdc")
-    with pytest.raises(InputError, match=r"x\.qdc, line 1: root element .* expected CodeBook"):
+    with pytest.raises(InputError, match=r"x\.qdc: the root element .* expected <CodeBook>"):
         refiqda.qdc_to_codebook(b"<Project xmlns='urn:QDA-XML:project:1.0' name='p'/>", "x.qdc")
     dup = refiqda.codebook_to_qdc({"codes": [{"id": "A", "name": "A", "definition": "d"},
                                              {"id": "A", "name": "B", "definition": "e"}]}, "s")
@@ -130,8 +132,15 @@ def test_bad_qdc_and_qdpx(tmp_path):
     qdpx = refiqda.project_to_qdpx("s", "T", {"codes": [c for c in BOOK["codes"]
                                                         if c["id"] != "HOPE"]},
                                    TEXTS, sg, codings)
-    with pytest.raises(InputError, match=r"project\.qde, line \d+: Coding refers to code"):
-        refiqda.read_qdpx(qdpx, "p.qdpx")
+    imp = refiqda.import_qdpx(qdpx, "p.qdpx")
+    assert [k for k, _ in imp.problems] == ["dangling_code"]
+    assert re.search(r"p\.qdpx: member project\.qde, <TextSource> #1 \(guid [-0-9a-f]+\), "
+                     r"<PlainTextSelection> \(guid [-0-9a-f]+\), <Coding> #1 \(guid [-0-9a-f]+\)"
+                     r": the coding refers to code", imp.problems[0][1])
+    (tmp_path / "p.qdpx").write_bytes(qdpx)
+    with pytest.raises(InputError, match=r"p\.qdpx: member project\.qde, .*<Coding> #1.*"
+                                         r"not in the project's codebook"):
+        refiqda.read_qdpx_codings(tmp_path / "p.qdpx")
 
 
 def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monkeypatch):
@@ -165,7 +174,8 @@ def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monk
                           codebook=str(ROOT / "config" / "codebook.yaml")),
                output=out, log=dict(log=str(tmp_path / "log")),
                params=dict(sessions=["S1", "S2"], min_overlap=0.5,
-                           consensus={"method": "majority"}))
+                           consensus={"method": "majority"}, unit_roles=["participant"],
+                           code_roles={}))
     got = read_tsv(out["codings"])
     assert sorted(zip(got["coder"], got["segment_id"], got["code"])) == sorted([
         ("ann", target.segment_id, "SIDE_EFFECTS"), ("bob", target.segment_id, "SIDE_EFFECTS"),
@@ -176,7 +186,7 @@ def test_combine_codings_script_reads_qdpx_span_and_segment_files(tmp_path, monk
                input=dict(codings=out["codings"], coverage=out["coverage"], segments=[str(sp)],
                           codebook=str(ROOT / "config" / "codebook.yaml")),
                output=ev_out, log=dict(log=str(tmp_path / "log2")),
-               params=dict(moderator_id="MOD"))
+               params=dict(analysis_coder="consensus", unit_roles=["participant"], code_roles={}))
     ev = read_tsv(ev_out["evaluation"]).set_index("code")
     assert ev.loc["SIDE_EFFECTS", "f1"] == "1" and ev.loc["overall", "true_positive"] == "1"
     import json

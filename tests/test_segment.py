@@ -1,4 +1,5 @@
-"""Segmentation: Punkt without data, offsets, IDs, speaker checks and the summary."""
+"""Segmentation: pySBD sentences (Golden Rules, spoken language), offsets, IDs, speaker
+checks and the summary."""
 
 import json
 from pathlib import Path
@@ -6,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import run_script
-from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 from concord import segment as seg
 from concord.segment import sentence_spans
@@ -45,11 +45,40 @@ def participants():
 
 # --- the sentence splitter -------------------------------------------------------
 
-def test_untrained_punkt_splits_title_ours_does_not():
+GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sentences" / \
+    "golden_rules_en.json"
+
+
+def test_golden_rules_with_exact_offsets():
+    """The Pragmatic Segmenter's 48 English Golden Rules (pySBD's copy, read from
+    ../shared/fixtures): at least 46 pass (stripped sentences compared) and every
+    span is exact -- stripped, non-empty, in order, covering all non-space text."""
+    if not GOLDEN.exists():
+        pytest.skip(f"{GOLDEN} is absent (the shared fixtures sit beside the clone)")
+    rules = json.loads(GOLDEN.read_text(encoding="utf-8"))["rules"]
+    assert len(rules) == 48
+    passed = []
+    for r in rules:
+        text = r["text"]
+        spans = sentence_spans(text, [])
+        got = [text[a:b] for a, b in spans]
+        assert all(g == g.strip() and g for g in got)
+        assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+        assert "".join(got).replace(" ", "") == "".join(text.split()).replace(" ", "")
+        if [g.strip() for g in got] == r["expected_sentences"]:
+            passed.append(r["id"])
+    assert len(passed) >= 46, sorted(set(r["id"] for r in rules) - set(passed))
+
+
+def test_title_abbreviation_keeps_sentence():
     text = "Dr. Okafor explained it. Then we went home."
-    untrained = [text[s:e] for s, e in PunktSentenceTokenizer().span_tokenize(text)]
-    assert untrained[0] == "Dr."
     assert sents(text) == ["Dr. Okafor explained it.", "Then we went home."]
+
+
+def test_configured_abbreviation_added_to_pysbd_list():
+    text = "It takes approx. Two hours at most."
+    assert sents(text, []) == ["It takes approx.", "Two hours at most."]
+    assert sents(text, ["Approx."]) == [text]
 
 
 def test_abbreviations_case_and_period_insensitive():
@@ -75,6 +104,16 @@ def test_abbreviations_case_and_period_insensitive():
     ("It was 3.5 cm. Then 2.1 cm.", ["It was 3.5 cm.", "Then 2.1 cm."]),
     ("We met at 10 a.m. The nurse came.", ["We met at 10 a.m.", "The nurse came."]),
     ("I went to St. Mary’s. It was fine.", ["I went to St. Mary’s.", "It was fine."]),
+    ("Um. I think so. Uh, yeah.", ["Um. I think so.", "Uh, yeah."]),
+    ("I was, um. I don't know.", ["I was, um.", "I don't know."]),
+    ("It was fine. Um.", ["It was fine. Um."]),
+    ("Mm-hmm. Right.", ["Mm-hmm.", "Right."]),
+    ("so I was— I mean, it was hard.", ["so I was— I mean, it was hard."]),
+    ("so I was—", ["so I was—"]),
+    ("It's the whole game for me. I think so.", ["It's the whole game for me.", "I think so."]),
+    ("I was ill. It was bad.", ["I was ill.", "It was bad."]),
+    ("It was a—", ["It was a—"]),
+    ("Okay.  Next\u00a0one.\tYes.", ["Okay.", "Next\u00a0one.", "Yes."]),
     ("", []),
     ("   ", []),
 ])
@@ -238,9 +277,10 @@ def test_offset_invariant_on_every_demo_segment(study):
         content = deid.deidentify_session(raw, roster, row.session_id, source=row.transcript).text
         df = seg.segment_text(content, row.session_id, row.group, parts, "MOD", "sentence",
                               abbrev)
-        again = seg.segment_text(content, row.session_id, row.group, parts, "MOD", "sentence",
-                                 abbrev)
-        assert df.equals(again)
+        if n == 0:  # deterministic (one session is enough: pySBD runs ~1,000 sentences/s)
+            again = seg.segment_text(content, row.session_id, row.group, parts, "MOD",
+                                     "sentence", abbrev)
+            assert df.equals(again)
         assert df["segment_id"].is_unique
         for r in df.itertuples(index=False):
             assert content[r.start:r.end] == r.text and r.text == r.text.strip() and r.text

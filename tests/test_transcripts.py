@@ -52,8 +52,9 @@ def test_strict_labelled_offsets_exact_and_continuation_refused():
 
 
 def test_labels_alone_on_their_line_need_text():
-    with pytest.raises(InputError, match=r"t, line 1: speaker 'Maria' has a label but no text"):
+    with pytest.raises(InputError, match=r"t, line 1: speaker label #1 has a label but no text") as exc:
         T.parse("Maria:\nJoan: hi\n", {"Maria", "Joan"}, "t", "labelled_multiline")
+    assert "Maria" not in str(exc.value)
 
 
 def test_zoom_webvtt_prefixes_and_merged_cues():
@@ -86,7 +87,7 @@ def _docx(path):
     d = docx.Document()
     d.add_paragraph("Focus group 3 -- SYNTHETIC transcript for tests", style="Title")
     # a title paragraph before the first turn is refused (nothing silently dropped)
-    d.paragraphs[0].text = "# Focus group 3 -- SYNTHETIC transcript for tests"
+    d.paragraphs[0].text = "Focus group 3 -- SYNTHETIC transcript for tests"
     p = d.add_paragraph()
     p.add_run("Interviewer:").bold = True
     p.add_run(" Thanks for coming in today.")
@@ -118,20 +119,16 @@ def test_docx_bold_speakers_and_colon_labels(tmp_path):
                    (6, "Sam", "Fair point. [inaudible] agree.")]
 
 
-def test_docx_unknown_bold_speaker_and_tables(tmp_path):
+def test_docx_unknown_bold_speaker(tmp_path):
     d = docx.Document()
     p = d.add_paragraph()
     p.add_run("Stranger").bold = True
     p.add_run(": hello")
     d.save(tmp_path / "a.docx")
-    with pytest.raises(InputError, match=r"a\.docx, paragraph 1: bold speaker label "
-                                         r"'Stranger'.*roster"):
+    with pytest.raises(InputError, match=r"a\.docx, paragraph 1: speaker label #1 of this "
+                                         r"file is not in the roster") as err:
         T.parse(T.read_raw(tmp_path / "a.docx"), {"Sam"}, "a.docx", "docx")
-    d = docx.Document()
-    d.add_table(rows=1, cols=2)
-    d.save(tmp_path / "b.docx")
-    with pytest.raises(InputError, match=r"b\.docx: the DOCX has 1 table"):
-        T.parse(T.read_raw(tmp_path / "b.docx"), {"Sam"}, "b.docx", "docx")
+    assert "Stranger" not in str(err.value)  # a label may be a name: never echoed
 
 
 def test_auto_detection(tmp_path, capsys):
@@ -145,21 +142,25 @@ def test_auto_detection(tmp_path, capsys):
 
 
 def test_bad_inputs_name_file_and_line(tmp_path):
-    with pytest.raises(InputError, match=r"s\.txt, line 3: speaker label 'Stranger'.*roster"):
+    with pytest.raises(InputError, match=r"s\.txt, line 3: speaker label #2 of this file is "
+                                         r"not in the roster") as exc:
         T.parse("Maria: hi\n\nStranger: who\n", {"Maria"}, "s.txt", "labelled")
+    assert "Stranger" not in str(exc.value)
     with pytest.raises(InputError, match=r"s\.txt, line 1: expected 'Label: text'.*before any"):
         T.parse("just text\nMaria: hi\n", {"Maria"}, "s.txt", "labelled_multiline")
     with pytest.raises(InputError, match=r"v\.vtt, line 3: expected a cue timing line"):
         T.parse("WEBVTT\n\n00:01 -> 00:02\nhi\n", {"Maria"}, "v.vtt", "webvtt")
     with pytest.raises(InputError, match=r"v\.vtt, line 4: the first cue names no speaker"):
         T.parse("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhello\n", {"Maria"}, "v.vtt")
-    with pytest.raises(InputError, match=r"v\.vtt, line 4: speaker 'Bob' is not in the roster"):
+    with pytest.raises(InputError, match=r"v\.vtt, line 4: voice #1 of this file is not in "
+                                         r"the roster") as exc:
         T.parse("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Bob>hello\n", {"Maria"}, "v.vtt")
+    assert "Bob" not in str(exc.value)
     with pytest.raises(InputError, match=r"declared format 'labelled' but the content looks "
                                          r"like webvtt"):
         T.parse("WEBVTT\n", {"Maria"}, "v.vtt", "labelled")
-    with pytest.raises(InputError, match=r"unknown transcript format 'srt'"):
-        T.parse("Maria: hi", {"Maria"}, "v.vtt", "srt")
+    with pytest.raises(InputError, match=r"unknown transcript format 'rtf'"):
+        T.parse("Maria: hi", {"Maria"}, "v.vtt", "rtf")
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("Maria: hi\nJoan: caf\u00e9\n".encode("latin-1"))
     with pytest.raises(InputError, match=r"latin1\.txt, line 2: not UTF-8"):

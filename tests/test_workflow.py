@@ -34,13 +34,15 @@ def test_every_stage_writes_its_contract(mini_run):
         assert all(re.fullmatch(r"(P\d+|MOD)\t.+", line) for line in deid.splitlines())
         seg = tsv(out / "segments" / f"{session}.tsv")
         assert list(seg.columns) == ["segment_id", "session_id", "turn", "speaker_id",
-                                     "participant_id", "group", "start", "end", "text"]
+                                     "participant_id", "group", "start", "end", "text", "role"]
         for row in seg.itertuples():
             assert deid[int(row.start):int(row.end)] == row.text
         assert seg["segment_id"].is_unique
     seg = tsv(out / "segments" / "M1.tsv").set_index("segment_id")
     assert seg.loc["M1-T0002-S02", "speaker_id"] == "P01"
     assert seg.loc["M1-T0001-S01", "participant_id"] == ""
+    assert seg.loc["M1-T0001-S01", "role"] == "facilitator"
+    assert seg.loc["M1-T0002-S02", "role"] == "participant"
 
     machine = tsv(out / "coding" / "machine" / "M1.tsv")
     assert {"segment_id", "code", "evidence", "rule"} <= set(machine.columns)
@@ -87,10 +89,13 @@ def test_numbers_registry_points_at_real_rows(mini_run):
 def test_manuscript_renders_numbers_from_the_registry(mini_run):
     registry = json.loads((mini_run / "results/manuscript/numbers.json").read_text())["numbers"]
     html = (mini_run / "results/manuscript/manuscript.html").read_text(encoding="utf-8")
+    supp = (mini_run / "results/manuscript/supplement.html").read_text(encoding="utf-8")
     assert "synthetic" in html.lower()
     shown = registry["agreement.alpha.mean"]["display"]
-    assert 'id="num-agreement.alpha.mean"' in html and shown in html
-    assert "{{<" not in html
+    # the number in the text links to its audit entry in the supplement
+    assert 'href="supplement.html#num-agreement.alpha.mean"' in html and shown in html
+    assert 'id="num-agreement.alpha.mean"' in supp
+    assert "{{<" not in html + supp
     with zipfile.ZipFile(mini_run / "results/manuscript/manuscript.docx") as docx:
         assert "word/document.xml" in docx.namelist()
 
@@ -139,7 +144,7 @@ def _edit(path: Path, old: str, new: str) -> None:
      r"sessions\.tsv, line 3: transcript 'transcripts/M9\.txt' does not exist"),
     (lambda w: _edit(w / "sessions.tsv", "M2\tclinicians", "M2\tsurgeons"),
      r"sessions\.tsv, line 3: group 'surgeons' is not declared"),
-    (lambda w: _edit(w / "participants.tsv", "P05\tM2", "X5\tM2"),
+    (lambda w: _edit(w / "participants.tsv", "P05\tM2", "p-5\tM2"),
      r"participants\.tsv, line 6: column 'participant_id'"),
     (lambda w: _edit(w / "codebook.yaml", "terms: [hope, hopeful]", "regex: ['(hope']"),
      r"codebook\.yaml: code HOPE: field 'patterns\.regex\[0\]': invalid regular expression"),

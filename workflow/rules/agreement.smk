@@ -6,9 +6,10 @@ rule agreement:
     input:
         codings="results/coding/codings.tsv",
         coverage="results/coding/coverage.tsv",
+        not_applicable="results/coding/not_applicable.tsv",
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         codebook=config["codebook"],
-        code=package("agreement", "code"),
+        code=package("agreement", "code", "roles"),
     output:
         by_code="results/agreement/by_code.tsv",
         overall="results/agreement/overall.tsv",
@@ -25,7 +26,8 @@ rule agreement:
     benchmark:
         "logs/benchmarks/agreement.tsv"
     params:
-        moderator_id=config["deidentify"]["moderator_id"],
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
         seed=config["agreement"]["seed"],
         bootstrap=config["agreement"]["bootstrap"],
         ci=config["agreement"]["ci"],

@@ -12,7 +12,7 @@ for shard, members in SHARDS.items():
         input:
             segments=per_session("results/segments/{session}.tsv", members),
             codebook=config["codebook"],
-            code=package("code"),
+            code=package("code", "roles"),
         output:
             codings=per_session("results/coding/machine/{session}.tsv", members),
         log:
@@ -21,7 +21,8 @@ for shard, members in SHARDS.items():
             f"logs/benchmarks/code_machine/{shard}.tsv"
         params:
             sessions=members,
-            moderator_id=config["deidentify"]["moderator_id"],
+            unit_roles=UNIT_ROLES,
+            code_roles=CODE_ROLES,
             negation_window=config["code"]["negation_window"],
             negation_cues=config["code"]["negation_cues"],
         conda:
@@ -34,21 +35,26 @@ rule combine_codings:
     input:
         machine=expand("results/coding/machine/{session}.tsv", session=SESSION_IDS),
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
-        coders=config["coders"],
+        # each coder file is checked against the SHA-256 of these (concord/stages.py)
+        texts=expand("results/deid/{session}.txt", session=SESSION_IDS),
+        coders=config["coders"] if "coders" in config else [],
         coder_files=coder_files(),
         codebook=config["codebook"],
-        code=package("code", "refiqda"),
+        code=package("code", "refiqda", "stages", "roles"),
     output:
         codings="results/coding/codings.tsv",
         coverage="results/coding/coverage.tsv",
+        not_applicable="results/coding/not_applicable.tsv",
     log:
         "logs/combine_codings.log",
     benchmark:
         "logs/benchmarks/combine_codings.tsv"
     params:
         sessions=SESSION_IDS,
-        min_overlap=config["code"].get("min_overlap", 0.5),
-        consensus=config["code"].get("consensus", {"method": "majority"}),
+        min_overlap=config["code"]["min_overlap"],
+        consensus=config["code"]["consensus"],
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
     conda:
         "../envs/concord.yaml"
     script:
@@ -61,7 +67,7 @@ rule machine_evaluation:
         coverage="results/coding/coverage.tsv",
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         codebook=config["codebook"],
-        code=package("code"),
+        code=package("code", "stages", "roles"),
     output:
         evaluation="results/coding/machine_evaluation.tsv",
         numbers="results/coding/numbers.json",
@@ -70,7 +76,9 @@ rule machine_evaluation:
     benchmark:
         "logs/benchmarks/machine_evaluation.tsv"
     params:
-        moderator_id=config["deidentify"]["moderator_id"],
+        analysis_coder=ANALYSIS_CODER,
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
     conda:
         "../envs/concord.yaml"
     script:
@@ -78,3 +86,32 @@ rule machine_evaluation:
 
 
 FRAGMENTS.append("results/coding/numbers.json")
+
+
+# Coding in stages: one REFI-QDA project per planned coder (code.coders) holding the
+# de-identified texts (each source states its SHA-256) and the codebook, no codings,
+# for NVivo, ATLAS.ti, MAXQDA or QualCoder; text_sha256.tsv lists the SHA-256 that
+# span files must carry. Depends only on texts, segments and codebook: importing the
+# coders' files later does not redo it.
+rule coding_export:
+    input:
+        texts=expand("results/deid/{session}.txt", session=SESSION_IDS),
+        segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
+        codebook=config["codebook"],
+        code=package("code", "refiqda", "stages"),
+    output:
+        projects=expand("results/coding/export/{coder}.qdpx", coder=config["code"]["coders"]),
+        hashes="results/coding/export/text_sha256.tsv",
+    log:
+        "logs/coding_export.log",
+    benchmark:
+        "logs/benchmarks/coding_export.tsv"
+    params:
+        sessions=SESSION_IDS,
+        coders=config["code"]["coders"],
+        study_id=config["study"]["id"],
+        title=config["study"]["title"],
+    conda:
+        "../envs/concord.yaml"
+    script:
+        "../scripts/coding_export.py"

@@ -7,7 +7,7 @@ rule concordance:
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         participants=config["participants"],
         codebook=config["codebook"],
-        code=package("concordance"),
+        code=package("concordance", "roles"),
     output:
         prevalence="results/concordance/prevalence.tsv",
         pairwise="results/concordance/pairwise.tsv",
@@ -38,7 +38,9 @@ rule concordance:
         "logs/benchmarks/concordance.tsv"
     params:
         groups=config["groups"],
-        coder=config["concordance"]["coder"],
+        coder=ANALYSIS_CODER,
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
         seed=config["concordance"]["seed"],
         bootstrap=config["concordance"]["bootstrap"],
         ci=config["concordance"]["ci"],
@@ -63,7 +65,7 @@ rule saturation:
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         sessions=config["sessions"],
         participants=config["participants"],
-        code=package("saturation"),
+        code=package("saturation", "roles"),
     output:
         curve="results/concordance/saturation.tsv",
         summary="results/concordance/saturation_summary.tsv",
@@ -79,8 +81,10 @@ rule saturation:
         "logs/benchmarks/saturation.tsv"
     params:
         groups=config["groups"],
-        coder=config["concordance"]["coder"],
-        saturation=config["concordance"].get("saturation", {"base": 4, "run": 2, "threshold": 0.05}),
+        coder=ANALYSIS_CODER,
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
+        saturation=config["concordance"]["saturation"],
     conda:
         "../envs/concord.yaml"
     script:
@@ -94,7 +98,7 @@ rule quotes:
         machine=expand("results/coding/machine/{session}.tsv", session=SESSION_IDS),
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         codebook=config["codebook"],
-        code=package("quotes"),
+        code=package("quotes", "roles"),
     output:
         exemplars="results/quotes/exemplars.tsv",
         numbers="results/quotes/numbers.json",
@@ -104,8 +108,10 @@ rule quotes:
         "logs/benchmarks/quotes.tsv"
     params:
         groups=config["groups"],
-        coder=config["concordance"]["coder"],
-        quotes=config["concordance"].get("quotes", {"per_cell": 2, "min_words": 8, "max_words": 60}),
+        coder=ANALYSIS_CODER,
+        unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
+        quotes=config["concordance"]["quotes"],
     conda:
         "../envs/concord.yaml"
     script:

@@ -2,12 +2,25 @@
 # restricted; only the de-identified text and a redaction log (no originals)
 # enter results/.
 
+from concord.deid import review as deid_review
+
+# the package concord/deid/ (every module), imported by the deidentify scripts
+DEID_CODE = sorted(str(f) for f in (PACKAGE / "deid").rglob("*.py"))
+DEID = config["deidentify"]
+REVIEW_DIR = DEID.get("review_dir", "restricted/review")
+# words of the codebook's code ids, labels, terms and phrases: never silently redacted
+# (they go to the review list). A parameter, not the codebook file as an input, so a
+# regex, definition or exclude edit does not rerun de-identification; a term edit does.
+CODEBOOK_TERMS = sorted(deid_review.codebook_terms(config["codebook"]))
+
+
 
 rule deid_lexicon:
     input:
+        unpack(deid_lists),
         transcripts=transcripts(SESSION_IDS),
         roster=config["deidentify"]["roster"],
-        code=package("deidentify", "privacy", "transcripts"),
+        code=package("deidentify", "privacy", "transcripts") + DEID_CODE,
     output:
         lexicon=f"{KEYS_DIR}/study_lexicon.json",
     log:
@@ -19,6 +32,7 @@ rule deid_lexicon:
         moderator_id=config["deidentify"]["moderator_id"],
         gazetteer=config["deidentify"].get("gazetteer", []),
         names=config["deidentify"].get("names", []),
+        codebook_terms=CODEBOOK_TERMS,
     conda:
         "../envs/concord.yaml"
     script:
@@ -38,15 +52,18 @@ for shard, members in SHARDS.items():
         input:
             unpack(deid_lexicon),
             unpack(deid_gold),
+            unpack(deid_lists),
             transcripts=transcripts(members),
             roster=config["deidentify"]["roster"],
-            code=package("deidentify", "privacy", "transcripts"),
+            code=package("deidentify", "privacy", "transcripts") + DEID_CODE,
             # surrogates and shifted dates must not equal an original of any session
             study_transcripts=transcripts(SESSION_IDS) if SURROGATES else [],
         output:
             texts=per_session("results/deid/{session}.txt", members),
             redactions=per_session("results/deid/{session}.redactions.tsv", members),
             key_files=per_session(f"{KEYS_DIR}/{{session}}.json", members),
+            # uncertain candidates for a person (contract B; `concord deid review`)
+            review=per_session(f"{REVIEW_DIR}/{{session}}.tsv", members),
             # counts against the gold spans (deidentify.gold), summed by deid_evaluation
             evaluation=f"results/deid/evaluation/{shard}.tsv",
         log:
@@ -65,6 +82,7 @@ for shard, members in SHARDS.items():
             study_id=config["study"]["id"],
             study_sessions=SESSION_IDS if SURROGATES else [],
             study_formats=[session_row(s)["format"] for s in SESSION_IDS] if SURROGATES else [],
+            codebook_terms=CODEBOOK_TERMS,
         conda:
             "../envs/concord.yaml"
         script:
@@ -74,7 +92,7 @@ for shard, members in SHARDS.items():
 rule deid_summary:
     input:
         redactions=expand("results/deid/{session}.redactions.tsv", session=SESSION_IDS),
-        code=package("deidentify"),
+        code=package("deidentify") + DEID_CODE,
     output:
         summary="results/deid/summary.tsv",
         numbers="results/deid/numbers.json",
@@ -101,7 +119,7 @@ rule deid_evaluation:
     input:
         unpack(deid_gold),
         counts=[f"results/deid/evaluation/{shard}.tsv" for shard in SHARDS],
-        code=package("deidentify", "privacy", "transcripts"),
+        code=package("deidentify", "privacy", "transcripts") + DEID_CODE,
     output:
         evaluation="results/deid/evaluation.tsv",
         numbers="results/deid/evaluation.numbers.json",
@@ -118,30 +136,3 @@ rule deid_evaluation:
 
 
 FRAGMENTS.append("results/deid/evaluation.numbers.json")
-
-
-# The leak gate: after the manuscript, every file under results/ is scanned for
-# every original identifier of the roster and the keys (values never printed).
-# It reads whatever is under results/ when it runs; rule all depends on it.
-rule leak_check:
-    input:
-        documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
-        registry="results/manuscript/numbers.json",
-        roster=config["deidentify"]["roster"],
-        key_files=expand(f"{KEYS_DIR}/{{session}}.json", session=SESSION_IDS),
-        manifest="results/provenance/manifest.tsv",
-        code=package("deidentify", "privacy"),
-    output:
-        report="results/privacy/leak_check.tsv",
-    log:
-        "logs/leak_check.log",
-    benchmark:
-        "logs/benchmarks/leak_check.tsv"
-    params:
-        # the folder the leak gate scans: results/, derived from its own output
-        results_dir=lambda w, output: str(Path(output.report).parent.parent),
-        moderator_id=config["deidentify"]["moderator_id"],
-    conda:
-        "../envs/concord.yaml"
-    script:
-        "../scripts/leak_check.py"

@@ -12,7 +12,7 @@ rule learn:
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         deid=expand("results/deid/{session}.txt", session=SESSION_IDS),
         codebook=config["codebook"],
-        code=package("agreement", "code", "refiqda")
+        code=package("agreement", "code", "refiqda", "roles", "stages", "atomic")
         + [str(PACKAGE / "learned" / f"{m}.py") for m in ("__init__", "model", "stage", "registry")],
     output:
         codings="results/learned/codings.tsv",
@@ -28,7 +28,7 @@ rule learn:
         "logs/benchmarks/learn.tsv"
     params:
         learn=config["learn"],
-        moderator_id=config["deidentify"]["moderator_id"],
+        unit_roles=UNIT_ROLES,
         agreement=config["agreement"],
         prevalence_coder=config["concordance"]["coder"],
         study_id=config["study"]["id"],

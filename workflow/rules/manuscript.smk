@@ -17,6 +17,7 @@ rule numbers:
         "logs/benchmarks/numbers.tsv"
     params:
         study=config["study"],
+        groups=config["groups"],
         # the config file the study metadata came from (a --configfile wins over the default)
         # (relative to the working directory when inside it: moving the folder is no change)
         configfile=os.path.relpath(str((list(workflow.overwrite_configfiles) or workflow.configfiles
@@ -29,17 +30,22 @@ rule numbers:
 
 rule render:
     input:
+        # the study's own introduction and discussion, when it supplies them
+        unpack(lambda w: {k: config["manuscript"][k] for k in ("introduction", "discussion")
+                          if config["manuscript"].get(k)}),
         source=config["manuscript"]["source"],
+        supplement=config["manuscript"]["supplement"],
         bibliography=config["manuscript"]["bibliography"],
         registry="results/manuscript/numbers.json",
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
-        checklist=config["manuscript"].get(
-            "checklist", str(Path(workflow.basedir) / "workflow" / "report" / "coreq.yaml")),
+        checklist=config["manuscript"]["checklist"],
         figures=FIGURES,
         code=package("manuscript"),
     output:
-        documents=expand("results/manuscript/manuscript.{fmt}", fmt=config["manuscript"]["formats"]),
+        documents=expand("results/manuscript/{doc}.{fmt}", doc=("manuscript", "supplement"),
+                         fmt=config["manuscript"]["formats"]),
         resolved="results/manuscript/manuscript.qmd",
+        supplement_resolved="results/manuscript/supplement.qmd",
     log:
         "logs/render.log",
     benchmark:

@@ -11,7 +11,7 @@ for shard, members in SHARDS.items():
         input:
             texts=per_session("results/deid/{session}.txt", members),
             participants=config["participants"],
-            code=package("segment"),
+            code=package("segment", "roles"),
         output:
             segments=per_session("results/segments/{session}.tsv", members),
         log:
@@ -21,7 +21,7 @@ for shard, members in SHARDS.items():
         params:
             sessions=members,
             groups=[session_row(s)["group"] for s in members],
-            moderator_id=config["deidentify"]["moderator_id"],
+            roles=session_roles(members),
             unit=config["segment"]["unit"],
             abbreviations=config["segment"]["abbreviations"],
         conda:
@@ -35,7 +35,7 @@ rule segment_summary:
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         sessions=config["sessions"],
         participants=config["participants"],
-        code=package("segment"),
+        code=package("segment", "roles"),
     output:
         summary="results/segments/summary.tsv",
         participants="results/segments/participants_by_group.tsv",
@@ -47,6 +47,7 @@ rule segment_summary:
     params:
         groups=config["groups"],
         unit=config["segment"]["unit"],
+        unit_roles=UNIT_ROLES,
     conda:
         "../envs/concord.yaml"
     script:

@@ -4,15 +4,18 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
+from concord import roles  # noqa: E402
 from concord import code  # noqa: E402
-from concord.tsvio import read_tsv, write_tsv  # noqa: E402
+from concord.tsvio import write_tsv  # noqa: E402
 
 sm = snakemake  # noqa: F821
 codebook = code.compile_codebook(code.read_codebook(sm.input.codebook))
 for path, out in zip(sm.input.segments, sm.output.codings):
-    segments = read_tsv(path, required=["segment_id", "speaker_id", "text"])
-    codings = code.code_segments(segments, codebook, moderator_id=sm.params.moderator_id,
-                                 window=sm.params.negation_window, cues=sm.params.negation_cues)
+    segments = roles.read_segment_columns(path, ["segment_id", "speaker_id", "participant_id",
+                                                 "text"], only=False)
+    codings = code.code_segments(segments, codebook, window=sm.params.negation_window,
+                                 cues=sm.params.negation_cues, units=tuple(getattr(sm.params, "unit_roles", None) or ["participant"]),
+                                 code_roles=dict(getattr(sm.params, "code_roles", None) or {}))
     write_tsv(codings, out, sort_by=["segment_id", "code"])
     print(f"{path}: {len(codings)} codings of {codings['segment_id'].nunique()} segments",
           file=sys.stderr)

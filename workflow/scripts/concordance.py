@@ -6,6 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from concord import roles  # noqa: E402
 from concord import concordance as cc  # noqa: E402
 from concord.tsvio import read_tsv, write_tsv  # noqa: E402
 
@@ -23,15 +24,18 @@ def main(sm):
 
     codings = read_tsv(sm.input.codings, ["segment_id", "coder", "code"])
     seg_cols = ["segment_id", "session_id", "turn", "speaker_id", "participant_id", "group"]
-    segments = pd.concat([read_tsv(p, seg_cols, only=True) for p in sm.input.segments],
+    segments = pd.concat([roles.read_segment_columns(p, seg_cols) for p in sm.input.segments],
                          ignore_index=True)
     participants = read_tsv(sm.input.participants, ["participant_id", "session_id", "group"])
+    units, code_roles = tuple(getattr(sm.params, "unit_roles", None) or ["participant"]), dict(getattr(sm.params, "code_roles", None) or {})
 
     mine = cc.coder_codings(codings, sm.params.coder, segments, code_ids,
-                            source=str(sm.input.codings), log=log)
-    pseg = cc.participant_segments(segments, participants, groups)
+                            source=str(sm.input.codings), log=log, units=units,
+                            code_roles=code_roles)
+    pseg = cc.participant_segments(segments, participants, groups, units=units)
     seed, boot, ci = int(sm.params.seed), int(sm.params.bootstrap), float(sm.params.ci)
-    data = cc.group_data(mine, pseg, participants, groups, code_ids)
+    data = cc.group_data(mine, pseg, participants, groups, code_ids, units=units,
+                         code_roles=code_roles)
     idx = cc.draws(data, groups, seed, boot) if boot >= 1 else None
     prev, seg_ids = cc.prevalence(mine, pseg, participants, groups, code_ids, seed=seed,
                                   bootstrap=boot, ci=ci, data=data, idx=idx)
@@ -58,7 +62,7 @@ def main(sm):
     paths = {k: str(getattr(sm.output, k)) for k in
              ("pairwise", "kendall_w", "categories", "category_differences", "code_tests")}
     cc.add_results(frag, prev, pair, shares, diffs, w, tests, groups, codebook_codes,
-                   categories, ci, float(sm.params.fdr), paths)
+                   categories, ci, float(sm.params.fdr), paths, top=int(sm.params.top_k))
     frag.write(sm.output.numbers)
     log(f"concordance: {len(groups)} groups x {len(code_ids)} codes, coder "
         f"{sm.params.coder!r}, {len(mine)} codings on participant segments, "

@@ -9,11 +9,12 @@ sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from concord import deidentify as deid  # noqa: E402
+from concord import atomic  # noqa: E402
+from concord import deid  # noqa: E402
+from concord.deid import restricted, review  # noqa: E402
 from concord import privacy  # noqa: E402
 from concord import transcripts  # noqa: E402
 from concord.tsvio import write_tsv  # noqa: E402
@@ -25,10 +26,19 @@ study_names = None
 if sm.input.get("lexicon"):
     with open(sm.input.lexicon, encoding="utf-8") as fh:
         study_names = json.load(fh)["names"]
+codebook = set(sm.params.get("codebook_terms", None) or ())
+for line in review.roster_codebook_overlap(roster, codebook):  # never the name itself
+    print(f"warning: roster line {line}: a name is also a codebook term or code label; its "
+          f"mentions go to the review list, never silently redacted", file=sys.stderr)
 common = dict(moderator_id=sm.params.moderator_id,
               gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
               extra_names=deid.read_gazetteer(sm.params.get("names", None)),
-              study_names=study_names)
+              study_names=study_names,
+              # restricted lists (contract B): absent files are empty
+              allow=review.load_allow(sm.input.get("allow", None)),
+              deny=review.load_deny(sm.input.get("deny", None)),
+              decisions=review.load_decisions(sm.input.get("decisions", None)),
+              codebook=codebook)
 avoid = None
 if sm.input.get("study_transcripts"):  # surrogates / date shift: study-wide originals
     avoid = set()
@@ -41,9 +51,10 @@ if sm.input.get("gold"):  # the shard's rows (each session's are picked from the
     gold = privacy.read_gold(sm.input.gold)
     gold = gold[gold["session_id"].isin(set(sm.params.sessions))]
 counts = []
-for session, fmt, source, text_out, redactions_out, key_out in zip(
+reviews = sm.output.get("review", None) or [None] * len(sm.params.sessions)
+for session, fmt, source, text_out, redactions_out, key_out, review_out in zip(
         sm.params.sessions, sm.params.formats, sm.input.transcripts,
-        sm.output.texts, sm.output.redactions, sm.output.key_files):
+        sm.output.texts, sm.output.redactions, sm.output.key_files, reviews):
     started = time.perf_counter()
     raw = transcripts.read_raw(source)  # InputError if not UTF-8 (file, line)
     result = deid.deidentify_session(
@@ -51,14 +62,17 @@ for session, fmt, source, text_out, redactions_out, key_out in zip(
         replacement=sm.params.get("replacement", "tags"),
         date_shift=bool(sm.params.get("date_shift", False)),
         study_id=str(sm.params.get("study_id", "")), avoid=avoid, **common)
-    Path(text_out).parent.mkdir(parents=True, exist_ok=True)
-    with open(text_out, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(result.text)
+    atomic.write_text(text_out, result.text)  # temporary file + rename
     write_tsv(result.redactions, redactions_out, sort_by=["start"])
-    privacy.write_private_json(result.key, key_out)  # 0600, even if it existed
+    # 0600 via exclusive create + rename in a 0700 folder (never through a symlink)
+    restricted.write_private_json(result.key, key_out)
+    if review_out is not None:
+        restricted.write_private(review_out, review.review_table(result.review).to_csv(
+            sep="\t", index=False, lineterminator="\n"))
     if gold is not None:
         counts.append(privacy.session_counts(gold, result, raw, session, str(source)))
-    print(f"{session}: {len(result.redactions)} redactions, {os.path.getsize(source)} bytes, "
+    print(f"{session}: {len(result.redactions)} redactions, {len(result.review)} to review, "
+          f"{os.path.getsize(source)} bytes, "
           f"{time.perf_counter() - started:.2f} s", file=sys.stderr)
 # counts only (type, gold, hidden, ...); an empty table without gold
 write_tsv(pd.concat(counts, ignore_index=True) if counts else

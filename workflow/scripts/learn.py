@@ -10,7 +10,7 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from concord import code, refiqda  # noqa: E402
+from concord import atomic, code, refiqda, roles, stages  # noqa: E402
 from concord.learned import registry, stage  # noqa: E402
 from concord.numbers import Fragment  # noqa: E402
 from concord.tsvio import read_tsv, write_tsv  # noqa: E402
@@ -20,10 +20,23 @@ cfg = sm.params.learn
 book = code.read_codebook(sm.input.codebook)
 codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
 coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
-segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id", "start",
-                                            "end", "text"], only=True)
+segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id", "speaker_id",
+                                                   "start", "end", "text"])
                       for p in sm.input.segments], ignore_index=True)
-units = stage.coding_units(segments, sm.params.moderator_id)
+units = stage.coding_units(segments, tuple(sm.params.unit_roles))
+out = sm.output
+if not stages.human_coders(coverage):  # coding in stages: nothing to learn from yet
+    for path in (out.codings, out.evaluation, out.agreement, out.next):
+        write_tsv(pd.DataFrame(columns=["status"]), path)
+    stages.pending_figure(out.forest)
+    atomic.write_bytes(out.qdpx, refiqda.project_to_qdpx(
+        sm.params.study_id, sm.params.title, book, {}, segments.iloc[:0], codings.iloc[:0]))
+    frag = Fragment("learn")
+    frag.add("learned.status", "pending", "the learned coder: waits for human codings to "
+             "learn from", out.evaluation, shown="pending")
+    frag.write(out.numbers)
+    print("learn: pending (no human coder yet)", file=sys.stderr)
+    sys.exit(0)
 t0 = time.process_time()
 res = stage.learn(units, codings, coverage, book, target=cfg["target"], kind=cfg["model"],
                   folds=int(cfg["folds"]), min_positive=int(cfg["min_positive"]),
@@ -39,7 +52,6 @@ agree = stage.agreement_table(res, codings, coverage, int(ag["seed"]), int(ag["b
 learned = stage.learned_codings(res, float(cfg["confidence"]))
 machine = codings[codings["coder"] == "machine"][["segment_id", "code"]]
 nxt = stage.next_list(res, agree, machine, float(cfg["confidence"]), cfg["target"])
-out = sm.output
 write_tsv(learned, out.codings)          # sorted by segment, code
 write_tsv(per_code, out.evaluation)      # codebook codes, sorted
 write_tsv(agree, out.agreement)          # human, learned, machine; reference; code
@@ -57,7 +69,7 @@ qbook = dict(book, codes=list(book["codes"]) + [marker])
 qcod = pd.DataFrame({"segment_id": top["segment_id"], "coder": stage.LEARNED,
                      "code": "CODE_NEXT"})
 seg = segments[segments["session_id"].isin(texts)][["segment_id", "session_id", "start", "end"]]
-Path(out.qdpx).write_bytes(refiqda.project_to_qdpx(
+atomic.write_bytes(out.qdpx, refiqda.project_to_qdpx(
     sm.params.study_id, f"{sm.params.title}: code these next", qbook, texts, seg, qcod))
 
 codes_plot = sorted(c["id"] for c in book["codes"])

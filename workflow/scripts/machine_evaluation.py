@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
-from concord import code  # noqa: E402
+from concord import code, roles, stages  # noqa: E402
 from concord.numbers import Fragment  # noqa: E402
 from concord.tsvio import read_tsv, write_tsv  # noqa: E402
 
@@ -16,16 +16,24 @@ codes = [c["id"] for c in book["codes"]]
 names = {c["id"]: c.get("name", c["id"]) for c in book["codes"]}
 codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
 coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
-segments = pd.concat([read_tsv(p, required=["segment_id", "session_id", "speaker_id",
-                                            "participant_id"], only=True)
+segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id", "speaker_id",
+                                                   "participant_id"])
                       for p in sm.input.segments], ignore_index=True)
-ev = code.evaluate_machine(codings, coverage, segments, codes,
-                           moderator_id=sm.params.moderator_id)
 E = sm.output.evaluation
+humans = stages.human_coders(coverage)
+frag = Fragment("machine_evaluation")
+if not humans:  # coding in stages: nothing to evaluate the automatic coder against yet
+    write_tsv(pd.DataFrame(columns=["status"]), E)
+    stages.register_status(frag, 0, sm.params.analysis_coder, E)
+    stages.register_pending_machine(frag, E)
+    frag.write(sm.output.numbers)
+    print("machine evaluation: pending (no human coder yet)", file=sys.stderr)
+    sys.exit(0)
+ev = code.evaluate_machine(codings, coverage, segments, codes,
+                           units=tuple(sm.params.unit_roles), code_roles=dict(sm.params.code_roles))
 write_tsv(ev, E)  # codebook order, then overall and macro
 print(ev.to_string(), file=sys.stderr)
-
-frag = Fragment("machine_evaluation")
+stages.register_status(frag, len(humans), sm.params.analysis_coder, E)
 line = {c: i + 2 for i, c in enumerate(ev["code"])}
 o = ev.set_index("code")
 frag.add("coding.machine.units", int(o.loc["overall", "units"]),

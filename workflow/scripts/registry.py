@@ -1,5 +1,7 @@
 """Snakemake script for rule `numbers`: merge the stages' number fragments into the
-manuscript registry and add the study metadata from the config."""
+manuscript registry and add the study metadata from the config (every metadata key,
+"not reported" when the study does not state it) and the facts of the design the
+manuscript's sentences adapt to (``design.*``, ``agreement.status``)."""
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
@@ -8,6 +10,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 
+from concord.manuscript import STUDY_METADATA, design_entries  # noqa: E402
 from concord.numbers import Fragment, merge, write_json  # noqa: E402
 
 DEFAULT_CONFIG = "config/config.yaml"
@@ -43,15 +46,23 @@ def main(sm):
             fragments.append(json.load(fh))
         print(f"numbers: read {path}", file=sys.stderr)
     study = Fragment("numbers")
-    scalars = {k: v for k, v in dict(sm.params.study).items()
-               if isinstance(v, (str, int, float, bool))}
+    params_study = dict(sm.params.study)
+    scalars = {k: v for k, v in params_study.items() if isinstance(v, (str, int, float, bool))}
     config = config_path(getattr(sm.params, "configfile", None) or DEFAULT_CONFIG)
-    where = config_lines(config, "study", scalars)
+    where = config_lines(config, "study", set(scalars) | set(STUDY_METADATA))
     for field, value in sorted(scalars.items()):
         shown = value if isinstance(value, str) else None
         study.add(f"study.{field}", value, f"study {field} (config: study.{field})", config,
                   [where[field]] if field in where else [], shown=shown)
+    for field, meaning in sorted(STUDY_METADATA.items()):
+        if field not in scalars:        # not stated: registered, and says so
+            study.add(f"study.{field}", None, f"{meaning} (config: study.{field})", config,
+                      [], shown="not reported",
+                      undefined=f"the study configuration does not state study.{field}")
     registry = merge(fragments + [{"numbers": study.numbers, "tables": study.tables}])
+    groups = list(getattr(sm.params, "groups", None) or [])
+    for key, entry in design_entries(registry["numbers"], groups, config).items():
+        registry["numbers"][key] = entry
     write_json(registry, sm.output.registry)
     print(f"numbers: {len(registry['numbers'])} numbers, {len(registry['tables'])} tables "
           f"from {len(fragments)} fragments", file=sys.stderr)

@@ -5,21 +5,25 @@ sys.stderr = open(snakemake.log[0], "w", encoding="utf-8")  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
+from concord import roles  # noqa: E402
 from concord import saturation as sat  # noqa: E402
-from concord.tsvio import InputError, read_tsv, write_tsv  # noqa: E402
+from concord.tsvio import read_tsv, write_tsv  # noqa: E402
 
 
 def main(sm):
+    units = tuple(getattr(sm.params, "unit_roles", None) or ["participant"])
     seg_cols = ["segment_id", "session_id", "turn", "participant_id", "group"]
-    segments = pd.concat([read_tsv(p, seg_cols, only=True) for p in sm.input.segments],
+    segments = pd.concat([roles.read_segment_columns(p, seg_cols) for p in sm.input.segments],
                          ignore_index=True)
-    segments = segments[segments["participant_id"] != ""]
+    segments = segments[roles.is_unit(segments, units).to_numpy()]
     codings = read_tsv(sm.input.codings, ["segment_id", "coder", "code"])
     mine = codings[codings["coder"] == sm.params.coder][["segment_id", "code"]]
     if not len(mine):
-        raise InputError(f"{sm.input.codings}: no codings by coder {sm.params.coder!r}")
+        print(f"note: no codings by coder {sm.params.coder!r}: no code is found in any unit",
+              file=sys.stderr)
     sessions = read_tsv(sm.input.sessions, ["session_id", "group", "order"])
-    participants = read_tsv(sm.input.participants, ["participant_id", "session_id", "group"])
+    participants = roles.unit_people(
+        read_tsv(sm.input.participants, ["participant_id", "session_id", "group"]), units)
     p = sm.params.saturation
     curve, summary = sat.saturation(segments, mine, sessions, participants,
                                     list(sm.params.groups), int(p["base"]), int(p["run"]),

@@ -14,7 +14,8 @@ sm = snakemake  # noqa: F821
 segments = pd.concat([seg.read_segments(p) for p in sm.input.segments], ignore_index=True)
 sessions = read_tsv(sm.input.sessions, required=["session_id", "group"])
 participants = read_tsv(sm.input.participants, required=["participant_id", "session_id"])
-summary, by_group = seg.summarise(segments, sessions, participants, list(sm.params.groups))
+summary, by_group = seg.summarise(segments, sessions, participants, list(sm.params.groups),
+                                  units=tuple(getattr(sm.params, "unit_roles", None) or ["participant"]))
 write_tsv(summary, sm.output.summary)
 write_tsv(by_group, sm.output.participants)
 
@@ -23,7 +24,8 @@ unit = sm.params.unit
 frag = Fragment("segment_summary")
 total = len(by_group) + 1  # line of the "all" row
 frag.add("study.sessions", len(summary), "focus-group sessions", G, [total])
-frag.add("study.participants", len(participants), "participants enrolled", G, [total])
+frag.add("study.participants", int(by_group["participants"].iloc[-1]),
+         "participants enrolled (distinct people of the coding-unit roles)", G, [total])
 rows = []
 for i, g in enumerate(by_group.itertuples(index=False), start=2):
     if g.group == "all":

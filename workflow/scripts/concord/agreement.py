@@ -1,9 +1,12 @@
 """Stage 4, inter-coder agreement. Pure functions.
 
-The coding unit is the participant segment (moderator segments are not coded). For
-each code the *reliability matrix* is coders x units with 1 (the coder applied the
-code to the segment), 0 (the coder coded the session but not this code here) or NaN
-(the coder did not code the unit's session: missing, not absent).
+The coding unit is a segment of a coding-unit role (``code.roles``, default the
+participants; facilitators' segments are not coded). For each code the *reliability
+matrix* is coders x units with 1 (the coder applied the code to the segment), 0 (the
+coder coded the session but not this code here) or NaN (missing, not absent: the
+coder did not code the unit's session, the code does not apply to the unit's role
+-- codebook ``roles`` --, or the coder marked the unit "n/a"). A code's ``units`` are
+the units it applies to.
 
 Three comparisons, each its own table (same statistic columns, ``STAT_COLUMNS``):
 
@@ -68,6 +71,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from concord import roles as roles_mod
 from concord.tsvio import InputError
 
 HUMAN_EXCLUDED = ("machine", "consensus", "learned")
@@ -596,14 +600,20 @@ class AgreementResult:
 
 
 def reliability_matrices(codings: pd.DataFrame, coverage: pd.DataFrame, segments: pd.DataFrame,
-                         codes: list[str], moderator_id: str, coders: list[str] | None = None,
-                         min_coders: int = 2):
+                         codes: list[str], moderator_id: str | None = None,
+                         coders: list[str] | None = None, min_coders: int = 2,
+                         units=roles_mod.DEFAULT_UNIT_ROLES, code_roles: dict | None = None,
+                         not_applicable: pd.DataFrame | None = None):
     """Build the binary coders x units matrix of every code.
 
-    Units: participant segments of the sessions that ``min_coders`` or more of
-    ``coders`` coded (default: the human coders). Returns ``(coders, units, data)``
-    with ``data`` codes x coders x units; NaN where a coder did not code the session.
+    Units: coding units (segments of the roles ``units``; ``moderator_id`` is unused)
+    of the sessions that ``min_coders`` or more of ``coders`` coded (default: the human
+    coders). Returns ``(coders, units, data)`` with ``data`` codes x coders x units;
+    NaN where a coder did not code the session, where the code does not apply to the
+    unit's role (``code_roles``: code -> roles) and where ``not_applicable``
+    (segment_id, coder, code; code ``*`` = every code) says the coder marked it n/a.
     """
+    segments = roles_mod.with_roles(segments, moderator_id)
     if coders is None:
         cov = coverage[~coverage["coder"].isin(HUMAN_EXCLUDED)]
     else:
@@ -612,23 +622,38 @@ def reliability_matrices(codings: pd.DataFrame, coverage: pd.DataFrame, segments
     sessions = set(per_session[per_session >= min_coders].index)
     coders = sorted(set(cov[cov["session_id"].isin(sessions)]["coder"])) if coders is None \
         else [c for c in coders if c in set(cov["coder"])]
-    part = segments[(segments["speaker_id"] != moderator_id)
-                    & segments["session_id"].isin(sessions)]
+    part = segments[roles_mod.is_unit(segments, units).to_numpy()
+                    & segments["session_id"].isin(sessions).to_numpy()]
     part = part.sort_values("segment_id", kind="mergesort")
-    units = list(part["segment_id"])
+    unit_ids = list(part["segment_id"])
     unit_session = np.asarray(part["session_id"])
-    covered = np.zeros((len(coders), len(units)), dtype=bool)
+    covered = np.zeros((len(coders), len(unit_ids)), dtype=bool)
     for i, c in enumerate(coders):
         covered[i] = np.isin(unit_session, cov.loc[cov["coder"] == c, "session_id"].to_numpy())
 
-    data = np.zeros((len(codes), len(coders), len(units)))
+    data = np.zeros((len(codes), len(coders), len(unit_ids)))
     ki = pd.Index(codes).get_indexer(codings["code"])
     ci_ = pd.Index(coders).get_indexer(codings["coder"])
-    ui = pd.Index(units).get_indexer(codings["segment_id"])
+    ui = pd.Index(unit_ids).get_indexer(codings["segment_id"])
     hit = (ki >= 0) & (ci_ >= 0) & (ui >= 0)
     data[ki[hit], ci_[hit], ui[hit]] = 1.0
     data[:, ~covered] = np.nan
-    return coders, units, data
+    if code_roles and any(code_roles.get(c) for c in codes):
+        app = roles_mod.applicability(part, list(codes), code_roles, units)
+        for k in range(len(codes)):
+            data[k][:, ~app[k]] = np.nan
+    if not_applicable is not None and len(not_applicable):
+        na = not_applicable
+        ui = pd.Index(unit_ids).get_indexer(na["segment_id"])
+        ci_ = pd.Index(coders).get_indexer(na["coder"])
+        every = (na["code"] == "*").to_numpy()
+        ki = pd.Index(codes).get_indexer(na["code"])
+        ok = (ui >= 0) & (ci_ >= 0)
+        sel = ok & every
+        data[:, ci_[sel], ui[sel]] = np.nan
+        sel = ok & ~every & (ki >= 0)
+        data[ki[sel], ci_[sel], ui[sel]] = np.nan
+    return coders, unit_ids, data
 
 
 def _note(alpha_reason: str, n_units: int, bootstrap: int) -> str:
@@ -647,33 +672,38 @@ def _note(alpha_reason: str, n_units: int, bootstrap: int) -> str:
 
 def table_columns(data: np.ndarray) -> np.ndarray:
     """Per-unit columns whose bootstrap-weighted sums give every resampled alpha of one
-    comparison (``data`` codes x coders x units): pairable ratings m_u (0 when
-    m_u < 2), agreeing pairs and pairable pairs summed over codes, then per code the
-    ratings "applied" n_u1 and the disagreement term n_u0 n_u1 / (m_u - 1). (Missing
-    data are per coder and session, so m_u is the same for every code.)"""
+    comparison (``data`` codes x coders x units): pairable ratings summed over codes,
+    agreeing pairs and pairable pairs summed over codes, then per code the ratings
+    "applied" n_u1, the disagreement term n_u0 n_u1 / (m_u - 1) and the pairable
+    ratings m_u (0 when m_u < 2; m_u differs between codes only where a code does not
+    apply to a unit or a coder marked it n/a)."""
     n_codes, _, n_units = data.shape
     if n_codes == 0:
         return np.zeros((n_units, 3))
-    m = np.sum(~np.isnan(data[0]), axis=0).astype(float)
+    m = np.sum(~np.isnan(data), axis=1).astype(float)                  # codes x units
     ok = m >= 2
     mm = np.where(ok, m, 0.0)
-    c1 = np.where(ok[None, :], np.nansum(data, axis=1), 0.0)          # codes x units
-    c0 = mm[None, :] - c1
-    d = c0 * c1 / np.where(ok, m - 1, 1)[None, :]
+    c1 = np.where(ok, np.nansum(data, axis=1), 0.0)                    # codes x units
+    c0 = mm - c1
+    d = c0 * c1 / np.where(ok, m - 1, 1)
     agree = ((c0 * (c0 - 1) + c1 * (c1 - 1)) / 2).sum(axis=0)
-    pairs = n_codes * mm * (mm - 1) / 2
-    return np.vstack([mm, agree, pairs, c1, d]).T      # units x columns (a view)
+    pairs = (mm * (mm - 1) / 2).sum(axis=0)
+    return np.vstack([mm.sum(axis=0), agree, pairs, c1, d, mm]).T      # units x columns
 
 
 def table_key(data: np.ndarray) -> np.ndarray:
-    """Units x (1 + codes) small integers: the ratings m_u and per code the ratings
-    "applied" n_u1, all that a unit's :func:`table_columns` row depends on."""
+    """Units x columns small integers: the ratings m_u (one column per distinct
+    pattern of applicability over codes) and per code the ratings "applied" n_u1, all
+    that a unit's :func:`table_columns` row depends on."""
     n_codes, n_coders, n_units = data.shape
-    key = np.zeros((n_units, 1 + n_codes), dtype=np.int16)
-    if n_codes:
-        key[:, 0] = np.sum(~np.isnan(data[0]), axis=0)
-        for i in range(n_coders):
-            key[:, 1:] += (data[:, i] == 1).T
+    if not n_codes:
+        return np.zeros((n_units, 1), dtype=np.int16)
+    m = np.sum(~np.isnan(data), axis=1).astype(np.int16)               # codes x units
+    m = np.unique(m, axis=0) if n_codes > 1 else m
+    key = np.zeros((n_units, len(m) + n_codes), dtype=np.int16)
+    key[:, :len(m)] = m.T
+    for i in range(n_coders):
+        key[:, len(m):] += (data[:, i] == 1).T
     return key
 
 
@@ -688,10 +718,10 @@ def table_sums(datas: list[np.ndarray], bootstrap: int, seed: int) -> np.ndarray
 
 def boot_alphas(sums: np.ndarray, n_codes: int) -> np.ndarray:
     """Codes x resamples alphas from the resampled sums of :func:`table_columns`."""
-    n = sums[:, 0]
     n1 = sums[:, 3:3 + n_codes].T
     dd = sums[:, 3 + n_codes:3 + 2 * n_codes].T
-    return _alpha_from_sums(n[None, :] - n1, n1, dd)
+    n = sums[:, 3 + 2 * n_codes:3 + 3 * n_codes].T
+    return _alpha_from_sums(n - n1, n1, dd)
 
 
 def binary_code_stats(data: np.ndarray) -> dict:
@@ -701,46 +731,46 @@ def binary_code_stats(data: np.ndarray) -> dict:
     (= :func:`chance_corrected` with q = 2) and the mean pairwise Cohen's kappa
     (= :func:`mean_pairwise_kappa`). Arrays of length codes; NaN where undefined."""
     n_codes, n_coders, n_units = data.shape
-    present = ~np.isnan(data[0])
-    m = present.sum(axis=0).astype(float)
+    present = ~np.isnan(data)                                       # codes x coders x units
+    m = present.sum(axis=1).astype(float)                           # codes x units
     ok = m >= 2
     one = m >= 1
     c1 = np.nansum(data, axis=1)                                   # codes x units
-    c0 = m[None, :] - c1
+    c0 = m - c1
     mm = np.where(ok, m, 0.0)
-    d = np.where(ok[None, :], c0 * c1, 0.0) / np.where(ok, m - 1, 1)[None, :]
-    n1 = np.where(ok[None, :], c1, 0.0).sum(axis=1)
-    n0 = mm.sum() - n1
+    d = np.where(ok, c0 * c1, 0.0) / np.where(ok, m - 1, 1)
+    n1 = np.where(ok, c1, 0.0).sum(axis=1)
+    n0 = mm.sum(axis=1) - n1
     alpha = _alpha_from_sums(n0, n1, d.sum(axis=1))
     agree = (c0 * (c0 - 1) + c1 * (c1 - 1)) / 2
-    pairs = mm * (mm - 1) / 2
+    pairs = (mm * (mm - 1) / 2).sum(axis=1)
+    n_ok, n_one = ok.sum(axis=1), one.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pa_pairs = np.where(pairs.sum() > 0, np.where(ok[None, :], agree, 0).sum(axis=1)
-                            / pairs.sum(), np.nan)
-        pa_units = np.where(ok[None, :], 2 * agree / np.where(ok, m * (m - 1), 1)[None, :],
-                            0).sum(axis=1) / ok.sum()
-        pi1 = np.where(one[None, :], c1 / np.where(one, m, 1)[None, :], 0).sum(axis=1) \
-            / one.sum()
+        pa_pairs = np.where(pairs > 0, np.where(ok, agree, 0).sum(axis=1) / pairs, np.nan)
+        pa_units = np.where(ok, 2 * agree / np.where(ok, m * (m - 1), 1), 0).sum(axis=1) / n_ok
+        pi1 = np.where(one, c1 / np.where(one, m, 1), 0).sum(axis=1) / n_one
     pi0 = 1 - pi1
     pe_f = pi0 ** 2 + pi1 ** 2
     pe_g = 2 * pi0 * pi1
     with np.errstate(invalid="ignore", divide="ignore"):
         fleiss = np.where(np.isclose(pe_f, 1.0), np.nan, (pa_units - pe_f) / (1 - pe_f))
         ac1 = np.where(np.isclose(pe_g, 1.0), np.nan, (pa_units - pe_g) / (1 - pe_g))
-    if not ok.any():
-        fleiss = ac1 = np.full(n_codes, np.nan)
+    fleiss = np.where(n_ok > 0, fleiss, np.nan)
+    ac1 = np.where(n_ok > 0, ac1, np.nan)
     kappas = []
     for i, j in combinations(range(n_coders), 2):
-        both = present[i] & present[j]
-        nb = both.sum()
-        if nb == 0:
+        both = present[:, i] & present[:, j]                        # codes x units
+        nb = both.sum(axis=1)
+        if not nb.any():
             continue
-        a, b = data[:, i, both], data[:, j, both]
-        po = (a == b).mean(axis=1)
-        pa1, pb1 = a.mean(axis=1), b.mean(axis=1)
-        pe = pa1 * pb1 + (1 - pa1) * (1 - pb1)
+        a = np.where(both, data[:, i], 0.0)
+        b = np.where(both, data[:, j], 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            kappas.append(np.where(np.isclose(pe, 1.0), np.nan, (po - pe) / (1 - pe)))
+            po = ((a == b) & both).sum(axis=1) / nb
+            pa1, pb1 = a.sum(axis=1) / nb, b.sum(axis=1) / nb
+            pe = pa1 * pb1 + (1 - pa1) * (1 - pb1)
+            kappas.append(np.where((nb == 0) | np.isclose(pe, 1.0), np.nan,
+                                   (po - pe) / (1 - pe)))
     if kappas:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -793,14 +823,15 @@ def code_table(data: np.ndarray, codes: list[str], seed: int, bootstrap: int, ci
             lo, hi = percentile_ci(b, ci)
             ok = ~np.isnan(b)
             pbelow = float(np.mean(b[ok] < reliable)) if ok.any() else nan
-        rows.append({"code": code, "coders": n_coders, "units": n_units,
+        k_units = int((~np.isnan(data[k])).any(axis=0).sum()) if n_units else 0
+        rows.append({"code": code, "coders": n_coders, "units": k_units,
                      "percent_agreement": pa, "cohen_kappa": kappa,
                      "fleiss_kappa": fl, "gwet_ac1": ac1,
                      "krippendorff_alpha": alpha, "ci_low": lo, "ci_high": hi,
                      "p_below_threshold": pbelow, "threshold": float(reliable),
                      "reliability": classify(alpha, reliable, tentative),
                      "meets_threshold": bool(not np.isnan(alpha) and alpha >= reliable),
-                     "note": _note(reason, n_units, bootstrap)})
+                     "note": _note(reason, k_units, bootstrap)})
     return pd.DataFrame(rows, columns=STAT_COLUMNS), reasons, sums, balpha
 
 
@@ -818,17 +849,24 @@ def _shared_sums(datas: list[np.ndarray], bootstrap: int, seed: int) -> list:
     sums = table_sums(datas, bootstrap, seed)
     out, at = [], 0
     for d in datas:
-        width = 3 + 2 * d.shape[0]
+        width = 3 + 3 * d.shape[0]
         out.append(sums[:, at:at + width])
         at += width
     return out
 
 
 def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: pd.DataFrame,
-                      codes: list[str], moderator_id: str, seed: int, bootstrap: int,
-                      ci: float, reliable: float, tentative: float) -> AgreementResult:
-    """The three comparisons and the overall measures (see the module docstring)."""
+                      codes: list[str], moderator_id: str | None = None, seed: int = 0,
+                      bootstrap: int = 1000, ci: float = 0.95, reliable: float = 0.8,
+                      tentative: float = 0.667, units=roles_mod.DEFAULT_UNIT_ROLES,
+                      code_roles: dict | None = None,
+                      not_applicable: pd.DataFrame | None = None) -> AgreementResult:
+    """The three comparisons and the overall measures (see the module docstring).
+    Coding units are the segments of the roles ``units`` (``moderator_id`` is
+    unused); a code with roles (``code_roles``) is assessed on the units of its roles
+    only, and units a coder marked n/a (``not_applicable``) are missing."""
     codes = sorted(codes)
+    segments = roles_mod.with_roles(segments, moderator_id)
     if "group" not in segments.columns:
         raise InputError("segments: no 'group' column; the segment files of the segment stage "
                          "carry each segment's stakeholder group (rerun the segment rule)")
@@ -836,11 +874,13 @@ def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: p
     # every coded session; each comparison is a slice of it
     humans = sorted(set(coverage["coder"]) - set(HUMAN_EXCLUDED))
     everyone = humans + ([MACHINE] if MACHINE in set(coverage["coder"]) else [])
-    all_coders, all_units, full = reliability_matrices(codings, coverage, segments, codes,
-                                                       moderator_id, coders=everyone,
-                                                       min_coders=1)
-    present = ~np.isnan(full[0]) if len(codes) else np.zeros((len(all_coders), len(all_units)),
-                                                             bool)
+    all_coders, all_units, full = reliability_matrices(
+        codings, coverage, segments, codes, coders=everyone, min_coders=1, units=units,
+        code_roles=code_roles, not_applicable=not_applicable)
+    # a coder rated a unit when any code has a value there (codes that do not apply
+    # to the unit's role, or n/a marks, are missing for that code only)
+    present = (~np.isnan(full)).any(axis=0) if len(codes) else \
+        np.zeros((len(all_coders), len(all_units)), bool)
     hix = [i for i, c in enumerate(all_coders) if c in humans]
     unit_arr = np.asarray(all_units, dtype=object)
     hh_units = present[hix].sum(axis=0) >= 2 if hix else np.zeros(len(all_units), bool)
@@ -892,13 +932,14 @@ def compute_agreement(codings: pd.DataFrame, coverage: pd.DataFrame, segments: p
         if not np.isnan(pooled):
             nk = len(codes)
             n1 = sums[:, 3:3 + nk].sum(axis=1)
-            bp = _alpha_from_sums(nk * sums[:, 0] - n1, n1, sums[:, 3 + nk:3 + 2 * nk].sum(axis=1))
+            bp = _alpha_from_sums(sums[:, 0] - n1, n1, sums[:, 3 + nk:3 + 2 * nk].sum(axis=1))
             ci_pooled = percentile_ci(bp, ci)
         if not np.isnan(pooled_pa):
             with np.errstate(invalid="ignore", divide="ignore"):
                 ci_pa = percentile_ci(sums[:, 1] / sums[:, 2], ci)
     # MASI alpha over each unit's set of codes
-    hh_present = ~np.isnan(data[0]) if len(codes) else np.zeros((len(coders), n_units), bool)
+    hh_present = (~np.isnan(data)).any(axis=0) if len(codes) else \
+        np.zeros((len(coders), n_units), bool)
     sets = np.nan_to_num(data, nan=0.0).astype(bool).transpose(1, 2, 0)  # coders x units x codes
     masi, masi_lo, masi_hi, masi_note = masi_alpha(
         sets, hh_present, bootstrap if n_units >= 2 else 0, seed, ci) \
@@ -993,7 +1034,9 @@ def forest_plot(result: AgreementResult, code_meta: dict, path, ci: float) -> No
     for x, style, lab in ((float(th), "--", f"reliable (α ≥ {float(th):.3f})"),
                           (tent, ":", f"tentative (α ≥ {tent:.3f})")):
         ax.axvline(x, color="0.3", linestyle=style, linewidth=0.9, label=lab)
-    ax.set_yticks(np.arange(n)[::-1], [code_meta.get(c, {}).get("name", c) for c in codes])
+    import textwrap
+    ax.set_yticks(np.arange(n)[::-1], ["\n".join(textwrap.wrap(str(code_meta.get(c, {}).get(
+        "name", c)), 34)) or str(c) for c in codes], fontsize=8)
     allv = np.concatenate([bc[["krippendorff_alpha", "ci_low", "ci_high"]].to_numpy(float).ravel()]
                           + ([hvm[["krippendorff_alpha", "ci_low", "ci_high"]]
                               .to_numpy(float).ravel()] if len(hvm) else []))
@@ -1003,11 +1046,15 @@ def forest_plot(result: AgreementResult, code_meta: dict, path, ci: float) -> No
     ax.set_ylim(-0.7, max(n, 1) - 0.3)
     ax.set_xlabel(f"Krippendorff's α (nominal), {round(100 * ci)}% bootstrap interval",
                   fontsize=8)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09 * 14 / max(n, 8)),
-              ncol=2, frameon=False)
-    ax.set_title("Inter-coder agreement per code", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    from matplotlib.transforms import offset_copy
+    # below the axis label whatever the figure's height (a fixed distance in points)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,
+              frameon=False, bbox_transform=offset_copy(ax.transAxes, fig, y=-34,
+                                                        units="points"))
+    from concord.atomic import replacing  # temporary file + rename
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None},
+                    bbox_inches="tight", pad_inches=0.08)   # the canvas holds every label
     plt.close(fig)
 
 
@@ -1019,10 +1066,20 @@ def _dash_ci(lo: float, hi: float, digits: int = 2) -> str:
     return f"{lo:.{digits}f}–{hi:.{digits}f}"
 
 
+def _why_no_ci(row) -> str:
+    """Why a row's bootstrap interval is missing (the registry's ``undefined``)."""
+    note = str(row.get("note", "") or "")
+    value = row.get("krippendorff_alpha", row.get("value"))
+    if value is None or np.isnan(float(value)):
+        return note or "alpha is undefined"
+    return note or "no bootstrap interval"
+
+
 def _ci_entry(frag, key, row, meaning, path, line):
     lo, hi = float(row["ci_low"]), float(row["ci_high"])
-    return frag.add(key, [None if np.isnan(lo) else lo, None if np.isnan(hi) else hi],
-                    meaning, path, line, shown=_dash_ci(lo, hi))
+    if np.isnan(lo) or np.isnan(hi):
+        return frag.add(key, None, meaning, path, line, undefined=_why_no_ci(row))
+    return frag.add(key, [lo, hi], meaning, path, line, shown=_dash_ci(lo, hi))
 
 
 def _summary_entry(frag, key, row, meaning, path, line):
@@ -1050,10 +1107,17 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
         code, line = row["code"], [i + 2]
         segs = result.disagreements.get(code, [])
         why = f" (undefined: {result.reasons[code]})" if code in result.reasons else ""
+        undefined = None
+        if np.isnan(float(row["krippendorff_alpha"])):
+            undefined = result.reasons.get(code) or row["note"] or "alpha cannot be computed"
         a = frag.add(f"agreement.alpha.{code}", row["krippendorff_alpha"],
                      f"Krippendorff's alpha (nominal) of the human coders for code {code}{why}; "
                      "segments listed are those where the coders disagree",
-                     by_code_path, line, segments=segs)
+                     by_code_path, line, segments=segs, undefined=undefined)
+        n = frag.add(f"agreement.units.{code}", int(row["units"]),
+                     f"coding units on which code {code} was assessed (units of the roles it "
+                     "applies to, in sessions coded by two or more human coders)",
+                     by_code_path, line)
         frag.add(f"agreement.ci_low.{code}", row["ci_low"],
                  f"lower bound of the {pct} bootstrap interval of alpha for {code}",
                  by_code_path, line)
@@ -1075,11 +1139,13 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
                      f"Gwet's AC1 of the human coders for {code}", by_code_path, line)
         q = frag.add(f"agreement.p_below.{code}", row["p_below_threshold"],
                      f"share of bootstrap resamples in which alpha for {code} is below the "
-                     f"reliable threshold {row['threshold']:.3f}", by_code_path, line)
+                     f"reliable threshold {row['threshold']:.3f}", by_code_path, line,
+                     undefined=_why_no_ci(row) if np.isnan(float(row["p_below_threshold"]))
+                     else None)
         meta = code_meta.get(code, {})
         table_rows.append([code, meta.get("name", code), meta.get("category", ""),
-                           {"num": a}, {"num": c}, {"num": q}, {"num": g}, {"num": p},
-                           row["reliability"]])
+                           {"num": n}, {"num": a}, {"num": c}, {"num": q}, {"num": g},
+                           {"num": p}, row["reliability"]])
 
     ov = result.overall.reset_index(drop=True)
     oline = {m: i + 2 for i, m in enumerate(ov["measure"])}
@@ -1127,8 +1193,8 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
                f"Agreement of the human coders per code: Krippendorff's α (nominal) with {pct} "
                "bootstrap interval, the bootstrap probability that α is below the reliable "
                "threshold, Gwet's AC1 and percent agreement",
-               ["Code", "Name", "Category", "α", f"{pct} CI", "P(α < threshold)", "AC1",
-                "% agreement", "Reliability"], table_rows)
+               ["Code", "Name", "Category", "Units (segments)", "α", f"{pct} CI",
+                "P(α < threshold)", "AC1", "% agreement", "Reliability"], table_rows)
 
     if machine_path is not None and result.human_vs_machine is not None:
         hv = result.human_vs_machine.reset_index(drop=True)
@@ -1187,7 +1253,7 @@ def register_numbers(frag, result: AgreementResult, code_meta: dict, by_code_pat
         groups_ = sorted(set(bg["group"]))
         for g_ in groups_:
             lines = [i + 2 for i, gg in enumerate(bg["group"]) if gg == g_]
-            frag.add(f"agreement.group.units.{g_}", int(bg.loc[bg["group"] == g_, "units"].iloc[0]),
+            frag.add(f"agreement.group.units.{g_}", int(bg.loc[bg["group"] == g_, "units"].max()),
                      f"coding units of group {g_} in the agreement analysis", group_path, lines)
         rows = [[code, code_meta.get(code, {}).get("name", code)]
                 + [{"num": cells[(g_, code)]} if (g_, code) in cells else "" for g_ in groups_]

@@ -3,6 +3,8 @@
     concord simulate --out resources/demo [--study a|b|all] [--seed N]
     concord simulate --sessions N --out DIR [--seed S] [--coded-share F] [--sheet-root PREFIX]
     concord trace KEY | --list        concord verify
+    concord init DIR --transcripts FILE...      concord run DIR [snakemake options]
+    concord deid review [STUDY_DIR] [--decide ID=redact|keep]   concord deid show-leak N [STUDY_DIR]
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ def _add_refiqda(sub) -> None:
     e.add_argument("--title", default=None)
     e.add_argument("--codebook", default="config/codebook.yaml")
     e.add_argument("--results", default="results", help="results folder (deid, segments, coding)")
+    e.add_argument("--config", default="config/config.yaml",
+                   help="the study's config: its sessions sheet names the sessions exported "
+                        "(default: %(default)s)")
     e.add_argument("--coders", nargs="*", default=None, help="coders to include (default: all)")
     e.add_argument("--out", required=True)
     e.set_defaults(func=_run_qdpx_export)
@@ -99,10 +104,9 @@ def _add_refiqda(sub) -> None:
 
 
 def _run_qdc_export(args) -> int:
-    from pathlib import Path
     from concord import code, refiqda
-    Path(args.out).write_bytes(refiqda.codebook_to_qdc(code.read_codebook(args.codebook),
-                                                       args.study))
+    from concord.atomic import write_bytes
+    write_bytes(args.out, refiqda.codebook_to_qdc(code.read_codebook(args.codebook), args.study))
     return 0
 
 
@@ -111,25 +115,39 @@ def _run_qdc_import(args) -> int:
     import yaml
     from concord import refiqda
     book = refiqda.qdc_to_codebook(Path(args.qdc).read_bytes(), args.qdc)
-    Path(args.out).write_text(yaml.safe_dump(book, sort_keys=False, allow_unicode=True),
-                              encoding="utf-8")
+    from concord.atomic import write_text
+    write_text(args.out, yaml.safe_dump(book, sort_keys=False, allow_unicode=True))
     return 0
 
 
 def _run_qdpx_export(args) -> int:
     from pathlib import Path
     import pandas as pd
+    import yaml
     from concord import code, refiqda
     from concord.segment import read_segments
-    from concord.tsvio import read_tsv
+    from concord.tsvio import InputError, read_tsv
     res = Path(args.results)
-    segs = pd.concat([read_segments(p) for p in sorted((res / "segments").glob("*.tsv"))
-                      if p.name != "summary.tsv" and not p.name.startswith("participants")],
+    try:  # only the study's declared sessions: never a leftover file of another study
+        with open(args.config, encoding="utf-8") as fh:
+            sheet = (yaml.safe_load(fh) or {}).get("sessions")
+        if not sheet:
+            raise InputError(f"{args.config}: key 'sessions' is not set")
+        sessions = sorted(read_tsv(sheet, required=["session_id"])["session_id"])
+        for s in sessions:
+            for f in (res / "segments" / f"{s}.tsv", res / "deid" / f"{s}.txt"):
+                if not f.is_file():
+                    raise InputError(f"{f}: not found; run the workflow first (session {s} "
+                                     f"is declared in {sheet})")
+    except (InputError, OSError) as exc:
+        print(f"concord qdpx export: {exc}", file=sys.stderr)
+        return 2
+    segs = pd.concat([read_segments(res / "segments" / f"{s}.tsv") for s in sessions],
                      ignore_index=True)
-    texts = {s: (res / "deid" / f"{s}.txt").read_text(encoding="utf-8")
-             for s in sorted(set(segs["session_id"]))}
+    texts = {s: (res / "deid" / f"{s}.txt").read_bytes().decode("utf-8") for s in sessions}
     codings = read_tsv(res / "coding" / "codings.tsv", required=["segment_id", "coder", "code"])
-    Path(args.out).write_bytes(refiqda.project_to_qdpx(
+    from concord.atomic import write_bytes
+    write_bytes(args.out, refiqda.project_to_qdpx(
         args.study, args.title or args.study, code.read_codebook(args.codebook), texts, segs,
         codings, args.coders))
     return 0
@@ -138,8 +156,13 @@ def _run_qdpx_export(args) -> int:
 def _run_qdpx_import(args) -> int:
     from concord import refiqda
     from concord.tsvio import write_tsv
+    from concord import stages
     spans = refiqda.read_qdpx_codings(args.qdpx, args.user)
     spans = spans.astype({"start": int, "end": int})
+    # the SHA-256 of the text the offsets refer to: checked against the current
+    # de-identified text before the spans are used (concord/stages.py)
+    _, texts, _ = refiqda.read_qdpx(args.qdpx)
+    spans[stages.SHA_COLUMN] = [stages.sha256_text(texts[s]) for s in spans["session_id"]]
     write_tsv(spans, args.out, sort_by=["session_id", "start", "end", "code"])
     return 0
 
@@ -190,6 +213,7 @@ def _add_verify(sub) -> None:
 
 
 def _run_verify(args) -> int:
+    from pathlib import Path
     from concord import provenance
     from concord.tsvio import InputError
     try:
@@ -205,12 +229,217 @@ def _run_verify(args) -> int:
         for p in report[k]:
             print(f"{label}: {p}")
     failed = provenance.verify_failed(report)
+    leaks = Path(args.root) / "results" / "privacy" / "leaks.tsv"
+    if leaks.is_file():   # the leak gate failed and nothing has passed it since
+        print(f"LEAK REPORT: {leaks.relative_to(args.root)} (the leak gate found original "
+              f"identifiers; see it, fix the source and rerun)")
+        failed = True
     print(f"verify: {report['checked']} files checked, "
           + ("FAILED" if failed else "all match"))
     return 1 if failed else 0
 
 
-COMMANDS = [_add_simulate, _add_trace, _add_verify, _add_refiqda]
+def _add_init(sub) -> None:
+    p = sub.add_parser("init", help="a new study folder from raw transcripts",
+                       description="Write a runnable study folder: config (metadata to fill "
+                                   "in), sessions and participants sheets, a restricted roster "
+                                   "of the detected speaker labels, a starter codebook, an "
+                                   "empty coders sheet, .gitignore and README. Speaker labels "
+                                   "are never printed (they may be names): counts are.")
+    p.add_argument("dir", help="the new study folder")
+    p.add_argument("--transcripts", nargs="+", required=True, metavar="FILE",
+                   help="raw transcripts (Name: text, WebVTT, DOCX; format detected)")
+    p.add_argument("--id", default=None, help="study id (default: from the folder name)")
+    p.set_defaults(func=_run_init)
+
+
+def _run_init(args) -> int:
+    from concord import scaffold
+    from concord.tsvio import InputError
+    try:
+        n = scaffold.init_study(args.dir, args.transcripts, study_id=args.id)
+    except InputError as exc:
+        print(f"concord init: {exc}", file=sys.stderr)
+        return 2
+    formats = ", ".join(f"{c} {f}" for f, c in n["formats"].items())
+    print(f"concord init: {args.dir}: {n['sessions']} session(s) ({formats}), "
+          f"{n['turns']} turns, {n['participants']} participant speaker(s), "
+          f"{n['facilitators']} facilitator speaker(s) detected; "
+          f"{n['unnamed_labels']} roster row(s) need a name.")
+    if n["labels_in_text"]:
+        print(f"Note: {n['labels_in_text']} speaker label(s) also occur as words in the "
+              f"transcripts; labels are identifiers (see {args.dir}/README.md, step 1).")
+    print(f"Next: fill in {args.dir}/restricted/roster.tsv, the groups and metadata in "
+          f"{args.dir}/config/config.yaml (see {args.dir}/README.md), then "
+          f"`concord run {args.dir} --cores 4`.")
+    return 0
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="run the workflow on a study folder",
+                       description="snakemake with this repository's Snakefile, --directory "
+                                   "DIR and DIR/config/config.yaml alone; results/, logs/ and "
+                                   "restricted/ stay inside DIR. Further options go to "
+                                   "snakemake (default --cores all).")
+    p.add_argument("dir", help="the study folder (from concord init)")
+    p.add_argument("snakemake_args", nargs=argparse.REMAINDER,
+                   help="options passed to snakemake (--cores 4, --dry-run, ...)")
+    p.set_defaults(func=_run_run)
+
+
+def run_command(study_dir, extra: list[str]) -> list[str]:
+    """The snakemake command line of ``concord run``."""
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[3]
+    study = Path(study_dir).resolve()
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+           "--directory", str(study), "--configfile", str(study / "config" / "config.yaml")]
+    cores = {"-c", "--cores", "-j", "--jobs", "--profile", "--dry-run", "-n"}
+    if not any(a.split("=")[0] in cores or (a.startswith("-c") and a[2:].isdigit())
+               for a in extra):
+        cmd += ["--cores", "all"]
+    return cmd + list(extra)
+
+
+def _run_run(args) -> int:
+    import subprocess
+    from pathlib import Path
+    config = Path(args.dir) / "config" / "config.yaml"
+    if not config.is_file():
+        print(f"concord run: {config} not found; is {args.dir} a study folder? "
+              f"(`concord init {args.dir} --transcripts ...` writes one)", file=sys.stderr)
+        return 2
+    extra = [a for a in args.snakemake_args if a != "--"]
+    cmd = run_command(args.dir, extra)
+    if not {"-n", "--dry-run", "--unlock", "--lint"} & set(extra):
+        from concord import recover  # an interrupted run resumes: sweep, stale lock
+        recover.prepare(cmd[3:], cmd[:3])
+    return subprocess.run(cmd).returncode
+
+
+def _add_deid(sub) -> None:
+    """``concord deid review`` and ``concord deid show-leak`` (read restricted/)."""
+    d = sub.add_parser("deid", help="review de-identification candidates; show a leak").add_subparsers(
+        dest="action", required=True)
+    r = d.add_parser("review", help="decide redact/keep for each uncertain candidate",
+                     description="Show each candidate of the review lists (restricted/review/"
+                                 "*.tsv) with its context and record 'redact' or 'keep' in "
+                                 "restricted/decisions.tsv; the next run applies the decisions "
+                                 "and the methods report their counts. Shows original text: "
+                                 "for users authorised to read restricted/.")
+    r.add_argument("study", nargs="?", default=".", help="study folder (default: .)")
+    r.add_argument("--decide", action="append", default=[], metavar="ID=redact|keep",
+                   help="record a decision without prompting (repeatable)")
+    r.add_argument("--everywhere", action="store_true",
+                   help="record decisions for every session ('*'), not only the candidate's")
+    r.add_argument("--all", action="store_true", help="also show candidates already decided")
+    r.add_argument("--list", action="store_true", help="list the pending candidates and exit")
+    r.set_defaults(func=_run_deid_review)
+    s = d.add_parser("show-leak", help="show the original context of a leak the gate found",
+                     description="Print the original (unmasked) context of leak N of the last "
+                                 "failed gate run, from restricted/quarantine/leaks.json.")
+    s.add_argument("n", type=int, help="leak number (results/privacy/leaks.tsv, column leak)")
+    s.add_argument("study", nargs="?", default=".", help="study folder (default: .)")
+    s.set_defaults(func=_run_show_leak)
+
+
+def _study_paths(study: str) -> dict:
+    """The restricted paths of a study folder (config deidentify.*, schema defaults)."""
+    from pathlib import Path
+    import yaml
+    root = Path(study)
+    cfg = {}
+    for c in (root / "config" / "config.yaml", root / "config.yaml"):
+        if c.is_file():
+            cfg = (yaml.safe_load(c.read_text(encoding="utf-8")) or {}).get("deidentify", {}) or {}
+            break
+    keys = cfg.get("keys_dir", "restricted/keys")
+    return {"review": root / cfg.get("review_dir", "restricted/review"),
+            "decisions": root / cfg.get("decisions", "restricted/decisions.tsv"),
+            "quarantine": root / Path(keys).parent / "quarantine"}
+
+
+def _run_deid_review(args) -> int:
+    from concord import privacy
+    from concord.tsvio import InputError
+    try:
+        paths = _study_paths(args.study)
+        cands = privacy.read_review(paths["review"])
+        decisions = privacy.read_decisions(paths["decisions"])
+        todo = cands if args.all else cands[~privacy.decided(cands, decisions)]
+        by_id = {str(r["candidate_id"]): r for r in cands.to_dict("records")}
+        new = []
+        for spec in args.decide:
+            cid, _, choice = spec.partition("=")
+            if cid not in by_id:
+                raise InputError(f"--decide {cid}: no such candidate_id in {paths['review']}")
+            if choice not in ("redact", "keep"):
+                raise InputError(f"--decide {cid}: the decision must be redact or keep")
+            new.append(_decision(by_id[cid], choice, args.everywhere))
+        if not args.decide:
+            if args.list:
+                for r in todo.to_dict("records"):
+                    print(_candidate_text(r))
+                print(f"{len(todo)} candidate(s) pending of {len(cands)}")
+                return 0
+            new = _prompt(todo, args.everywhere)
+        if new:
+            table = privacy.record_decisions(paths["decisions"], new)
+            print(f"recorded {len(new)} decision(s) in {paths['decisions']} "
+                  f"({len(table)} in all); rerun the workflow to apply them")
+        else:
+            print(f"no decision recorded; {len(todo)} candidate(s) pending")
+    except InputError as exc:
+        print(f"concord deid review: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _decision(cand: dict, choice: str, everywhere: bool) -> dict:
+    return {"session_id": "*" if everywhere else cand["session_id"], "text": cand["text"],
+            "type": cand["type"], "decision": choice,
+            "note": f"concord deid review: candidate {cand['candidate_id']} ({cand['reason']})"}
+
+
+def _candidate_text(r: dict) -> str:
+    return (f"[{r['candidate_id']}] session {r['session_id']}, line {r['line']}: {r['type']} "
+            f"{r['text']!r} ({r['reason']}; suggested: {r['suggestion']})\n    {r['context']}")
+
+
+def _prompt(todo, everywhere: bool) -> list[dict]:
+    """Ask for each candidate: r(edact), k(eep), s(kip), q(uit); Enter = suggestion."""
+    new = []
+    total = len(todo)
+    for k, r in enumerate(todo.to_dict("records"), start=1):
+        print(f"({k}/{total}) " + _candidate_text(r))
+        while True:
+            try:
+                answer = input("redact, keep, skip or quit [r/k/s/q, Enter = suggested]? ")
+            except EOFError:
+                return new
+            answer = (answer.strip().lower() or r["suggestion"][:1])[:1]
+            if answer in ("r", "k"):
+                new.append(_decision(r, "redact" if answer == "r" else "keep", everywhere))
+                break
+            if answer == "s":
+                break
+            if answer == "q":
+                return new
+    return new
+
+
+def _run_show_leak(args) -> int:
+    from concord import privacy
+    from concord.tsvio import InputError
+    try:
+        print(privacy.show_leak(_study_paths(args.study)["quarantine"] / "leaks.json", args.n))
+    except (InputError, PermissionError) as exc:
+        print(f"concord deid show-leak: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+COMMANDS = [_add_simulate, _add_trace, _add_verify, _add_refiqda, _add_init, _add_run, _add_deid]
 
 
 def build_parser() -> argparse.ArgumentParser:

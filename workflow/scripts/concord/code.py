@@ -5,7 +5,8 @@ Pure functions; ``workflow/scripts/code_machine.py`` and
 
 Automatic coder
 ---------------
-Each participant segment (``speaker_id`` != the moderator's ID) is tokenized with an
+Each coding unit (a segment whose ``role`` is one of ``code.roles``, default
+``participant``; see ``concord/roles.py``) is tokenized with an
 NLTK :class:`~nltk.tokenize.RegexpTokenizer` (no downloaded NLTK data is needed):
 words, with English contractions split the Treebank way (``don't`` -> ``do`` +
 ``n't``, ``cannot`` -> ``can`` + ``not``, ``I'm`` -> ``I`` + ``'m``). Tokens are
@@ -15,7 +16,9 @@ stemmer. A code's patterns (see ``docs/architecture.md``) match as follows:
 * ``terms``: a token whose stem equals the term's stem (a term that tokenizes into
   several words, e.g. ``side-effect``, is matched as a phrase);
 * ``phrases``: a contiguous run of tokens whose stems equal the phrase's stems;
-* ``regex``: ``re.search`` with ``re.IGNORECASE`` on the segment text;
+* ``regex``: a case-insensitive search on the segment text with RE2 (linear time;
+  no backreferences or lookaround, ``\\b`` is an ASCII word boundary; see
+  :func:`concord.limits.compile_pattern`);
 * ``exclude``: stemmed phrases; any term, phrase or regex match whose characters
   overlap an occurrence of an exclude phrase is vetoed;
 * negation: a match is *negated* when one of the negation cues (compared on the
@@ -43,6 +46,8 @@ import pandas as pd
 from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
 
+from concord import roles as roles_mod
+from concord import limits
 from concord.tsvio import InputError
 
 # Words; "n't" split off its verb; "cannot" split; clitics 's 'm 're 've 'll 'd.
@@ -126,12 +131,8 @@ def compile_codebook(codebook: dict) -> CompiledCodebook:
             phrases.append((st, f"phrase:{phrase}"))
         regexes = []
         for pattern in pats.get("regex") or []:
-            try:
-                regexes.append((re.compile(pattern, re.IGNORECASE), f"regex:{pattern}"))
-            except re.error as exc:
-                raise InputError(f"codebook: code {cid}: regex {pattern!r} does not compile "
-                                 f"({exc}); fix the pattern (YAML needs \\\\ for a backslash "
-                                 "inside double quotes)") from None
+            rx = limits.compile_pattern(str(pattern), f"codebook: code {cid}")  # RE2: linear
+            regexes.append((rx, f"regex:{pattern}"))
         exclude = []
         for phrase in pats.get("exclude") or []:
             st = stems_of(str(phrase))
@@ -214,18 +215,28 @@ def match_segment(text: str, compiled: CompiledCodebook, window: int,
     return out
 
 
-def code_segments(segments: pd.DataFrame, compiled: CompiledCodebook, moderator_id: str,
-                  window: int, cues) -> pd.DataFrame:
-    """Apply the automatic coder to the participant segments of ``segments``.
+def code_segments(segments: pd.DataFrame, compiled: CompiledCodebook,
+                  moderator_id: str | None = None, window: int = 3, cues=(),
+                  units=roles_mod.DEFAULT_UNIT_ROLES, code_roles: dict | None = None
+                  ) -> pd.DataFrame:
+    """Apply the automatic coder to the coding units of ``segments`` (their role is in
+    ``units``; ``moderator_id`` is unused, kept for old callers); a code with roles
+    (``code_roles``: code -> roles) is applied only to segments of those roles.
 
     Returns a DataFrame with :data:`MACHINE_COLUMNS` sorted by segment_id, code;
     ``negated`` is a bool.
     """
     cue_set = frozenset(normalize(str(c)) for c in cues)
+    segments = roles_mod.with_roles(segments, moderator_id)
+    code_roles = {c: set(r) for c, r in (code_roles or {}).items() if r}
     rows = []
-    part = segments[segments["speaker_id"] != moderator_id]
-    for seg_id, text in zip(part["segment_id"], part["text"]):
+    mask = roles_mod.is_unit(segments, units).to_numpy()
+    part = segments[mask]
+    part_roles = roles_mod.segment_roles(part)
+    for seg_id, text, role in zip(part["segment_id"], part["text"], part_roles):
         for code, evidence, rule, neg in match_segment(str(text), compiled, int(window), cue_set):
+            if code in code_roles and role not in code_roles[code]:
+                continue
             rows.append((seg_id, code, evidence, rule, neg))
     df = pd.DataFrame(rows, columns=MACHINE_COLUMNS)
     df["negated"] = df["negated"].astype(bool)
@@ -250,18 +261,36 @@ def read_codebook(path: str | Path) -> dict:
 
 # --------------------------------------------------------------------------- combine
 
-def _segment_index(segments: pd.DataFrame, moderator_id: str | None) -> dict:
-    """segment_id -> (session_id, is_moderator)."""
-    mod = segments["speaker_id"] == moderator_id if moderator_id else \
-        segments["participant_id"] == ""
-    return dict(zip(segments["segment_id"], zip(segments["session_id"], mod)))
+NOT_APPLICABLE = frozenset({"n/a", "na", "n.a.", "not applicable", "not_applicable", "-",
+                            "--", "nan", "null", "none", "\u2014", "\u2013"})
+
+
+def is_not_applicable(value) -> bool:
+    """An "n/a"-style cell of a coder file (n/a, NA, not applicable, -, —)."""
+    return str(value).strip().casefold() in NOT_APPLICABLE
+
+
+def _segment_index(segments: pd.DataFrame, units=roles_mod.DEFAULT_UNIT_ROLES) -> dict:
+    """segment_id -> (session_id, role, is a coding unit)."""
+    role = roles_mod.segment_roles(segments)
+    unit = role.isin(list(units))
+    return dict(zip(segments["segment_id"], zip(segments["session_id"], role, unit)))
 
 
 def check_coder_file(df: pd.DataFrame, path: str, coder: str, sessions: set,
-                     seg_index: dict, codes: frozenset | set) -> tuple[pd.DataFrame, list[str]]:
+                     seg_index: dict, codes: frozenset | set, code_roles: dict | None = None,
+                     units=roles_mod.DEFAULT_UNIT_ROLES, not_applicable: list | None = None
+                     ) -> tuple[pd.DataFrame, list[str]]:
     """Check one human coder file (already read with ``read_tsv``).
 
     ``sessions`` are the sessions coders.tsv assigns to this file for ``coder``.
+    A segment must be a coding unit (role in ``units``) and a code with roles
+    (``code_roles``) must apply to the segment's role. A row whose ``code`` is an
+    "n/a"-style value (:func:`is_not_applicable`) says the coder judged the segment
+    not codable: appended to ``not_applicable`` as ``(segment_id, coder)`` (missing
+    for agreement, not absent). Rows with a ``value`` column of "n/a" style likewise
+    mark ``(segment_id, coder, code)`` not applicable, and a value of 0/no/false/empty
+    means the code was not applied (the row is skipped).
     Every problem raises :class:`InputError` naming the file, the line (header = line 1)
     and the fix; duplicate rows are dropped with a warning (returned) naming both lines.
     """
@@ -269,29 +298,45 @@ def check_coder_file(df: pd.DataFrame, path: str, coder: str, sessions: set,
     seen: dict[tuple[str, str], int] = {}
     warnings = []
     keep = []
-    for i, (seg, code) in enumerate(zip(df["segment_id"], df["code"])):
+    code_roles = {c: set(r) for c, r in (code_roles or {}).items() if r}
+    values = df["value"] if "value" in df.columns else [""] * len(df)
+    for i, (seg, code, value) in enumerate(zip(df["segment_id"], df["code"], values)):
         line = i + 2
         where = f"{path}, line {line}"
+        value = str(value).strip().casefold()
+        if value and value in ("0", "no", "false", "absent"):
+            continue
+        na = is_not_applicable(code) or (bool(value) and is_not_applicable(value))
         info = seg_index.get(seg)
         if info is None:
             problems.append(f"{where}: segment_id {seg!r} is not a segment of any session; "
                             "use an ID from results/segments/<session>.tsv (the coder must code "
                             "the current segmentation)")
             continue
-        seg_session, is_mod = info
+        seg_session, role, is_unit = info
         if seg_session not in sessions:
             problems.append(f"{where}: segment {seg} belongs to session {seg_session}, but "
                             f"coders.tsv lists this file for coder {coder} for session(s) "
                             f"{', '.join(sorted(sessions))}; fix the row or add a coders.tsv row "
                             f"for {coder} and {seg_session}")
             continue
-        if is_mod:
-            problems.append(f"{where}: segment {seg} is a moderator turn; only participant "
-                            "segments are coded -- delete this row")
+        if not is_unit:
+            problems.append(f"{where}: segment {seg} is a {role} turn; only segments of the "
+                            f"role(s) {', '.join(units)} are coded (config code.roles) -- "
+                            "delete this row or add the role to code.roles")
+            continue
+        if na:
+            if not_applicable is not None:
+                not_applicable.append((seg, coder, "*" if is_not_applicable(code) else code))
             continue
         if code not in codes:
             problems.append(f"{where}: code {code!r} is not in the codebook; use one of "
                             f"{', '.join(sorted(codes))} or add it to the codebook")
+            continue
+        if code in code_roles and role not in code_roles[code]:
+            problems.append(f"{where}: code {code} applies to {', '.join(sorted(code_roles[code]))} "
+                            f"segments (codebook roles); segment {seg} is a {role} turn -- "
+                            "delete this row or add the role to the code's roles")
             continue
         key = (seg, code)
         if key in seen:
@@ -311,7 +356,9 @@ def check_coder_file(df: pd.DataFrame, path: str, coder: str, sessions: set,
 def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: pd.DataFrame,
                     coder_tables: dict, codes, moderator_id: str | None = None,
                     sessions: list[str] | None = None, min_overlap: float = 0.5,
-                    consensus: str = "majority", adjudicator: str | None = None):
+                    consensus: str = "majority", adjudicator: str | None = None,
+                    units=roles_mod.DEFAULT_UNIT_ROLES, code_roles: dict | None = None,
+                    not_applicable: list | None = None):
     """Combine machine, human and consensus codings.
 
     ``coder_tables`` maps each path in ``coder_sheet`` to its DataFrame: by segment
@@ -323,10 +370,14 @@ def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: 
     coverage has coder, session_id. The consensus for a session holds a code for a
     segment when strictly more than half of that session's human coders applied it;
     it covers only sessions with at least one human coder (a warning names the others).
+    Coding units are the segments of the roles ``units`` (``moderator_id`` is unused);
+    ``code_roles`` limits codes to roles; "n/a" rows of the coders' files are appended
+    to ``not_applicable`` as ``(segment_id, coder, code or "*")``.
     """
     codes = frozenset(codes)
+    segments = roles_mod.with_roles(segments, moderator_id)
     sessions = sorted(sessions) if sessions is not None else sorted(set(segments["session_id"]))
-    seg_index = _segment_index(segments, moderator_id)
+    seg_index = _segment_index(segments, units)
     warnings: list[str] = []
 
     bad = coder_sheet[coder_sheet["coder"].isin(RESERVED_CODERS)]
@@ -347,8 +398,9 @@ def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: 
     for (coder, path), grp in coder_sheet.groupby(["coder", "path"], sort=True):
         df = coder_tables[path]
         if "segment_id" not in df.columns and {"start", "end", "session_id"} <= set(df.columns):
-            df = spans_to_segments(df, segments, path, min_overlap, moderator_id, codes)
-        rows, warns = check_coder_file(df, path, coder, set(grp["session_id"]), seg_index, codes)
+            df = spans_to_segments(df, segments, path, min_overlap, codes=codes, units=units)
+        rows, warns = check_coder_file(df, path, coder, set(grp["session_id"]), seg_index, codes,
+                                       code_roles, units, not_applicable)
         warnings += warns
         parts.append(rows)
     human = pd.concat(parts[1:], ignore_index=True) if len(parts) > 1 else \
@@ -387,7 +439,7 @@ def combine_codings(machine: pd.DataFrame, segments: pd.DataFrame, coder_sheet: 
 
 def spans_to_segments(spans: pd.DataFrame, segments: pd.DataFrame, path: str,
                       min_overlap: float, moderator_id: str | None = None,
-                      codes=None) -> pd.DataFrame:
+                      codes=None, units=roles_mod.DEFAULT_UNIT_ROLES) -> pd.DataFrame:
     """Map a coder's character spans to segments by overlap.
 
     ``spans``: ``session_id``, ``start``, ``end``, ``code`` (offsets into the
@@ -403,9 +455,8 @@ def spans_to_segments(spans: pd.DataFrame, segments: pd.DataFrame, path: str,
     """
     if not 0 < float(min_overlap) <= 1:
         raise InputError(f"config code.min_overlap: {min_overlap} must be in (0, 1]")
-    mod = (segments["speaker_id"] == moderator_id) if moderator_id else \
-        (segments["participant_id"] == "")
-    part = segments[~mod]
+    segments = roles_mod.with_roles(segments, moderator_id)
+    part = segments[roles_mod.is_unit(segments, units).to_numpy()]
     by_session = {s: (g["segment_id"].to_numpy(), g["start"].astype(int).to_numpy(),
                       g["end"].astype(int).to_numpy())
                   for s, g in part.groupby("session_id", sort=True)}
@@ -422,7 +473,7 @@ def spans_to_segments(spans: pd.DataFrame, segments: pd.DataFrame, path: str,
         if not 0 <= a < b:
             problems.append(f"{where}: span {a}-{b} is empty or reversed; need 0 <= start < end")
             continue
-        if codes is not None and r.code not in codes:
+        if codes is not None and r.code not in codes and not is_not_applicable(r.code):
             problems.append(f"{where}: code {r.code!r} is not in the codebook; use one of "
                             f"{', '.join(sorted(codes))} or add it to the codebook")
             continue
@@ -438,7 +489,7 @@ def spans_to_segments(spans: pd.DataFrame, segments: pd.DataFrame, path: str,
                 hit.append(sid)
         if not hit:
             problems.append(f"{where}: span {a}-{b} of session {r.session_id} covers no "
-                            f"participant segment by at least {min_overlap} (moderator text "
+                            f"coding unit by at least {min_overlap} (a facilitator's text "
                             f"or past the end?); check the offsets against "
                             f"results/deid/{r.session_id}.txt")
             continue
@@ -507,34 +558,43 @@ EVALUATION_COLUMNS = ["code", "units", "consensus", "machine", "true_positive",
 
 def evaluate_machine(codings: pd.DataFrame, coverage: pd.DataFrame, segments: pd.DataFrame,
                      codes: list[str], moderator_id: str | None = None,
-                     reference: str = "consensus") -> pd.DataFrame:
+                     reference: str = "consensus", units=roles_mod.DEFAULT_UNIT_ROLES,
+                     code_roles: dict | None = None) -> pd.DataFrame:
     """Precision, recall and F1 of the ``machine`` coder against ``reference``.
 
-    Units: participant segments of the sessions ``reference`` covers (coverage.tsv).
+    Units: coding units (roles ``units``) of the sessions ``reference`` covers
+    (coverage.tsv); for a code with roles (``code_roles``) only the units of its roles
+    (``units`` column per code).
     One row per code (codebook order), then ``overall`` (micro: counts pooled over
     codes) and ``macro`` (unweighted mean of the per-code precision, recall and F1
     that are defined). Precision is undefined (NaN) when the machine applied a code
     nowhere, recall when the reference did, F1 when both are.
     """
     ref_sessions = set(coverage.loc[coverage["coder"] == reference, "session_id"])
-    mod = (segments["speaker_id"] == moderator_id) if moderator_id else \
-        (segments["participant_id"] == "")
-    units = set(segments.loc[~mod & segments["session_id"].isin(ref_sessions), "segment_id"])
+    segments = roles_mod.with_roles(segments, moderator_id)
+    in_ref = segments["session_id"].isin(ref_sessions).to_numpy()
+    unit_roles, code_roles = units, code_roles or {}
+    units = set(segments.loc[roles_mod.is_unit(segments, unit_roles).to_numpy() & in_ref,
+                             "segment_id"])
+    n_units = {code: len(units) if not code_roles.get(code) else int(
+        (roles_mod.applicable(segments, tuple(code_roles[code]), unit_roles) & in_ref).sum())
+        for code in codes}
     c = codings[codings["segment_id"].isin(units)]
     pairs = {who: set(zip(g["segment_id"], g["code"])) for who, g in c.groupby("coder")}
     mach, ref = pairs.get("machine", set()), pairs.get(reference, set())
 
-    def row(name, tp, fp, fn, n_ref, n_mach):
+    def row(name, tp, fp, fn, n_ref, n_mach, n=len(units)):
         p = tp / (tp + fp) if tp + fp else float("nan")
         r = tp / (tp + fn) if tp + fn else float("nan")
         f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-        return [name, len(units), n_ref, n_mach, tp, fp, fn, p, r, f]
+        return [name, n, n_ref, n_mach, tp, fp, fn, p, r, f]
 
     rows = []
     for code in codes:
         m = {s for s, k in mach if k == code}
         g = {s for s, k in ref if k == code}
-        rows.append(row(code, len(m & g), len(m - g), len(g - m), len(g), len(m)))
+        rows.append(row(code, len(m & g), len(m - g), len(g - m), len(g), len(m),
+                        n_units[code]))
     df = pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
     tp, fp, fn = (int(df[k].sum()) for k in ("true_positive", "false_positive",
                                               "false_negative"))

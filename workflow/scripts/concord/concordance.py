@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from concord import roles as roles_mod
 from concord.numbers import Fragment, display
 from concord.tsvio import InputError
 
@@ -48,7 +49,7 @@ PREVALENCE_COLUMNS = ["group", "code", "participants_with", "participants", "sha
                       "segment_ci_high"]
 PAIRWISE_COLUMNS = ["group_a", "group_b", "spearman_rho", "spearman_p", "codes",
                     "spearman_ci_low", "spearman_ci_high", "kendall_tau", "kendall_p",
-                    "top_k", "top_k_jaccard", "top_k_p"]
+                    "top_k", "top_k_jaccard", "top_k_p", "note"]
 CATEGORY_COLUMNS = ["group", "category", "codings", "codings_total", "share", "ci_low",
                     "ci_high"]
 CATEGORY_DIFF_COLUMNS = ["category", "group_a", "group_b", "share_a", "share_b",
@@ -67,35 +68,42 @@ EXACT_MAX_CODES = 8          # 8! = 40,320 permutations
 # ---------------------------------------------------------------------------
 
 def participant_segments(segments: pd.DataFrame, participants: pd.DataFrame,
-                         groups: list[dict], source: str = "segments") -> pd.DataFrame:
-    """Participant (non-moderator) segments, checked against the participants sheet."""
+                         groups: list[dict], source: str = "segments",
+                         units=roles_mod.DEFAULT_UNIT_ROLES) -> pd.DataFrame:
+    """The coding units (segments of the roles ``units``, default the participants'),
+    checked against the participants sheet (keyed by participant and session)."""
     group_ids = [g["id"] for g in groups]
     bad = sorted(set(participants["group"]) - set(group_ids))
     if bad:
         raise InputError(f"participants sheet: group(s) {', '.join(bad)} not in config "
                          f"groups ({', '.join(group_ids)})")
-    seg = segments[segments["participant_id"] != ""]
-    enrolled = participants.set_index("participant_id")["group"]
-    unknown = sorted(set(seg["participant_id"]) - set(enrolled.index))
+    seg = segments[roles_mod.is_unit(segments, units).to_numpy()]
+    people = roles_mod.unit_people(participants, units)
+    enrolled = set(zip(people["participant_id"], people["group"]))
+    ids = {p for p, _ in enrolled}
+    unknown = sorted(set(seg["participant_id"]) - ids)
     if unknown:
-        raise InputError(f"{source}: participant(s) {', '.join(unknown[:5])} speak but are not "
-                         f"in the participants sheet")
-    wrong = seg[seg["group"] != seg["participant_id"].map(enrolled)]
-    if len(wrong):
-        row = wrong.iloc[0]
+        raise InputError(f"{source}: speaker(s) {', '.join(map(str, unknown[:5]))} of a "
+                         f"coding-unit role speak but are not in the participants sheet "
+                         f"(with that role)")
+    pairs = list(zip(seg["participant_id"], seg["group"]))
+    wrong = [i for i, pg in enumerate(pairs) if pg not in enrolled]
+    if wrong:
+        row = seg.iloc[wrong[0]]
         raise InputError(f"{source}: segment {row['segment_id']}: group {row['group']!r} but "
-                         f"participant {row['participant_id']} is enrolled in "
-                         f"{enrolled[row['participant_id']]!r}")
+                         f"participant {row['participant_id']} is not enrolled in that group")
     return seg
 
 
 def coder_codings(codings: pd.DataFrame, coder: str, segments: pd.DataFrame,
                   codes: list[str], source: str = "codings.tsv",
-                  log=None) -> pd.DataFrame:
-    """The chosen coder's (segment_id, code) pairs on participant segments.
+                  log=None, units=roles_mod.DEFAULT_UNIT_ROLES,
+                  code_roles: dict | None = None) -> pd.DataFrame:
+    """The chosen coder's (segment_id, code) pairs on coding units.
 
-    ``segments`` are *all* segments (moderator included); codes on unknown segments
-    or unknown codes are errors, codes on moderator segments are dropped with a note.
+    ``segments`` are *all* segments (facilitators' included); codes on unknown
+    segments or unknown codes are errors, codes on segments that are not coding units
+    (or of a role the code does not apply to, ``code_roles``) are dropped with a note.
     """
     present = sorted(set(codings["coder"]))
     if coder not in present:
@@ -109,11 +117,21 @@ def coder_codings(codings: pd.DataFrame, coder: str, segments: pd.DataFrame,
     unknown_code = sorted(set(mine["code"]) - set(codes))
     if unknown_code:
         raise InputError(f"{source}: code(s) {', '.join(unknown_code)} not in the codebook")
-    speaker = segments.set_index("segment_id")["participant_id"]
-    moderator = mine["segment_id"].map(speaker) == ""
-    if moderator.any() and log is not None:
-        log(f"note: {int(moderator.sum())} coding(s) on moderator segments ignored")
-    return mine[~moderator].reset_index(drop=True)
+    role = pd.Series(roles_mod.segment_roles(segments).to_numpy(),
+                     index=segments["segment_id"].to_numpy())
+    mine_role = mine["segment_id"].map(role)
+    outside = ~mine_role.isin(list(units))
+    if outside.any() and log is not None:
+        log(f"note: {int(outside.sum())} coding(s) on segments that are not coding units "
+            f"(moderator or other facilitator turns) ignored")
+    code_roles = {c: set(r) for c, r in (code_roles or {}).items() if r}
+    wrong_role = pd.Series([c in code_roles and r not in code_roles[c]
+                            for c, r in zip(mine["code"], mine_role)], index=mine.index,
+                           dtype=bool) & ~outside
+    if wrong_role.any() and log is not None:
+        log(f"note: {int(wrong_role.sum())} coding(s) of a code on a role it does not apply "
+            "to ignored")
+    return mine[~outside & ~wrong_role].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -135,20 +153,27 @@ def bootstrap_share_ci(matrix: np.ndarray, rng: np.random.Generator, bootstrap: 
 
 
 def group_data(codings: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame,
-               groups: list[dict], codes: list[str]) -> dict:
+               groups: list[dict], codes: list[str], units=roles_mod.DEFAULT_UNIT_ROLES,
+               code_roles: dict | None = None) -> dict:
     """Per group: the participant × code matrices everything else is computed from.
 
+    People are the distinct IDs of the participants sheet with a coding-unit role
+    (``units``) enrolled in the group (a person attending two sessions counts once).
     Returns ``{group: {"people": [ids], "present": 0/1 array (participants × codes,
-    codes sorted), "counts": segments coded per participant × code, "spoken": participant
-    segments per participant, "segments": {code: sorted segment IDs}}}``.
+    codes sorted), "applicable": 0/1 (the code applies to the person's role,
+    ``code_roles``), "counts": segments coded per participant × code, "spoken":
+    coding-unit segments per participant, "segments": {code: sorted segment IDs}}}``.
     """
     codes_sorted = sorted(codes)
     col = {c: j for j, c in enumerate(codes_sorted)}
+    code_roles = code_roles or {}
+    people_sheet = roles_mod.unit_people(participants, units)
+    role_of = roles_mod.people_roles(people_sheet) if len(people_sheet) else pd.Series(dtype=str)
     coded = codings.merge(segments[["segment_id", "participant_id", "group"]], on="segment_id")
     out = {}
     for g in groups:
         gid = g["id"]
-        people = sorted(participants.loc[participants["group"] == gid, "participant_id"])
+        people = sorted(set(people_sheet.loc[people_sheet["group"] == gid, "participant_id"]))
         prow = {p: i for i, p in enumerate(people)}
         counts = np.zeros((len(people), len(codes_sorted)), dtype=float)
         gc = coded[coded["group"] == gid]
@@ -159,9 +184,15 @@ def group_data(codings: pd.DataFrame, segments: pd.DataFrame, participants: pd.D
         spoken = np.zeros(len(people), dtype=float)
         if len(gs):
             np.add.at(spoken, gs["participant_id"].map(prow).to_numpy(), 1.0)
+        applicable = np.ones((len(people), len(codes_sorted)), dtype=float)
+        for j, c in enumerate(codes_sorted):
+            if code_roles.get(c):
+                allowed = set(code_roles[c])
+                applicable[:, j] = [float(role_of.get(p, roles_mod.PARTICIPANT) in allowed)
+                                    for p in people]
         by_code = gc.groupby("code")["segment_id"].agg(lambda s: sorted(set(s)))
         out[gid] = {"people": people, "present": (counts > 0).astype(float), "counts": counts,
-                    "spoken": spoken,
+                    "spoken": spoken, "applicable": applicable,
                     "segments": {c: list(by_code.get(c, [])) for c in codes_sorted}}
     return out
 
@@ -222,15 +253,22 @@ def prevalence(codings: pd.DataFrame, segments: pd.DataFrame, participants: pd.D
         gid = g["id"]
         d = data[gid]
         people, matrix, counts, spoken = d["people"], d["present"], d["counts"], d["spoken"]
+        app = d.get("applicable")
+        if app is None:
+            app = np.ones_like(matrix)
         k = len(codes_sorted)
-        n_seg = int(spoken.sum())
+        n_app = app.sum(axis=0)                                   # people a code applies to
+        seg_app = spoken @ app                                    # their segments
         if people:
-            low, high = _quantiles(matrix[idx[gid]].mean(axis=1), ci)
             with np.errstate(invalid="ignore", divide="ignore"):
-                seg_boot = counts[idx[gid]].sum(axis=1) / spoken[idx[gid]].sum(axis=1)[:, None]
-            slow, shigh = _quantiles(seg_boot, ci)
-            share = matrix.sum(axis=0) / len(people)
-            rank = stats.rankdata(-share, method="average")
+                boot = matrix[idx[gid]].sum(axis=1) / app[idx[gid]].sum(axis=1)
+                low, high = _quantiles(boot, ci)
+                seg_boot = counts[idx[gid]].sum(axis=1) / \
+                    (spoken[:, None] * app)[idx[gid]].sum(axis=1)
+                slow, shigh = _quantiles(seg_boot, ci)
+                share = np.where(n_app > 0, matrix.sum(axis=0) / np.where(n_app > 0, n_app, 1),
+                                 np.nan)
+            rank = stats.rankdata(-share, method="average", nan_policy="omit")
         else:
             low = high = slow = shigh = share = rank = np.full(k, np.nan)
         with_ = matrix.sum(axis=0).astype(int)
@@ -238,9 +276,10 @@ def prevalence(codings: pd.DataFrame, segments: pd.DataFrame, participants: pd.D
         for j, code in enumerate(codes_sorted):
             ids = d["segments"][code]
             seg_ids[(gid, code)] = ids
-            wl, wh = wilson(with_[j], len(people), ci)
+            wl, wh = wilson(with_[j], int(n_app[j]), ci)
+            n_seg = int(seg_app[j])
             rows.append({"group": gid, "code": code, "participants_with": int(with_[j]),
-                         "participants": len(people), "share": float(share[j]),
+                         "participants": int(n_app[j]), "share": float(share[j]),
                          "ci_low": float(low[j]), "ci_high": float(high[j]),
                          "segments_with": int(seg_with[j]), "segments": n_seg,
                          "rank": float(rank[j]),
@@ -334,7 +373,7 @@ def category_shares(data: dict, idx: dict, groups: list[dict], codebook_codes: l
 def top_k(prev: pd.DataFrame, group: str, k: int) -> list[str]:
     """The group's k most widely raised codes: by participant share, ties broken by
     segment share, then code ID (so exactly min(k, codes) codes)."""
-    sub = prev[prev["group"] == group].copy()
+    sub = prev[(prev["group"] == group) & prev["share"].notna()].copy()
     if "segment_share" not in sub.columns:        # a bare share table: ties by code ID
         sub["segment_share"] = 0.0
     sub = sub.sort_values(["share", "segment_share", "code"], ascending=[False, False, True],
@@ -362,18 +401,23 @@ def pairwise(prev: pd.DataFrame, groups: list[dict], codes: list[str], log=None,
     overlap at least as large if the two sets were drawn at random."""
     codes_sorted = sorted(codes)
     m = share_matrix(prev, groups, codes_sorted)
-    n_codes = len(codes_sorted)
-    k = min(top, n_codes)
+    k = min(top, len(codes_sorted))
+    label = {g["id"]: g.get("label", g["id"]) for g in groups}
     rows = []
     for (i, a), (j, b) in itertools.combinations(enumerate(groups), 2):
-        x, y = m[i], m[j]
+        both = ~np.isnan(m[i]) & ~np.isnan(m[j])       # codes defined in both groups
+        x, y = m[i][both], m[j][both]
+        n_codes = int(both.sum())
         rho = p = tau = tau_p = lo = hi = jac = jac_p = math.nan
-        if np.isnan(x).any() or np.isnan(y).any():
-            note = "a group has no enrolled participants"
+        if np.isnan(m[i]).all() or np.isnan(m[j]).all():
+            empty = a if np.isnan(m[i]).all() else b
+            note = f"group {label[empty['id']]} has no enrolled participants of a coding-unit role"
         elif n_codes < 2:
-            note = "fewer than two codes"
+            note = "fewer than two codes apply in both groups"
         elif np.all(x == x[0]) or np.all(y == y[0]):
-            note = "all shares of a group are equal (rho undefined)"
+            flat = a if np.all(x == x[0]) else b
+            note = (f"every code had the same prevalence in group {label[flat['id']]}, so "
+                    "the codes cannot be ranked")
         else:
             note = None
             with warnings.catch_warnings():
@@ -385,21 +429,28 @@ def pairwise(prev: pd.DataFrame, groups: list[dict], codes: list[str], log=None,
             if n_codes <= EXACT_MAX_CODES:
                 p = spearman_exact_p(x, y)
             if data is not None and idx is not None:
-                ba = data[a["id"]]["present"][idx[a["id"]]].mean(axis=1)
-                bb = data[b["id"]]["present"][idx[b["id"]]].mean(axis=1)
+                def boot_share(gid):
+                    d = data[gid]
+                    app = d.get("applicable")
+                    app = np.ones_like(d["present"]) if app is None else app
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        return (d["present"][idx[gid]].sum(axis=1)
+                                / app[idx[gid]].sum(axis=1))[:, both]
+                ba, bb = boot_share(a["id"]), boot_share(b["id"])
                 lo, hi = _quantiles(_rowwise_spearman(ba, bb), ci)
                 lo, hi = float(lo), float(hi)
-        if not (np.isnan(x).any() or np.isnan(y).any()) and k > 0:
+        if not (np.isnan(m[i]).all() or np.isnan(m[j]).all()) and k > 0:
             ta, tb = set(top_k(prev, a["id"], k)), set(top_k(prev, b["id"], k))
             inter = len(ta & tb)
             jac = inter / len(ta | tb)
-            jac_p = float(stats.hypergeom.sf(inter - 1, n_codes, k, k))
+            jac_p = float(stats.hypergeom.sf(inter - 1, len(codes_sorted), k, k))
         if note and log is not None:
-            log(f"note: spearman {a['id']} vs {b['id']}: NaN — {note}")
+            log(f"note: spearman {a['id']} vs {b['id']}: undefined — {note}")
         rows.append({"group_a": a["id"], "group_b": b["id"], "spearman_rho": rho,
                      "spearman_p": p, "codes": n_codes, "spearman_ci_low": lo,
                      "spearman_ci_high": hi, "kendall_tau": tau, "kendall_p": tau_p,
-                     "top_k": k, "top_k_jaccard": jac, "top_k_p": jac_p})
+                     "top_k": k, "top_k_jaccard": jac, "top_k_p": jac_p,
+                     "note": note or ""})
     return pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
 
 
@@ -435,11 +486,15 @@ def kendall_w(ranks: np.ndarray) -> dict:
 
 
 def concordance_all(prev: pd.DataFrame, groups: list[dict], codes: list[str]) -> pd.DataFrame:
-    """Kendall's W over all groups (judges) ranking the codes by participant share."""
+    """Kendall's W over all groups (judges) ranking the codes by participant share:
+    groups with no enrolled participants are left out, and codes that do not apply in
+    every remaining group (codebook roles)."""
     m = share_matrix(prev, groups, sorted(codes))
-    keep = ~np.isnan(m).any(axis=1)
-    ranks = np.array([stats.rankdata(-row, method="average") for row in m[keep]])
-    res = kendall_w(ranks.reshape(int(keep.sum()), len(codes)))
+    keep = ~np.isnan(m).all(axis=1)
+    cols = ~np.isnan(m[keep]).any(axis=0) if keep.any() else np.zeros(m.shape[1], bool)
+    sub = m[keep][:, cols]
+    ranks = np.array([stats.rankdata(-row, method="average") for row in sub])
+    res = kendall_w(ranks.reshape(int(keep.sum()), int(cols.sum())))
     return pd.DataFrame([{"groups": ";".join(g["id"] for g, k in zip(groups, keep) if k),
                           "judges": res["judges"], "codes": res["objects"],
                           "kendall_w": res["w"], "chi2": res["chi2"], "df": res["df"],
@@ -550,9 +605,31 @@ def cooccurrence(codings: pd.DataFrame, data: dict, groups: list[dict],
 # figure
 # ---------------------------------------------------------------------------
 
+def _wrapped(labels, width: int) -> list[str]:
+    """Labels broken into lines of at most ``width`` characters (long words are split
+    at underscores or hyphens first), so a long group name never runs off a figure."""
+    import textwrap
+    out = []
+    for label in labels:
+        text = str(label).replace("_", "_\u200b").replace("-", "-\u200b")
+        lines = textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=True)
+        out.append("\n".join(x.replace("\u200b", "") for x in lines) or str(label))
+    return out
+
+
+def _save(fig, path) -> None:
+    """Deterministic PNG bytes; the canvas grows to hold every label (tight box);
+    written to a temporary file and renamed."""
+    from concord.atomic import replacing
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None},
+                    bbox_inches="tight", pad_inches=0.08)
+
+
 def heatmap(prev: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], path) -> None:
     """Codes (rows, codebook order, by name) × groups (columns, display order),
-    cells annotated with the share in percent. Deterministic PNG bytes."""
+    cells annotated with the share in percent. Labels wrap; the figure grows with the
+    number of groups and codes and the length of their labels. Deterministic PNG bytes."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -560,13 +637,17 @@ def heatmap(prev: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], 
     ids = [c["id"] for c in codebook_codes]
     m = share_matrix(prev, groups, ids).T        # codes × groups
     n_codes, n_groups = m.shape
-    width = 3.2 + 1.25 * n_groups
-    height = 1.4 + 0.42 * n_codes
+    xlabels = _wrapped([g.get("label", g["id"]) for g in groups], 16)
+    ylabels = _wrapped([c.get("name", c["id"]) for c in codebook_codes], 32)
+    label_w = max(len(x) for y in ylabels for x in y.split("\n")) * 0.075
+    label_h = max(y.count("\n") + 1 for y in xlabels) * 0.17
+    width = 1.6 + label_w + 1.05 * n_groups
+    height = 1.2 + label_h + 0.36 * n_codes
     fig, ax = plt.subplots(figsize=(width, height), dpi=150)
     im = ax.imshow(np.ma.masked_invalid(m), cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(n_groups), [g.get("label", g["id"]) for g in groups],
-                  rotation=30, ha="right")
-    ax.set_yticks(range(n_codes), [c.get("name", c["id"]) for c in codebook_codes])
+    ax.set_xticks(range(n_groups), xlabels, fontsize=8)
+    ax.set_yticks(range(n_codes), ylabels, fontsize=8)
+    ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
     for i in range(n_codes):
         for j in range(n_groups):
             v = m[i, j]
@@ -576,12 +657,11 @@ def heatmap(prev: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], 
     ax.set_yticks(np.arange(-0.5, n_codes), minor=True)
     ax.grid(which="minor", color="white", linewidth=1)
     ax.tick_params(which="minor", length=0)
-    cbar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-    cbar.set_label("share of participants raising the code")
+    cbar = fig.colorbar(im, ax=ax, fraction=0.05, pad=0.03, shrink=min(1.0, 0.3 + 0.1 * n_codes))
+    cbar.set_label("participants raising the code", fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
     cbar.ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1.0))
-    ax.set_title("Participants raising each code, by group", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -594,7 +674,8 @@ def _plt():
 
 def rank_matrix_figure(pair: pd.DataFrame, groups: list[dict], path) -> None:
     """Groups × groups: Spearman's ρ (colour, upper number) and Kendall's τ-b (lower
-    number) between the groups' code rankings. Deterministic PNG bytes."""
+    number) between the groups' code rankings. Labels wrap; cells are large enough
+    for their text at print size. Deterministic PNG bytes."""
     plt = _plt()
     ids = [g["id"] for g in groups]
     n = len(ids)
@@ -604,34 +685,40 @@ def rank_matrix_figure(pair: pd.DataFrame, groups: list[dict], path) -> None:
         i, j = ids.index(r.group_a), ids.index(r.group_b)
         rho[i, j] = rho[j, i] = r.spearman_rho
         tau[i, j] = tau[j, i] = r.kendall_tau
-    labels = [g.get("label", g["id"]) for g in groups]
-    fig, ax = plt.subplots(figsize=(2.6 + 1.1 * n, 2.0 + 0.9 * n), dpi=150)
+    xlabels = _wrapped([g.get("label", g["id"]) for g in groups], 14)
+    ylabels = _wrapped([g.get("label", g["id"]) for g in groups], 22)
+    label_w = max(len(x) for y in ylabels for x in y.split("\n")) * 0.08
+    cell = 0.85
+    fig, ax = plt.subplots(figsize=(1.8 + label_w + cell * n, 1.0 + 0.5 + cell * n), dpi=150)
     im = ax.imshow(np.ma.masked_invalid(rho), cmap="RdBu", vmin=-1, vmax=1)
-    ax.set_xticks(range(n), labels, rotation=30, ha="right")
-    ax.set_yticks(range(n), labels)
+    ax.set_xticks(range(n), xlabels, fontsize=8)
+    ax.set_yticks(range(n), ylabels, fontsize=8)
+    ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
     for i in range(n):
         for j in range(n):
             txt = ("NA" if np.isnan(rho[i, j]) else
                    f"ρ {rho[i, j]:.2f}\nτ {tau[i, j]:.2f}" if i != j else "1")
-            ax.text(j, i, txt, ha="center", va="center", fontsize=8,
+            txt = txt.replace("-", "\u2212")
+            ax.text(j, i, txt, ha="center", va="center", fontsize=9,
                     color="white" if abs(np.nan_to_num(rho[i, j])) > 0.7 else "black")
     cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    cbar.set_label("Spearman's ρ of code prevalences")
-    ax.set_title("Rank concordance between groups", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    cbar.set_label("Spearman's ρ", fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
+    _save(fig, path)
     plt.close(fig)
 
 
 def category_figure(shares: pd.DataFrame, groups: list[dict], categories: list[str],
                     ci: float, path) -> None:
     """Grouped bars: each group's share of coded talk by category, with the bootstrap
-    interval as error bars. Deterministic PNG bytes."""
+    interval as error bars; the legend sits below the axes (it never covers a bar),
+    its labels wrapped. Deterministic PNG bytes."""
     plt = _plt()
     n_g, n_c = len(groups), len(categories)
     width = 0.8 / max(n_g, 1)
-    fig, ax = plt.subplots(figsize=(2.5 + 1.3 * n_c + 0.3 * n_g, 3.8), dpi=150)
+    fig, ax = plt.subplots(figsize=(2.5 + 1.3 * n_c + 0.3 * n_g, 3.4), dpi=150)
     colours = plt.get_cmap("tab10")
+    hatches = ["", "//", "..", "xx", "\\\\", "oo", "--", "++", "**", "||"]
     for i, g in enumerate(groups):
         sub = shares[shares["group"] == g["id"]].set_index("category").loc[categories]
         x = np.arange(n_c) + (i - (n_g - 1) / 2) * width
@@ -639,16 +726,20 @@ def category_figure(shares: pd.DataFrame, groups: list[dict], categories: list[s
         err = np.abs(np.vstack([y - sub["ci_low"].to_numpy(dtype=float),
                                 sub["ci_high"].to_numpy(dtype=float) - y]))
         ax.bar(x, np.nan_to_num(y), width, yerr=np.nan_to_num(err), capsize=2,
-               label=g.get("label", g["id"]), color=colours(i % 10))
-    ax.set_xticks(range(n_c), categories)
-    ax.set_ylabel("share of the group's coded talk")
+               label=_wrapped([g.get("label", g["id"])], 40)[0], color=colours(i % 10),
+               hatch=hatches[(i // 10) % len(hatches)], edgecolor="white", linewidth=0.5)
+    ax.set_xticks(range(n_c), _wrapped(categories, 14), fontsize=8)
+    ax.set_ylabel("share of the group's coded talk", fontsize=8)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(xmax=1.0))
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, frameon=False, ncol=2)
-    ax.set_title(f"Coded talk by code category ({round(100 * ci)}% bootstrap intervals)",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    ax.tick_params(labelsize=8)
+    from matplotlib.transforms import offset_copy
+    ax.legend(fontsize=7, frameon=False, ncol=1 if n_g <= 3 else 2, loc="upper center",
+              bbox_to_anchor=(0.5, 0.0), bbox_transform=offset_copy(
+                  ax.transAxes, fig, y=-8 - 11 * max(len(c.split("\n")) for c in
+                                                       _wrapped(categories, 14)),
+                  units="points"))
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -660,6 +751,36 @@ def _p_shown(p: float) -> str:
     if p is None or math.isnan(p):
         return "NA"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _add(frag: Fragment, *args, shown: str | None = None, undefined: str | None = None,
+         **kw) -> str:
+    """``frag.add`` that shows "undefined" (not a placeholder such as "NA") for an
+    undefined statistic."""
+    if undefined:
+        args = (args[0], None, *args[2:])
+    return frag.add(*args, shown=None if undefined else shown, undefined=undefined, **kw)
+
+
+def _undef(value, reason: str) -> str | None:
+    """``reason`` when ``value`` is NaN/None (the registry's ``undefined``), else None."""
+    if value is None:
+        return reason
+    if isinstance(value, (list, tuple)):
+        return reason if all(_undef(v, reason) for v in value) else None
+    try:
+        return reason if math.isnan(float(value)) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _no_pair_reason(pair: pd.DataFrame, groups: list[dict]) -> str:
+    """Why no pair of groups has a defined statistic."""
+    if len(groups) < 2:
+        return "the study has one group, so there is no between-group comparison"
+    notes = [n for n in pair.get("note", pd.Series(dtype=str)) if n]
+    return ("undefined for every pair of groups: " + notes[0]) if notes else \
+        "undefined for every pair of groups"
 
 
 def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list[dict],
@@ -674,17 +795,22 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
     for r in prev.itertuples():
         where = f"{label[r.group]} ({coder} coding)"
         ids = seg_ids[(r.group, r.code)]
-        frag.add(f"prevalence.participants_with.{r.group}.{r.code}", int(r.participants_with),
+        _add(frag, f"prevalence.participants_with.{r.group}.{r.code}", int(r.participants_with),
                  f"participants in {where} with at least one segment coded "
                  f"{name[r.code]} ({r.code})",
                  prevalence_path, [line[(r.group, r.code)]], ids)
         ci_text = ("" if math.isnan(r.ci_low) else
                    f"; {pct} CI {display(r.ci_low, percent=True)}–{display(r.ci_high, percent=True)}"
                    f" (cluster bootstrap over participants)")
-        frag.add(f"prevalence.{r.group}.{r.code}", float(r.share),
+        why = (f"no participant of {label[r.group]} has a role {name[r.code]} applies to"
+               if r.participants == 0 else "share undefined")
+        if not ((prev["group"] == r.group) & (prev["participants"] > 0)).any():
+            why = f"no participants of a coding-unit role are enrolled in {label[r.group]}"
+        _add(frag, f"prevalence.{r.group}.{r.code}", float(r.share),
                  f"share of participants in {where} who raised {name[r.code]} ({r.code}): "
                  f"{r.participants_with} of {r.participants} participants{ci_text}",
-                 prevalence_path, [line[(r.group, r.code)]], ids, percent=True)
+                 prevalence_path, [line[(r.group, r.code)]], ids, percent=True,
+                 undefined=_undef(r.share, why))
 
     # top-ranked code per group (lowest rank; ties broken by codebook order)
     order = {c["id"]: i for i, c in enumerate(codebook_codes)}
@@ -696,7 +822,7 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
         tied = sub[sub["rank"] == best["rank"]]["code"].tolist()
         tie = (f"; tied with {', '.join(name[c] for c in tied if c != best['code'])}"
                if len(tied) > 1 else "")
-        frag.add(f"concordance.top.{g['id']}", best["code"],
+        _add(frag, f"concordance.top.{g['id']}", best["code"],
                  f"most widely raised code in {label[g['id']]}: {name[best['code']]} "
                  f"({best['participants_with']} of {best['participants']} participants){tie}",
                  prevalence_path, [line[(g["id"], best["code"])]],
@@ -704,20 +830,20 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
 
     # group-agnostic summaries
     n_codes = len(codebook_codes)
-    frag.add("concordance.ci", ci, "confidence level of the prevalence intervals",
+    _add(frag, "concordance.ci", ci, "confidence level of the prevalence intervals",
              prevalence_path, percent=True, digits=2)
     if bootstrap is not None:
-        frag.add("concordance.bootstrap", int(bootstrap),
+        _add(frag, "concordance.bootstrap", int(bootstrap),
                  "bootstrap resamples (participants resampled within group) per interval",
                  prevalence_path)
-    frag.add("concordance.coder", coder, "the coding whose codes the prevalence counts",
+    _add(frag, "concordance.coder", coder, "the coding whose codes the prevalence counts",
              prevalence_path, shown=coder)
-    frag.add("concordance.codes", n_codes, "codes in the codebook", prevalence_path)
-    frag.add("concordance.groups", len(groups), "stakeholder groups compared", prevalence_path)
+    _add(frag, "concordance.codes", n_codes, "codes in the codebook", prevalence_path)
+    _add(frag, "concordance.groups", len(groups), "stakeholder groups compared", prevalence_path)
     every = [c["id"] for c in codebook_codes
              if all(((prev["group"] == g["id"]) & (prev["code"] == c["id"])
                      & (prev["participants_with"] > 0)).any() for g in groups)]
-    frag.add("concordance.codes.all_groups", len(every),
+    _add(frag, "concordance.codes.all_groups", len(every),
              "codes raised by at least one participant in every group"
              + (f": {', '.join(name[c] for c in every)}" if every else ""),
              prevalence_path,
@@ -726,13 +852,28 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
     pline = {(r.group_a, r.group_b): i + 2 for i, r in enumerate(pair.itertuples())}
     for r in pair.itertuples():
         pair_text = f"{label[r.group_a]} and {label[r.group_b]}"
-        frag.add(f"pairwise.spearman.{r.group_a}.{r.group_b}", r.spearman_rho,
+        why = getattr(r, "note", "") or "undefined"
+        _add(frag, f"pairwise.spearman.{r.group_a}.{r.group_b}", r.spearman_rho,
                  f"Spearman's rho between the code shares of {pair_text} "
-                 f"({r.codes} codes)", pairwise_path, [pline[(r.group_a, r.group_b)]])
-        frag.add(f"pairwise.spearman_p.{r.group_a}.{r.group_b}", r.spearman_p,
+                 f"({r.codes} codes)", pairwise_path, [pline[(r.group_a, r.group_b)]],
+                 undefined=_undef(r.spearman_rho, why))
+        _add(frag, f"pairwise.spearman_p.{r.group_a}.{r.group_b}", r.spearman_p,
                  f"p value of Spearman's rho between {pair_text}", pairwise_path,
-                 [pline[(r.group_a, r.group_b)]], shown=_p_shown(r.spearman_p))
+                 [pline[(r.group_a, r.group_b)]], shown=_p_shown(r.spearman_p),
+                 undefined=_undef(r.spearman_p, why))
     valid = pair[pair["spearman_rho"].notna()]
+    if not len(valid):
+        why = _no_pair_reason(pair, groups)
+        for which, word in (("max", "highest"), ("min", "lowest")):
+            _add(frag, f"pairwise.spearman.{which}", None,
+                     f"{word} Spearman's rho between two groups' code shares", pairwise_path,
+                     undefined=why)
+            _add(frag, f"pairwise.spearman.{which}.pair", None,
+                     f"the pair of groups with the {word} Spearman's rho", pairwise_path,
+                     undefined=why)
+        _add(frag, "pairwise.spearman.median", None,
+                 "median Spearman's rho over the pairs of groups with a defined rho",
+                 pairwise_path, undefined=why)
     if len(valid):
         for which, idx in (("max", valid["spearman_rho"].idxmax()),
                            ("min", valid["spearman_rho"].idxmin())):
@@ -740,19 +881,21 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
             pair_text = f"{label[r.group_a]} and {label[r.group_b]}"
             word = "highest" if which == "max" else "lowest"
             ln = [pline[(r.group_a, r.group_b)]]
-            frag.add(f"pairwise.spearman.{which}", r.spearman_rho,
+            _add(frag, f"pairwise.spearman.{which}", r.spearman_rho,
                      f"{word} Spearman's rho between two groups' code shares: {pair_text}",
                      pairwise_path, ln)
-            frag.add(f"pairwise.spearman.{which}.pair", pair_text,
+            _add(frag, f"pairwise.spearman.{which}.pair", pair_text,
                      f"the pair of groups with the {word} Spearman's rho", pairwise_path, ln,
                      shown=pair_text)
-        frag.add("pairwise.spearman.median", float(valid["spearman_rho"].median()),
+        _add(frag, "pairwise.spearman.median", float(valid["spearman_rho"].median()),
                  f"median Spearman's rho over the {len(valid)} pairs of groups with a defined rho",
                  pairwise_path, [pline[(a, b)] for a, b in zip(valid["group_a"], valid["group_b"])])
 
     frag.table("prevalence",
                f"Share of participants in each group who raised each code at least once "
-               f"({coder} coding). The denominator is every enrolled participant of the group.",
+               f"({coder} coding). The denominator is every enrolled participant of the group "
+               f"(for a code limited to speaker roles, those of its roles); prevalence.tsv "
+               f"gives each cell's numerator and denominator.",
                ["Code"] + [label[g["id"]] for g in groups],
                [[name[c["id"]]] + [{"num": f"prevalence.{g['id']}.{c['id']}"} for g in groups]
                 for c in codebook_codes])
@@ -791,7 +934,7 @@ def _pp(d: float, sign: bool = True) -> str:
 def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: pd.DataFrame,
                 diffs: pd.DataFrame, w: pd.DataFrame, tests: pd.DataFrame,
                 groups: list[dict], codebook_codes: list[dict], categories: list[str],
-                ci: float, fdr: float, paths: dict) -> Fragment:
+                ci: float, fdr: float, paths: dict, top: int = 5) -> Fragment:
     """Registry entries and tables for the measures beyond prevalence: rank concordance
     (τ-b, top-k Jaccard, Kendall's W), category shares and their between-group
     differences, and the per-code tests. ``paths``: output name -> written file."""
@@ -804,25 +947,32 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
         pt = f"{label[r.group_a]} and {label[r.group_b]}"
         ln = [pline[(r.group_a, r.group_b)]]
         key = f"{r.group_a}.{r.group_b}"
-        frag.add(f"pairwise.kendall.{key}", r.kendall_tau,
-                 f"Kendall's tau-b between the code shares of {pt}", paths["pairwise"], ln)
-        frag.add(f"pairwise.kendall_p.{key}", r.kendall_p,
+        why = getattr(r, "note", "") or "undefined"
+        _add(frag, f"pairwise.kendall.{key}", r.kendall_tau,
+                 f"Kendall's tau-b between the code shares of {pt}", paths["pairwise"], ln,
+                 undefined=_undef(r.kendall_tau, why))
+        _add(frag, f"pairwise.kendall_p.{key}", r.kendall_p,
                  f"p value of Kendall's tau-b between {pt}", paths["pairwise"], ln,
-                 shown=_p_shown(r.kendall_p))
-        frag.add(f"pairwise.spearman_ci.{key}", _interval(r.spearman_ci_low, r.spearman_ci_high),
+                 shown=_p_shown(r.kendall_p), undefined=_undef(r.kendall_p, why))
+        ci_why = why if math.isnan(r.spearman_rho) else "no bootstrap resamples"
+        _add(frag, f"pairwise.spearman_ci.{key}", _interval(r.spearman_ci_low, r.spearman_ci_high),
                  f"{pct} cluster-bootstrap interval of Spearman's rho between {pt}",
                  paths["pairwise"], ln,
                  shown=("NA" if math.isnan(r.spearman_ci_low) else
-                        f"{r.spearman_ci_low:.2f} to {r.spearman_ci_high:.2f}"))
-        frag.add(f"pairwise.jaccard.{key}", r.top_k_jaccard,
-                 f"Jaccard overlap of the top-{r.top_k} codes of {pt}", paths["pairwise"], ln)
-        frag.add(f"pairwise.jaccard_p.{key}", r.top_k_p,
+                        f"{r.spearman_ci_low:.2f} to {r.spearman_ci_high:.2f}"),
+                 undefined=_undef(r.spearman_ci_low, ci_why))
+        jwhy = "a group has no enrolled participants of a coding-unit role"
+        _add(frag, f"pairwise.jaccard.{key}", r.top_k_jaccard,
+                 f"Jaccard overlap of the top-{r.top_k} codes of {pt}", paths["pairwise"], ln,
+                 undefined=_undef(r.top_k_jaccard, jwhy))
+        _add(frag, f"pairwise.jaccard_p.{key}", r.top_k_p,
                  f"hypergeometric p of a top-{r.top_k} overlap at least as large between {pt}",
-                 paths["pairwise"], ln, shown=_p_shown(r.top_k_p))
-    if len(pair):
-        k = int(pair["top_k"].iloc[0])
-        frag.add("concordance.top_k", k,
-                 "k of the top-k code sets compared between groups", paths["pairwise"])
+                 paths["pairwise"], ln, shown=_p_shown(r.top_k_p),
+                 undefined=_undef(r.top_k_p, jwhy))
+    k = int(pair["top_k"].iloc[0]) if len(pair) else min(int(top), len(codebook_codes))
+    _add(frag, "concordance.top_k", k,
+             "k of the top-k code sets compared between groups", paths["pairwise"])
+    if k > 0:
         order = {c["id"]: i for i, c in enumerate(codebook_codes)}
         rows = []
         for g in groups:
@@ -833,7 +983,7 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
             top = sorted(top, key=lambda c: (-float(sub.set_index("code").loc[c, "share"]),
                                              -float(sub.set_index("code").loc[c].get(
                                                  "segment_share", 0.0)), order.get(c, 0)))
-            frag.add(f"concordance.top_codes.{g['id']}", ";".join(top),
+            _add(frag, f"concordance.top_codes.{g['id']}", ";".join(top),
                      f"the {k} most widely raised codes in {label[g['id']]} (participant "
                      f"share, ties broken by segment share)", paths["pairwise"],
                      shown=", ".join(name[c] for c in top))
@@ -844,43 +994,74 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
                    ["Group", f"Top {k} codes"], rows)
 
     wr = w.iloc[0]
-    frag.add("concordance.kendall_w", wr.kendall_w,
+    if int(wr.judges) < 2:
+        wwhy = "Kendall's W needs two or more groups with participants"
+    elif int(wr.codes) < 2:
+        wwhy = "Kendall's W needs two or more codes that apply in every group"
+    else:
+        wwhy = "every group ranked all codes equal (all shares tied)"
+    _add(frag, "concordance.kendall_w", wr.kendall_w,
              f"Kendall's W (tie-corrected) of the {wr.judges} groups' rankings of "
-             f"{wr.codes} codes", paths["kendall_w"], [2])
-    frag.add("concordance.kendall_w.chi2", wr.chi2, "chi-square statistic of Kendall's W",
-             paths["kendall_w"], [2], digits=1)
-    frag.add("concordance.kendall_w.df", int(wr.df), "degrees of freedom of the W test",
+             f"{wr.codes} codes", paths["kendall_w"], [2], undefined=_undef(wr.kendall_w, wwhy))
+    _add(frag, "concordance.kendall_w.chi2", wr.chi2, "chi-square statistic of Kendall's W",
+             paths["kendall_w"], [2], digits=1, undefined=_undef(wr.chi2, wwhy))
+    _add(frag, "concordance.kendall_w.df", int(wr.df), "degrees of freedom of the W test",
              paths["kendall_w"], [2])
-    frag.add("concordance.kendall_w.p", wr.p, "p value of the chi-square test of Kendall's W",
-             paths["kendall_w"], [2], shown=_p_shown(wr.p))
+    _add(frag, "concordance.kendall_w.p", wr.p, "p value of the chi-square test of Kendall's W",
+             paths["kendall_w"], [2], shown=_p_shown(wr.p), undefined=_undef(wr.p, wwhy))
 
     cline = {(r.group, r.category): i + 2 for i, r in enumerate(shares.itertuples())}
     for r in shares.itertuples():
         ln = [cline[(r.group, r.category)]]
-        frag.add(f"category.share.{r.group}.{r.category}", r.share,
+        nowhy = f"no code was applied in {label[r.group]}"
+        _add(frag, f"category.share.{r.group}.{r.category}", r.share,
                  f"share of {label[r.group]}'s coded talk in {r.category} codes: "
                  f"{r.codings} of {r.codings_total} code applications", paths["categories"],
-                 ln, percent=True)
-        frag.add(f"category.share_ci.{r.group}.{r.category}", _interval(r.ci_low, r.ci_high),
+                 ln, percent=True, undefined=_undef(r.share, nowhy))
+        _add(frag, f"category.share_ci.{r.group}.{r.category}", _interval(r.ci_low, r.ci_high),
                  f"{pct} cluster-bootstrap interval of that share", paths["categories"], ln,
                  shown=("NA" if math.isnan(r.ci_low) else
-                        f"{display(r.ci_low, percent=True)}–{display(r.ci_high, percent=True)}"))
+                        f"{display(r.ci_low, percent=True)}–{display(r.ci_high, percent=True)}"),
+                 undefined=_undef(r.ci_low, nowhy if math.isnan(r.share) else
+                                  "no bootstrap resamples"))
     dline = {(r.category, r.group_a, r.group_b): i + 2 for i, r in enumerate(diffs.itertuples())}
     for r in diffs.itertuples():
         ln = [dline[(r.category, r.group_a, r.group_b)]]
         key = f"{r.category}.{r.group_a}.{r.group_b}"
-        frag.add(f"category.diff.{key}", r.difference,
+        dwhy = "a group has no coded talk"
+        _add(frag, f"category.diff.{key}", r.difference,
                  f"{label[r.group_a]} minus {label[r.group_b]}: difference in the share of "
                  f"coded talk in {r.category} codes (percentage points)",
-                 paths["category_differences"], ln, shown=f"{_pp(r.difference)} pp")
-        frag.add(f"category.diff_ci.{key}", _interval(r.ci_low, r.ci_high),
+                 paths["category_differences"], ln, shown=f"{_pp(r.difference)} pp",
+                 undefined=_undef(r.difference, dwhy))
+        _add(frag, f"category.diff_ci.{key}", _interval(r.ci_low, r.ci_high),
                  f"{pct} bootstrap interval of that difference (percentage points)",
                  paths["category_differences"], ln,
-                 shown=f"{_pp(r.ci_low)} to {_pp(r.ci_high)} pp")
+                 shown=f"{_pp(r.ci_low)} to {_pp(r.ci_high)} pp",
+                 undefined=_undef(r.ci_low, dwhy if math.isnan(r.difference) else
+                                  "no bootstrap resamples"))
 
     # the category whose share varies most between groups: the study's central contrast
     valid = shares[shares["share"].notna()]
-    if len(valid):
+    if valid["group"].nunique() < 2:
+        cwhy = ("the study has one group, so there is no between-group contrast"
+                if len(groups) < 2 else "fewer than two groups have coded talk")
+        for key, meaning, f in (
+                ("category.contrast", "the code category whose share of coded talk differs "
+                 "most between groups", "categories"),
+                ("category.contrast.high.group", "group with the highest share", "categories"),
+                ("category.contrast.low.group", "group with the lowest share", "categories"),
+                ("category.contrast.high", "the highest share", "categories"),
+                ("category.contrast.low", "the lowest share", "categories"),
+                ("category.contrast.diff", "difference of the highest and lowest share",
+                 "category_differences"),
+                ("category.contrast.diff_ci", "bootstrap interval of that difference",
+                 "category_differences")):
+            _add(frag, key, None, meaning, paths[f], undefined=cwhy)
+        frag.table("category_differences",
+                   f"Differences between groups in the share of coded talk: none ({cwhy}).",
+                   ["Group", "Group", "Difference", f"{pct} CI"], [])
+    else:
         spread = valid.groupby("category", sort=False)["share"].agg(lambda s: s.max() - s.min())
         cat = max(categories, key=lambda c: (spread.get(c, -1.0), -categories.index(c)))
         order = [g["id"] for g in groups]
@@ -892,24 +1073,24 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
         d = diffs[(diffs.category == cat) & (diffs.group_a == a) & (diffs.group_b == b)].iloc[0]
         sign = 1 if a == hi.group else -1
         ln = [dline[(cat, a, b)]]
-        frag.add("category.contrast", cat, "the code category whose share of coded talk "
+        _add(frag, "category.contrast", cat, "the code category whose share of coded talk "
                  "differs most between groups", paths["categories"],
                  [cline[(hi.group, cat)], cline[(lo.group, cat)]], shown=cat)
-        frag.add("category.contrast.high.group", hi.group,
+        _add(frag, "category.contrast.high.group", hi.group,
                  f"group with the highest {cat} share", paths["categories"],
                  [cline[(hi.group, cat)]], shown=label[hi.group])
-        frag.add("category.contrast.low.group", lo.group,
+        _add(frag, "category.contrast.low.group", lo.group,
                  f"group with the lowest {cat} share", paths["categories"],
                  [cline[(lo.group, cat)]], shown=label[lo.group])
-        frag.add("category.contrast.high", float(hi.share), f"the highest {cat} share",
+        _add(frag, "category.contrast.high", float(hi.share), f"the highest {cat} share",
                  paths["categories"], [cline[(hi.group, cat)]], percent=True)
-        frag.add("category.contrast.low", float(lo.share), f"the lowest {cat} share",
+        _add(frag, "category.contrast.low", float(lo.share), f"the lowest {cat} share",
                  paths["categories"], [cline[(lo.group, cat)]], percent=True)
-        frag.add("category.contrast.diff", sign * d.difference,
+        _add(frag, "category.contrast.diff", sign * d.difference,
                  f"{label[hi.group]} minus {label[lo.group]} in {cat} share",
                  paths["category_differences"], ln, shown=f"{_pp(sign * d.difference)} pp")
         lo_ci, hi_ci = sorted([sign * d.ci_low, sign * d.ci_high])
-        frag.add("category.contrast.diff_ci", _interval(lo_ci, hi_ci),
+        _add(frag, "category.contrast.diff_ci", _interval(lo_ci, hi_ci),
                  f"{pct} bootstrap interval of that difference", paths["category_differences"],
                  ln, shown=f"{_pp(lo_ci)} to {_pp(hi_ci)} pp")
         frag.table("category_differences",
@@ -925,23 +1106,25 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
     tline = {r.code: i + 2 for i, r in enumerate(tests.itertuples())}
     for r in tests.itertuples():
         ln = [tline[r.code]]
-        frag.add(f"code_tests.p.{r.code}", r.p, f"p of the between-group test for "
-                 f"{name[r.code]} ({r.test})", paths["code_tests"], ln, shown=_p_shown(r.p))
-        frag.add(f"code_tests.q.{r.code}", r.q, f"Benjamini-Hochberg q for {name[r.code]}",
-                 paths["code_tests"], ln, shown=_p_shown(r.q))
+        twhy = r.test if str(r.test).startswith("none") else "no test"
+        _add(frag, f"code_tests.p.{r.code}", r.p, f"p of the between-group test for "
+                 f"{name[r.code]} ({r.test})", paths["code_tests"], ln, shown=_p_shown(r.p),
+                 undefined=_undef(r.p, twhy))
+        _add(frag, f"code_tests.q.{r.code}", r.q, f"Benjamini-Hochberg q for {name[r.code]}",
+                 paths["code_tests"], ln, shown=_p_shown(r.q), undefined=_undef(r.q, twhy))
     sig = tests[tests["q"] < fdr]
-    frag.add("code_tests.fdr", fdr, "false discovery rate for the per-code tests",
+    _add(frag, "code_tests.fdr", fdr, "false discovery rate for the per-code tests",
              paths["code_tests"], digits=2)
-    frag.add("code_tests.tested", int(tests["p"].notna().sum()),
+    _add(frag, "code_tests.tested", int(tests["p"].notna().sum()),
              "codes tested for a difference between groups", paths["code_tests"])
-    frag.add("code_tests.significant", len(sig),
+    _add(frag, "code_tests.significant", len(sig),
              "codes whose share of participants differs between groups at the FDR"
              + (f": {', '.join(name[c] for c in sig['code'])}" if len(sig) else ""),
              paths["code_tests"], [tline[c] for c in sig["code"]])
     tests_used = sorted(set(t for t in tests["test"] if t and not t.startswith("none")))
     words = {"fisher_exact": "Fisher's exact test",
              "chi2_permutation": "a permutation test of Pearson's chi-square"}
-    frag.add("code_tests.test", ", ".join(tests_used), "the test used per code",
+    _add(frag, "code_tests.test", ", ".join(tests_used), "the test used per code",
              paths["code_tests"], shown=" and ".join(words.get(t, t) for t in tests_used)
              or "none")
 

@@ -43,8 +43,19 @@ def display(value, digits: int = 2, percent: bool = False) -> str:
     if math.isnan(value):
         return "NA"
     if percent:
-        return f"{100 * value:.{max(digits - 2, 0)}f}%"
-    return f"{value:.{digits}f}"
+        return f"{round_half_up(100 * value, max(digits - 2, 0))}%"
+    return round_half_up(value, digits)
+
+
+def round_half_up(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, halves rounded away from zero as a journal
+    expects (1/8 -> 12.5 -> "13", not Python's "12"); the registry keeps the exact value.
+    The shortest repr of the float is rounded, so 0.125 is a half and 2.675 (stored as
+    2.67499999…) is too."""
+    from decimal import ROUND_HALF_UP, Decimal
+    q = Decimal(1).scaleb(-digits)
+    out = Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP)
+    return f"{out:.{digits}f}" if out != 0 else f"{0:.{digits}f}"
 
 
 class Fragment:
@@ -111,11 +122,10 @@ def is_undefined(entry: dict) -> bool:
 def write_json(obj, path: str | os.PathLike) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+    from concord.atomic import open_atomic  # temporary file + rename
+    with open_atomic(path) as fh:
         json.dump(obj, fh, indent=1, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
-    os.replace(tmp, path)
 
 
 def merge(fragments: list[dict]) -> dict:

@@ -473,6 +473,15 @@ def _session_of(segment_id: str) -> str:
     return m.group(1)
 
 
+def _in_results(root: Path, rel: str) -> Path | None:
+    """``root/rel`` when it lies inside ``root/results`` (symlinks followed), else
+    None: ``trace`` prints lines of files the registry names, and a registry edited to
+    name ``restricted/roster.tsv`` or ``../../etc/passwd`` must not make it read them."""
+    results = (Path(root) / "results").resolve()
+    path = (Path(root) / str(rel)).resolve()
+    return path if results in path.parents else None
+
+
 def trace(key: str, root: str = ".", registry: str = "results/manuscript/numbers.json",
           manifest: str = MANIFEST, max_segments: int = 10) -> list[str]:
     """The chain behind one registry number, as printable lines: registry entry →
@@ -500,8 +509,10 @@ def trace(key: str, root: str = ".", registry: str = "results/manuscript/numbers
            f"rule     {e.get('rule', '?')}",
            f"registry {registry}"]
     sfile = src.get("file", "")
-    spath = root / sfile
-    if spath.is_file():
+    spath = _in_results(root, sfile)
+    if spath is None:
+        out.append(f"source   {sfile}  (not read: trace reads only files under results/)")
+    elif spath.is_file():
         now = sha256_file(spath)
         state = "matches" if now == src.get("sha256") else f"DRIFTED (now {now})"
         out.append(f"source   {sfile}  sha256 {src.get('sha256')} ({state})")
@@ -525,9 +536,9 @@ def trace(key: str, root: str = ".", registry: str = "results/manuscript/numbers
         for s in shown:
             sess = _session_of(s)
             if sess not in tables:
-                tpath = root / "results" / "segments" / f"{sess}.tsv"
+                tpath = _in_results(root, f"results/segments/{sess}.tsv")
                 tables[sess] = (read_tsv(tpath).set_index("segment_id")
-                                if tpath.is_file() else None)
+                                if tpath is not None and tpath.is_file() else None)
             t = tables[sess]
             if t is None or s not in t.index:
                 out.append(f"  {s}  (not found in results/segments/{sess}.tsv)")
@@ -537,9 +548,9 @@ def trace(key: str, root: str = ".", registry: str = "results/manuscript/numbers
             out.append(f"  {s}  session {sess}  speaker {r['speaker_id']}  \"{r['text']}\"")
         out.append("de-identified transcript lines")
         for sess in sorted({_session_of(s) for s in rows}):
-            dpath = root / "results" / "deid" / f"{sess}.txt"
+            dpath = _in_results(root, f"results/deid/{sess}.txt")
             turns = sorted({int(rows[s]["turn"]) for s in rows if _session_of(s) == sess})
-            if not dpath.is_file():
+            if dpath is None or not dpath.is_file():
                 out.append(f"  results/deid/{sess}.txt (not present)")
                 continue
             dlines = dpath.read_text(encoding="utf-8").splitlines()

@@ -32,12 +32,15 @@ PLACEHOLDER = re.compile(r"\[[A-Z]+(?:-\d+)?\]")
 
 def exemplars(segments: pd.DataFrame, codings: pd.DataFrame, machine: pd.DataFrame,
               coverage: pd.DataFrame, groups: list[dict], codes: list[str], coder: str,
-              per_cell: int, min_words: int, max_words: int) -> pd.DataFrame:
+              per_cell: int, min_words: int, max_words: int,
+              units=("participant",)) -> pd.DataFrame:
     """The exemplar table (rows by code, group display order, rank)."""
     if min_words > max_words:
         raise InputError(f"concordance.quotes: min_words ({min_words}) is greater than "
                          f"max_words ({max_words})")
-    seg = segments[segments["participant_id"] != ""].set_index("segment_id")
+    from concord.roles import is_unit
+    seg = segments[is_unit(segments, units).to_numpy()
+                   & (segments["participant_id"] != "").to_numpy()].set_index("segment_id")
     mine = codings[codings["coder"] == coder][["segment_id", "code"]].drop_duplicates()
     if not len(mine):
         raise InputError(f"codings: no codings by coder {coder!r}; set concordance.coder")
@@ -92,7 +95,8 @@ def exemplars(segments: pd.DataFrame, codings: pd.DataFrame, machine: pd.DataFra
 def fragment(table: pd.DataFrame, groups: list[dict], codebook_codes: list[dict], path: str):
     """One registry entry per exemplar (``quote.{code}.{group}.{rank}``, shown as the
     quote with speaker, group and segment ID) and a manuscript table with, per code, the
-    best-ranked exemplar over all groups (ties: group display order)."""
+    best-ranked exemplar over all groups (ties: group display order) that no earlier
+    code already shows."""
     from concord.numbers import Fragment
 
     frag = Fragment("quotes")
@@ -104,15 +108,20 @@ def fragment(table: pd.DataFrame, groups: list[dict], codebook_codes: list[dict]
                  f"exemplar {r.rank} for {name[r.code]} in {label[r.group]}: {r.participant_id}, "
                  f"segment {r.segment_id}", path, [i + 2], [r.segment_id],
                  shown=f"“{r.text}” ({r.participant_id}, {label[r.group]}, {r.segment_id})")
-    rows = []
+    rows, shown = [], set()
     for c in codebook_codes:
-        sub = table[(table["code"] == c["id"]) & (table["rank"] == 1)]
+        sub = table[table["code"] == c["id"]]
+        # best ranked first (least contested, then group order); a segment already
+        # shown for an earlier code is not shown again: one quote, one code
+        sub = sub.assign(o=sub["group"].map(gorder)).sort_values(
+            ["rank", "human_agreement", "o"], ascending=[True, False, True], kind="mergesort")
+        sub = sub[~sub["segment_id"].isin(shown)]
         if not len(sub):
             continue
-        sub = sub.assign(o=sub["group"].map(gorder)).sort_values(
-            ["human_agreement", "o"], ascending=[False, True], kind="mergesort")
         best = sub.iloc[0]
-        rows.append([name[c["id"]], {"num": f"quote.{c['id']}.{best['group']}.1"}])
+        shown.add(best["segment_id"])
+        rows.append([name[c["id"]],
+                     {"num": f"quote.{c['id']}.{best['group']}.{int(best['rank'])}"}])
     frag.add("quotes.count", len(table), "exemplar quotes selected", path)
     frag.table("quotes", "An exemplar quote for each code (de-identified; speaker pseudonym, "
                "group and segment ID in brackets). All exemplars are in "

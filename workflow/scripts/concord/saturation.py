@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from concord.tsvio import InputError
@@ -141,32 +142,56 @@ def saturation(segments: pd.DataFrame, codings: pd.DataFrame, sessions: pd.DataF
 
 def figure(curve: pd.DataFrame, summary: pd.DataFrame, groups: list[dict], path) -> None:
     """Cumulative codes found against units, one line per group; the saturation point
-    is marked. Deterministic PNG bytes."""
+    is marked. Groups whose curves coincide stay distinguishable: each has its own
+    marker and line style and a small horizontal offset; the y axis counts whole codes
+    from zero; the legend (labels wrapped) sits below the axes. Deterministic PNG bytes."""
+    import textwrap
+
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=150)
+    present = [g for g in groups if (curve["group"] == g["id"]).any()]
+    n = max(len(present), 1)
+    fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=150)
     colours = plt.get_cmap("tab10")
-    for i, g in enumerate(groups):
+    markers = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
+    styles = ["-", "--", ":", "-."]
+    spread = 0.18 if n > 1 else 0.0                    # offsets within ±0.09 of a unit
+    top = 1
+    for i, g in enumerate(present):
         sub = curve[curve["group"] == g["id"]]
-        if not len(sub):
-            continue
         unit = sub["unit_type"].iloc[0]
-        ax.plot(sub["position"], sub["cumulative_codes"], marker="o", ms=3,
-                color=colours(i % 10), label=f"{g.get('label', g['id'])} ({unit}s)")
+        dx = (i - (n - 1) / 2) * spread / max(n - 1, 1)
+        x = sub["position"].to_numpy(dtype=float) + dx
+        y = sub["cumulative_codes"].to_numpy(dtype=float)
+        top = max(top, int(np.nanmax(y)) if len(y) else 1)
+        label = "\n".join(textwrap.wrap(f"{g.get('label', g['id'])} ({unit}s)", 45))
+        ax.plot(x, y, marker=markers[i % len(markers)], ms=4, linewidth=1.2,
+                linestyle=styles[(i // len(markers)) % len(styles)] if n <= 10
+                else styles[i % len(styles)],
+                color=colours(i % 10), label=label, alpha=0.9)
         s = summary[summary["group"] == g["id"]].iloc[0]
         if bool(s["reached"]):
             at = int(s["at"])
-            y = sub.loc[sub["position"] == at, "cumulative_codes"].iloc[0]
-            ax.plot([at], [y], marker="*", ms=12, color=colours(i % 10))
-    ax.set_xlabel("units in the order held (sessions or participants)")
-    ax.set_ylabel("distinct codes found")
-    ax.set_title("Cumulative code discovery; ★ = saturation reached", fontsize=10)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+            ya = sub.loc[sub["position"] == at, "cumulative_codes"].iloc[0]
+            ax.plot([at + dx], [ya], marker="*", ms=12, color=colours(i % 10),
+                    markeredgecolor="black", markeredgewidth=0.5, linestyle="none")
+    ax.set_xlabel("units in the order held (sessions or participants)", fontsize=8)
+    ax.set_ylabel("distinct codes found", fontsize=8)
+    ax.set_ylim(0, top + max(1, round(0.08 * top)))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=8)
+    from matplotlib.transforms import offset_copy
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              ncol=1 if n <= 4 else 2,
+              bbox_transform=offset_copy(ax.transAxes, fig, y=-30, units="points"))
+    from concord.atomic import replacing  # temporary file + rename
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None},
+                    bbox_inches="tight", pad_inches=0.08)
     plt.close(fig)
 
 
@@ -201,7 +226,10 @@ def fragment(curve: pd.DataFrame, summary: pd.DataFrame, groups: list[dict],
                  shown="not reached" if at is None else f"{int(at)}")
         frag.add(f"saturation.base_codes.{r.group}", r.base_codes,
                  f"codes found in the base of {label[r.group]}", summary_path, ln,
-                 shown="NA" if pd.isna(r.base_codes) else f"{int(r.base_codes)}")
+                 shown="NA" if pd.isna(r.base_codes) else f"{int(r.base_codes)}",
+                 undefined=(f"{label[r.group]} has {int(r.units)} {r.unit_type}(s), fewer "
+                            f"than the base size {int(r.base)}") if pd.isna(r.base_codes)
+                 else None)
     reached = summary[summary["reached"]]
     frag.add("saturation.groups_reached", len(reached),
              "groups in which saturation was reached"

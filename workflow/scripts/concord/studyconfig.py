@@ -20,6 +20,7 @@ from snakemake import __version__ as snakemake_version
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from concord import limits
 from concord.tsvio import InputError, read_tsv
 
 
@@ -59,6 +60,60 @@ def _validated_marker(path, schema_path) -> Path:
     return Path(".snakemake") / "concord" / "validated" / h.hexdigest()
 
 
+def validate_config(config: dict, schema_path, source: str = "config") -> dict:
+    """Validate a study's config and fill every schema default in place (one source
+    for each default: the schema). A missing required key or a wrong value is an
+    :class:`InputError` naming ``source``, the key and what it is for."""
+    schema = _load_schema(schema_path)
+    found = _schema_error(config, schema_path)
+    if found is not None:
+        err = found[1]
+        where = _field_path(err)
+        if err.validator == "required":
+            missing = re.match(r"'([^']+)' is a required property", err.message)
+            key = ".".join(p for p in (where if where != "(top level)" else "",
+                                       missing.group(1) if missing else "") if p)
+            sub = schema
+            for part in key.split("."):
+                sub = sub.get("properties", {}).get(part, {})
+            what = sub.get("description", "see workflow/schemas/config.schema.yaml")
+            raise InputError(f"{source}: key '{key}' is required and not set ({what}); "
+                             f"add it (config/README.md lists every key)")
+        if where == "groups" and err.validator == "minItems":
+            raise InputError(f"{source}: key 'groups': declare at least {err.validator_value} "
+                             f"groups (id, label) and set each session's and participant's "
+                             f"group in the sessions and participants sheets")
+        raise InputError(f"{source}: key '{where}': {err.message} (see "
+                         f"workflow/schemas/config.schema.yaml and config/README.md)")
+    validate(config, schema=str(Path(schema_path).resolve()), set_default=True)
+    return config
+
+
+def load_coders(config: dict, schema_path) -> pd.DataFrame:
+    """The human coders sheet, which may be absent from the config or hold only its
+    header: no human coding yet (an empty frame with the sheet's columns)."""
+    columns = ["coder", "session_id", "path"]
+    path = config.get("coders")
+    if not path:
+        return pd.DataFrame(columns=columns)
+    df = read_tsv(path, required=columns)
+    if df.empty:
+        return df
+    return load_sheet(path, schema_path)
+
+
+def read_text(path, what: str = "file") -> str:
+    """A user's text file as UTF-8 (a BOM is dropped); not UTF-8 is an
+    :class:`InputError` naming the file and the line."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}, line {line}: the {what} is not UTF-8 text (byte "
+                         f"{exc.start}); save it as UTF-8") from None
+
+
 def load_sheet(path, schema_path, key: str | None = None, restricted: bool = False) -> pd.DataFrame:
     """Read a TSV sheet and validate every row against a JSON schema.
 
@@ -67,6 +122,9 @@ def load_sheet(path, schema_path, key: str | None = None, restricted: bool = Fal
     ``restricted`` sheets (the roster) never echo cell values in errors.
     """
     schema = _load_schema(schema_path)
+    if Path(path).is_file():  # bounded size and lines, UTF-8, before pandas sees it
+        limits.check_file_size(path)
+        limits.check_lines(read_text(path, "sheet"), str(path))
     df = read_tsv(path, required=list(schema.get("required", [])))
     if df.empty:
         raise InputError(f"{path}: no rows; the sheet needs at least one")
@@ -101,8 +159,7 @@ def load_codebook(path, schema_path) -> dict:
     if not path.exists():
         raise InputError(f"{path}: codebook not found")
     try:
-        with open(path, encoding="utf-8") as fh:
-            book = yaml.safe_load(fh)
+        book = yaml.safe_load(read_text(path, "codebook"))
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(book, dict):
@@ -134,11 +191,8 @@ def load_codebook(path, schema_path) -> dict:
         if parent is not None and parent not in ids:
             raise InputError(f"{path}: code {code['id']}: field 'parent': unknown code {parent!r}")
         for j, pattern in enumerate(code.get("patterns", {}).get("regex", [])):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise InputError(f"{path}: code {code['id']}: field 'patterns.regex[{j}]': "
-                                 f"invalid regular expression {pattern!r} ({exc})") from None
+            limits.compile_pattern(str(pattern), f"{path}: code {code['id']}: field "
+                                   f"'patterns.regex[{j}]'")  # RE2 (linear time) or error
     parents = {c["id"]: c.get("parent") for c in book["codes"]}
     for start in parents:
         seen, node = [], start
@@ -158,12 +212,17 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
     if len(set(groups)) != len(groups):
         raise InputError(f"config: groups: duplicate group id in {groups}")
     sessions_path, participants_path = config["sessions"], config["participants"]
+    root = config.get("data_root")  # paths stay inside the study folder or data_root
+    for key in ("roster", "gold"):
+        if config.get("deidentify", {}).get(key):
+            limits.inside_study(config["deidentify"][key], f"config: deidentify.{key}", root)
     group_of = dict(zip(sessions["session_id"], sessions["group"]))
     for i, row in enumerate(sessions.to_dict("records")):
         where = f"{sessions_path}, line {i + 2}"
         if row["group"] not in groups:
             raise InputError(f"{where}: group {row['group']!r} is not declared in config groups "
                              f"{groups}; add it to config.yaml or fix the sheet")
+        limits.inside_study(row["transcript"], where, root, "transcript")
         if not Path(row["transcript"]).is_file():
             raise InputError(f"{where}: transcript {row['transcript']!r} does not exist; "
                              f"fix the path (relative to the working directory)")
@@ -179,6 +238,7 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
         where = f"{config['coders']}, line {i + 2}"
         if row["session_id"] not in group_of:
             raise InputError(f"{where}: session_id {row['session_id']!r} is not in {sessions_path}")
+        limits.inside_study(row["path"], where, root, "coder file")
         if not Path(row["path"]).is_file():
             raise InputError(f"{where}: coder file {row['path']!r} does not exist; fix the path")
     dup = coders[coders.duplicated(["coder", "session_id"], keep="first")]
@@ -190,12 +250,23 @@ def check_study(config: dict, sessions: pd.DataFrame, participants: pd.DataFrame
 
 def check_roster(config: dict, roster: pd.DataFrame, participants: pd.DataFrame,
                  sessions: pd.DataFrame) -> None:
-    """The restricted roster must name only known participants (or the moderator)
-    in known sessions, each in the session the participants sheet gives.
+    """The participants sheet and the restricted roster must describe the sessions.
+
+    Participants are keyed by (participant_id, session_id): one person may attend
+    several sessions under one ID with the same attributes (``roles.check_participants``).
+    Every roster row names a speaker of a known session: an ID of the participants
+    sheet enrolled in that session (same role when the roster gives one), or another
+    speaker (``MOD``, ``MOD2``, ``NOTE1``: a facilitator unless its ``role`` says
+    otherwise; a role that is a coding unit, ``code.roles``, must be in the participants
+    sheet so it is counted). IDs like ``P07`` must be in the participants sheet.
     Messages never echo names."""
+    from concord import roles as roles_mod
+
     path = config["deidentify"]["roster"]
-    moderator = config["deidentify"]["moderator_id"]
-    where_enrolled = dict(zip(participants["participant_id"], participants["session_id"]))
+    roles_mod.check_participants(participants, config["participants"])
+    units = roles_mod.unit_roles(config)
+    enrolled = set(zip(participants["participant_id"], participants["session_id"]))
+    role_of = roles_mod.people_roles(participants)
     session_ids = set(sessions["session_id"])
     labels: dict[tuple[str, str], int] = {}
     for i, row in enumerate(roster.to_dict("records")):
@@ -203,22 +274,40 @@ def check_roster(config: dict, roster: pd.DataFrame, participants: pd.DataFrame,
         pid, sid = row["participant_id"], row["session_id"]
         if sid not in session_ids:
             raise InputError(f"{where}: session_id {sid!r} is not in {config['sessions']}")
-        if pid != moderator:
-            if pid not in where_enrolled:
-                raise InputError(f"{where}: participant_id {pid!r} is not in {config['participants']} "
-                                 f"(and is not the moderator id {moderator!r})")
-            if where_enrolled[pid] != sid:
-                raise InputError(f"{where}: participant {pid} is enrolled in session "
-                                 f"{where_enrolled[pid]!r} in {config['participants']}, not {sid!r}")
+        given = str(row.get("role", "") or "").strip()
+        if given and not roles_mod.ROLE_RE.match(given):
+            raise InputError(f"{where}: column 'role' is not a role name (lower-case letters, "
+                             "digits, underscores, e.g. facilitator, interpreter)")
+        if pid in role_of.index:
+            if (pid, sid) not in enrolled:
+                raise InputError(f"{where}: participant {pid} has no row for session {sid!r} "
+                                 f"in {config['participants']}; add one (a person attending "
+                                 "several sessions has one row per session)")
+            if given and given != role_of[pid]:
+                raise InputError(f"{where}: role of {pid} differs from its role in "
+                                 f"{config['participants']}; give one role per person")
+        else:
+            role = given or roles_mod.FACILITATOR
+            if re.fullmatch(r"P[0-9]+", pid):
+                raise InputError(f"{where}: participant_id {pid!r} is not in "
+                                 f"{config['participants']}; add a row (or use a speaker ID "
+                                 "such as MOD, MOD2 or NOTE1 for a facilitator)")
+            if role in units:
+                raise InputError(f"{where}: speaker {pid} has role {role!r}, a coding-unit "
+                                 f"role (code.roles); list {pid} in {config['participants']} "
+                                 "so that it is counted")
         label_key = (sid, row["speaker_label"].casefold())
         if label_key in labels:
             raise InputError(f"{where}: the speaker label is already used on line "
                              f"{labels[label_key]} for session {sid}; labels must be unique per session")
         labels[label_key] = i + 2
-    missing = sorted(set(participants["participant_id"]) - set(roster["participant_id"]))
+    missing = sorted(enrolled - set(zip(roster["participant_id"], roster["session_id"])))
     if missing:
-        raise InputError(f"{path}: participant(s) {', '.join(missing[:5])} from "
-                         f"{config['participants']} have no roster row; add their speaker label")
+        shown = ", ".join(f"{p} ({s})" for p, s in missing[:5])
+        raise InputError(f"{path}: participant(s) {shown} from {config['participants']} have "
+                         "no roster row for that session; add their name and speaker label "
+                         "(a participant who never speaks still needs their name, so that "
+                         "mentions of it are redacted)")
 
 
 def shards(session_ids, size: int) -> dict[str, list[str]]:

@@ -40,6 +40,9 @@ def read_tsv(path: str | os.PathLike, required: list[str] | None = None,
         raise InputError(f"{path}: file is empty; expected a header line") from None
     except pd.errors.ParserError as exc:
         raise InputError(f"{path}: not a valid TSV ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}, line {_line_of_byte(path, exc)}: not UTF-8 text; save the "
+                         f"file as UTF-8 (tab-separated)") from None
     missing = [c for c in (required or []) if c not in df.columns]
     if missing:
         header = pd.read_csv(path, sep="\t", nrows=0, quoting=csv.QUOTE_NONE).columns if only \
@@ -47,6 +50,17 @@ def read_tsv(path: str | os.PathLike, required: list[str] | None = None,
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}; "
                          f"header has {', '.join(header)}")
     return df
+
+
+def _line_of_byte(path, exc: UnicodeDecodeError) -> int:
+    """The line of the first byte that is not UTF-8 (pandas reports its offset in a
+    buffer, not in the file: decode the file again to find it)."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as again:
+        return data[:again.start].count(b"\n") + 1
+    return 1
 
 
 def format_value(value, digits: int = 6) -> str:
@@ -106,7 +120,5 @@ def write_tsv(df: pd.DataFrame, path: str | os.PathLike, sort_by: list[str] | No
             for c in cells:
                 if "\t" in c or "\n" in c:
                     raise ValueError(f"{path}: a cell contains a tab or newline: {c[:40]!r}")
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(header + "\n" + body)
-    os.replace(tmp, path)
+    from concord.atomic import write_text  # temporary file + rename; see concord.atomic
+    write_text(path, header + "\n" + body)

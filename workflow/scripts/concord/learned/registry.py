@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from concord.learned.stage import CONSENSUS, LEARNED
+from concord.learned.stage import LEARNED
 
 
 def _mean(t: pd.DataFrame, rater: str, reference: str, codes=None) -> float:
@@ -135,5 +135,7 @@ def forest_plot(agree: pd.DataFrame, codes: list[str], target: str, path) -> Non
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=150, format="png", metadata={"Software": None})
+    from concord.atomic import replacing  # temporary file + rename
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})
     plt.close(fig)

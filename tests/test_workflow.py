@@ -104,10 +104,10 @@ def test_no_identifier_reaches_results(mini_run):
     for path in result_files(mini_run):
         if path.suffix in (".png", ".pdf"):  # binary; the leak gate rule covers them
             continue
-        if path.suffix == ".docx":
+        if path.suffix in (".docx", ".qdpx"):  # zip archives: their XML and text members
             with zipfile.ZipFile(path) as docx:
                 text = "\n".join(docx.read(n).decode("utf-8") for n in docx.namelist()
-                                 if n.endswith(".xml"))
+                                 if n.endswith((".xml", ".qde", ".txt")))
         else:
             text = path.read_text(encoding="utf-8")
         for name in ROSTER_NAMES + PLANTED:

@@ -3,7 +3,7 @@
 
 rule concordance:
     input:
-        codings="results/coding/codings.tsv",
+        codings=CONCORDANCE_CODINGS,
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         participants=config["participants"],
         codebook=config["codebook"],
@@ -61,7 +61,7 @@ FIGURES.append("results/concordance/category_shares.png")
 
 rule saturation:
     input:
-        codings="results/coding/codings.tsv",
+        codings=CONCORDANCE_CODINGS,
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),
         sessions=config["sessions"],
         participants=config["participants"],
@@ -93,7 +93,7 @@ rule saturation:
 
 rule quotes:
     input:
-        codings="results/coding/codings.tsv",
+        codings=CONCORDANCE_CODINGS,
         coverage="results/coding/coverage.tsv",
         machine=expand("results/coding/machine/{session}.tsv", session=SESSION_IDS),
         segments=expand("results/segments/{session}.tsv", session=SESSION_IDS),

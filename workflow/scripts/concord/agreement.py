@@ -74,7 +74,7 @@ from scipy import sparse
 from concord import roles as roles_mod
 from concord.tsvio import InputError
 
-HUMAN_EXCLUDED = ("machine", "consensus")
+HUMAN_EXCLUDED = ("machine", "consensus", "learned")
 MACHINE = "machine"
 STAT_COLUMNS = ["code", "coders", "units", "percent_agreement", "cohen_kappa", "fleiss_kappa",
                 "gwet_ac1", "krippendorff_alpha", "ci_low", "ci_high", "p_below_threshold",

@@ -58,7 +58,7 @@ _STEMMER = SnowballStemmer("english")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?()\[\]{}—–]")
 
 MACHINE_COLUMNS = ["segment_id", "code", "evidence", "rule", "negated"]
-RESERVED_CODERS = ("machine", "consensus")
+RESERVED_CODERS = ("machine", "consensus", "learned")
 
 
 def normalize(token: str) -> str:

@@ -38,7 +38,7 @@ from concord.tsvio import InputError
 
 SHA_COLUMN = "text_sha256"
 PENDING = "human coding is pending: no human coder's file in the coders sheet yet"
-RESERVED = ("machine", "consensus")
+RESERVED = ("machine", "consensus", "learned")
 
 
 def sha256_text(text: str) -> str:

@@ -1,0 +1,313 @@
+"""The learned-coder stage: training data, cross-validated coding, evaluation against
+the human coders, and the "code these next" list. Pure functions over DataFrames.
+
+A study's coding units are read through :func:`coding_units`, the one place that says
+which segments are units (today: every segment not spoken by the moderator).
+
+Training units are the units of the sessions the *reference* coder coded
+(``learn.target``: ``consensus`` by default, or one human coder); a unit is positive for
+a code when the reference applied it there. A code with fewer than ``min_positive``
+positive training units is reported as such (status ``too_few``) and not coded.
+
+Evaluation (:func:`evaluate`), on the training units only and with the out-of-fold
+decisions (probability >= the code's threshold, see ``model``) so the coder is never scored on a session it was
+trained on:
+
+* per code: positives, true/false positives, false negatives, precision, recall, F1,
+  and the share of units where it abstains (calibrated confidence below ``confidence``);
+* agreement (``concord.agreement.code_table``: percent agreement, Cohen's and Fleiss'
+  kappa, Gwet's AC1, Krippendorff's alpha with a bootstrap interval): ``learned`` and
+  the keyword coder ``machine`` against each human coder and the consensus, on the units
+  of the sessions that reference coded, beside the human coders among themselves
+  (rater ``human``, reference ``human``) on the units of sessions with two or more of them.
+
+The learned coder abstains on a unit when, for some code it codes, its calibrated
+probability p has max(p, 1 - p) < ``confidence``. The "code these next" list ranks the
+units no reference coding covers (or, when every session is coded, all units) by how
+much a person's coding would help the weakest codes: the sum over codes of
+uncertainty (1 - |2p - 1|) times weakness (1 - max(alpha of learned vs reference, 0),
+1 when alpha is undefined); a code with too few positive examples counts with
+uncertainty 1 on the units where the keyword coder applied it (they are the likeliest
+places to find new positives).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from concord import agreement
+from concord.learned import model as lm
+
+LEARNED = "learned"
+CONSENSUS = "consensus"
+NON_HUMAN = ("machine", "consensus", LEARNED)
+CODE_COLUMNS = ["code", "status", "units", "positives", "true_positive", "false_positive",
+                "false_negative", "precision", "recall", "f1", "abstained", "coded_units",
+                "note"]
+AGREEMENT_COLUMNS = ["rater", "reference"] + agreement.STAT_COLUMNS
+NEXT_COLUMNS = ["rank", "segment_id", "session_id", "score", "codes", "text"]
+CODINGS_COLUMNS = ["segment_id", "coder", "code", "probability", "confident"]
+
+
+def coding_units(segments: pd.DataFrame, units: tuple[str, ...] = ("participant",)
+                 ) -> pd.DataFrame:
+    """The coding units (the one place that decides it): segments whose speaker's role
+    is a coded role (``code.roles``, :mod:`concord.roles`), sorted by segment ID, with
+    columns segment_id, session_id, text."""
+    chosen = segments[segments["role"].isin(units)]
+    return chosen.sort_values("segment_id", kind="mergesort")[
+        ["segment_id", "session_id", "text"]].reset_index(drop=True)
+
+
+def codebook_texts(book: dict) -> dict[str, list[str]]:
+    """Per code, its definition, inclusion criterion and examples (non-empty strings)."""
+    out = {}
+    for c in book["codes"]:
+        texts = [c.get("definition"), c.get("include"), *(c.get("examples") or [])]
+        out[c["id"]] = [str(t).strip() for t in texts if t and str(t).strip()]
+    return out
+
+
+def coder_matrix(codings: pd.DataFrame, coverage: pd.DataFrame, coder: str,
+                 units: pd.DataFrame, codes: list[str]) -> np.ndarray:
+    """Units x codes: 1 where ``coder`` applied the code, 0 where it coded the unit's
+    session but not this code, NaN where it did not code the session."""
+    covered = np.isin(units["session_id"].to_numpy(),
+                      coverage.loc[coverage["coder"] == coder, "session_id"].to_numpy())
+    m = np.zeros((len(units), len(codes)))
+    c = codings[codings["coder"] == coder]
+    ui = pd.Index(units["segment_id"]).get_indexer(c["segment_id"])
+    ki = pd.Index(codes).get_indexer(c["code"])
+    ok = (ui >= 0) & (ki >= 0)
+    m[ui[ok], ki[ok]] = 1.0
+    m[~covered] = np.nan
+    return m
+
+
+@dataclass
+class Learned:
+    units: pd.DataFrame            # segment_id, session_id, text (every coding unit)
+    codes: list                    # all codebook codes, sorted
+    status: dict                   # code -> "coded" | "too_few" | "no_reference"
+    positives: dict                # code -> positive training units
+    train: np.ndarray              # bool per unit: a reference coding covers its session
+    labels: np.ndarray             # train units x codes (0/1)
+    fold: np.ndarray               # fold of each training unit (-1 = no cross-validation)
+    prob: np.ndarray               # units x codes, calibrated (NaN for codes not coded)
+    oof: np.ndarray                # train units x codes, out-of-fold calibrated
+    oof_pred: np.ndarray           # train units x codes, out-of-fold decisions (bool)
+    threshold: dict = field(default_factory=dict)  # code -> probability threshold
+    platt: dict = field(default_factory=dict)
+
+
+def learn(units: pd.DataFrame, codings: pd.DataFrame, coverage: pd.DataFrame, book: dict,
+          target: str = CONSENSUS, kind: str = "tfidf", folds: int = 5,
+          min_positive: int = 10, seed: int = 0, c: float = 1.0,
+          use_codebook: bool = True, features=None) -> Learned:
+    """Train and cross-validate one classifier per code; code every unit.
+    ``features``: a precomputed ``(matrix over units, transform)`` (benchmarks)."""
+    codes = sorted(c["id"] for c in book["codes"])
+    ref = coder_matrix(codings, coverage, target, units, codes)
+    train = ~np.isnan(ref[:, 0]) if codes else np.zeros(len(units), bool)
+    labels = np.nan_to_num(ref[train])
+    fold = lm.session_folds(units.loc[train, "session_id"].to_numpy(), folds)
+    n = len(units)
+    prob = np.full((n, len(codes)), np.nan)
+    oof = np.full((int(train.sum()), len(codes)), np.nan)
+    oof_pred = np.zeros(oof.shape, dtype=bool)
+    positives = {code: int(labels[:, k].sum()) for k, code in enumerate(codes)}
+    status, platts, thresholds = {}, {}, {}
+    for k, code in enumerate(codes):
+        if not train.any():
+            status[code] = "no_reference"
+        elif positives[code] < min_positive or positives[code] == len(labels):
+            status[code] = "too_few"
+        else:
+            status[code] = "coded"
+    coded = [k for k, code in enumerate(codes) if status[code] == "coded"]
+    if not coded:
+        return Learned(units, codes, status, positives, train, labels, fold, prob, oof,
+                       oof_pred)
+    x_all, transform = features if features is not None else \
+        lm.featurize(units["text"].tolist(), kind)
+    x_train = x_all[np.flatnonzero(train)]
+    extra = codebook_texts(book) if use_codebook else {}
+    for k in coded:
+        code = codes[k]
+        ex = transform(extra[code]) if extra.get(code) else None
+        r = lm.code_model(x_train, labels[:, k], fold, x_all, ex, seed, c)
+        prob[:, k], oof[:, k], oof_pred[:, k] = r["prob"], r["oof_prob"], r["oof_pred"]
+        platts[code], thresholds[code] = r["platt"], r["threshold"]
+    return Learned(units, codes, status, positives, train, labels, fold, prob, oof, oof_pred,
+                   thresholds, platts)
+
+
+def _note(status: str, positives: int, min_positive: int, has_folds: bool) -> str:
+    if status == "too_few":
+        return (f"too few positive examples ({positives} < {min_positive}, or every unit): "
+                "not coded")
+    if status == "no_reference":
+        return "no reference coding yet: not trained"
+    if not has_folds:
+        return "fewer than two coded sessions: no cross-validation"
+    return ""
+
+
+def code_table(res: Learned, confidence: float, min_positive: int) -> pd.DataFrame:
+    """Per-code precision, recall, F1 (out of fold, vs the reference), abstention share
+    and how many units the final coder codes."""
+    rows = []
+    has_folds = bool((res.fold >= 0).any())
+    nan = float("nan")
+    for k, code in enumerate(res.codes):
+        y = res.labels[:, k] == 1 if len(res.labels) else np.zeros(0, bool)
+        st = res.status[code]
+        tp = fp = fn = 0
+        prec = rec = f1 = abst = nan
+        coded_units = 0
+        if st == "coded":
+            coded_units = int((res.prob[:, k] >= res.threshold[code]).sum())
+            if has_folds:
+                p = res.oof[:, k]
+                pred = res.oof_pred[:, k]
+                tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
+                fn = int((~pred & y).sum())
+                prec = tp / (tp + fp) if tp + fp else nan
+                rec = tp / (tp + fn) if tp + fn else nan
+                f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan
+                abst = float(np.mean(np.maximum(p, 1 - p) < confidence))
+        rows.append({"code": code, "status": st, "units": int(res.train.sum()),
+                     "positives": res.positives[code], "true_positive": tp,
+                     "false_positive": fp, "false_negative": fn, "precision": prec,
+                     "recall": rec, "f1": f1, "abstained": abst, "coded_units": coded_units,
+                     "note": _note(st, res.positives[code], min_positive, has_folds)})
+    return pd.DataFrame(rows, columns=CODE_COLUMNS)
+
+
+def _pair_table(rater: np.ndarray, ref: np.ndarray, codes, seed, bootstrap, ci, reliable,
+                tentative) -> pd.DataFrame:
+    data = np.stack([rater.T, ref.T], axis=1)  # codes x 2 x units
+    t, _, _, _ = agreement.code_table(data, codes, seed, bootstrap, ci, reliable, tentative,
+                                      package_alpha=False)
+    return t
+
+
+def agreement_table(res: Learned, codings: pd.DataFrame, coverage: pd.DataFrame, seed: int,
+                    bootstrap: int, ci: float, reliable: float, tentative: float
+                    ) -> pd.DataFrame:
+    """``learned`` (out of fold) and ``machine`` against each human coder and the
+    consensus, and the human coders among themselves; see the module docstring."""
+    codes = res.codes
+    units = res.units[res.train].reset_index(drop=True)
+    humans = sorted(set(coverage["coder"]) - set(NON_HUMAN))
+    out = []
+    has_folds = bool((res.fold >= 0).any())
+    if len(units) and humans:
+        hm = np.stack([coder_matrix(codings, coverage, h, units, codes) for h in humans])
+        two = (~np.isnan(hm[:, :, 0])).sum(axis=0) >= 2 if codes else np.zeros(len(units), bool)
+        if two.any():
+            data = hm[:, two].transpose(2, 0, 1)  # codes x coders x units
+            t, _, _, _ = agreement.code_table(data, codes, seed, bootstrap, ci, reliable,
+                                              tentative, package_alpha=False)
+            out.append(t.assign(rater="human", reference="human"))
+        learned = res.oof_pred.astype(float)
+        machine = coder_matrix(codings, coverage, "machine", units, codes)
+        for ref_name in humans + [CONSENSUS]:
+            ref = coder_matrix(codings, coverage, ref_name, units, codes)
+            sel = ~np.isnan(ref[:, 0]) if codes else np.zeros(len(units), bool)
+            if not sel.any():
+                continue
+            if has_folds:
+                t = _pair_table(learned[sel], ref[sel], codes, seed, bootstrap, ci, reliable,
+                                tentative)
+                not_coded = [res.status[c] != "coded" for c in codes]
+                stat_cols = ["percent_agreement", "cohen_kappa", "fleiss_kappa", "gwet_ac1",
+                             "krippendorff_alpha", "ci_low", "ci_high", "p_below_threshold"]
+                t.loc[not_coded, stat_cols] = np.nan
+                t.loc[not_coded, "reliability"] = "undefined"
+                t.loc[not_coded, "meets_threshold"] = False
+                t.loc[not_coded, "note"] = "not coded: too few positive examples"
+                out.append(t.assign(rater=LEARNED, reference=ref_name))
+            msel = sel & ~np.isnan(machine[:, 0])
+            if msel.any():
+                t = _pair_table(machine[msel], ref[msel], codes, seed, bootstrap, ci,
+                                reliable, tentative)
+                out.append(t.assign(rater="machine", reference=ref_name))
+    if not out:
+        return pd.DataFrame(columns=AGREEMENT_COLUMNS)
+    table = pd.concat(out, ignore_index=True)[AGREEMENT_COLUMNS]
+    order = {"human": 0, LEARNED: 1, "machine": 2}
+    table = table.assign(_o=table["rater"].map(order))
+    return table.sort_values(["_o", "reference", "code"], kind="mergesort").drop(
+        columns="_o").reset_index(drop=True)
+
+
+def learned_codings(res: Learned, confidence: float) -> pd.DataFrame:
+    """The learned coder's codes on every unit (probability at or above the code's
+    threshold, codes it codes), with the calibrated probability and whether it is
+    confident (max(p, 1-p) >= confidence)."""
+    k_coded = [k for k, c in enumerate(res.codes) if res.status[c] == "coded"]
+    if not k_coded:
+        return pd.DataFrame(columns=CODINGS_COLUMNS)
+    p = res.prob[:, k_coded]
+    t = np.array([res.threshold[res.codes[k]] for k in k_coded])
+    ui, kj = np.nonzero(p >= t[None, :])
+    probs = p[ui, kj]
+    df = pd.DataFrame({"segment_id": res.units["segment_id"].to_numpy()[ui],
+                       "coder": LEARNED,
+                       "code": np.asarray(res.codes, dtype=object)[np.asarray(k_coded)[kj]],
+                       "probability": np.round(probs, 6),
+                       "confident": np.maximum(probs, 1 - probs) >= confidence})
+    return df.sort_values(["segment_id", "code"], kind="mergesort").reset_index(drop=True)
+
+
+def abstained(res: Learned, confidence: float) -> np.ndarray:
+    """Bool per unit: for some coded code, max(p, 1 - p) < confidence."""
+    k_coded = [k for k, c in enumerate(res.codes) if res.status[c] == "coded"]
+    if not k_coded:
+        return np.zeros(len(res.units), bool)
+    p = res.prob[:, k_coded]
+    return (np.maximum(p, 1 - p) < confidence).any(axis=1)
+
+
+def next_list(res: Learned, agree: pd.DataFrame, machine: pd.DataFrame, confidence: float,
+              target: str = CONSENSUS) -> pd.DataFrame:
+    """Units to code next, ranked (see the module docstring): the units the learned
+    coder abstains on, and for codes with too few examples the units the keyword coder
+    (``machine``: segment_id, code) applied them to; among units no reference covers
+    (all units when every session is covered)."""
+    units = res.units
+    cand = ~res.train if (~res.train).any() else np.ones(len(units), bool)
+    score = np.zeros(len(units))
+    contrib = np.zeros((len(units), len(res.codes)))
+    alpha = {}
+    if len(agree):
+        a = agree[(agree["rater"] == LEARNED) & (agree["reference"] == target)]
+        alpha = dict(zip(a["code"], a["krippendorff_alpha"].astype(float)))
+    mi = pd.Index(units["segment_id"]).get_indexer(machine["segment_id"])
+    for k, code in enumerate(res.codes):
+        st = res.status[code]
+        if st == "coded":
+            p = res.prob[:, k]
+            a = alpha.get(code, float("nan"))
+            weak = 1.0 if np.isnan(a) else 1.0 - max(a, 0.0)
+            unc = np.where(np.maximum(p, 1 - p) < confidence, 1 - np.abs(2 * p - 1), 0.0)
+            contrib[:, k] = unc * weak
+        elif st == "too_few":
+            hit = mi[(machine["code"].to_numpy() == code) & (mi >= 0)]
+            contrib[hit, k] = 1.0
+    score = contrib.sum(axis=1)
+    pick = np.flatnonzero(cand & (score > 0))
+    codes_arr = np.asarray(res.codes, dtype=object)
+    rows = []
+    for i in pick:
+        ks = [k for k in np.argsort(-contrib[i], kind="mergesort") if contrib[i, k] > 0]
+        rows.append((units["segment_id"].iat[i], units["session_id"].iat[i],
+                     round(float(score[i]), 6), ";".join(codes_arr[ks]), units["text"].iat[i]))
+    df = pd.DataFrame(rows, columns=NEXT_COLUMNS[1:])
+    df = df.sort_values(["score", "segment_id"], ascending=[False, True], kind="mergesort")
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    return df.reset_index(drop=True)

@@ -376,3 +376,18 @@ def test_init_falls_back_to_multiline_turns_and_names_the_file_on_error(tmp_path
     bad.write_text("hello there\n\nand more\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"bad\.txt, line 1: expected 'Label: text'"):
         scaffold.init_study(tmp_path / "t", [bad])
+
+
+def test_every_transcript_format_has_a_file_name_for_its_restricted_copy():
+    from concord import transcripts
+    assert set(scaffold.EXTENSIONS) == set(transcripts.FORMATS)
+
+
+@pytest.mark.skipif(not (REPO.parent / "shared" / "fixtures" / "transcripts").is_dir(),
+                    reason="../shared/fixtures absent (real QMSum meeting transcripts)")
+def test_init_takes_real_qmsum_meetings(tmp_path):
+    src = REPO.parent / "shared" / "fixtures" / "transcripts"
+    files = [src / "qmsum_ES2004a.json", src / "qmsum_Bed003.json"]
+    n = scaffold.init_study(tmp_path / "m", files)
+    assert n["sessions"] == 2 and n["formats"] == {"qmsum": 2}
+    assert (tmp_path / "m" / "restricted" / "transcripts" / "S01.json").is_file()

@@ -38,7 +38,9 @@ _FACILITATOR = re.compile(r"^(moderator|facilitator|interviewer|host|chair|mod|r
 _GENERIC = re.compile(r"^((speaker|participant|respondent|person|voice|unknown|p)\s*\d*|"
                       r"(moderator|facilitator|interviewer|host|chair|mod|researcher)\s*\d*)$",
                       re.IGNORECASE)
-EXTENSIONS = {"labelled": ".txt", "labelled_multiline": ".txt", "webvtt": ".vtt", "docx": ".docx"}
+# the file name a copied transcript gets, by format (every format transcripts.py reads)
+EXTENSIONS = {"labelled": ".txt", "labelled_multiline": ".txt", "webvtt": ".vtt", "srt": ".srt",
+              "docx": ".docx", "pdf": ".pdf", "qmsum": ".json"}
 
 
 @dataclass

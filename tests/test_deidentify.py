@@ -359,9 +359,11 @@ def test_demo_corpus_recall_if_present():
 
 def test_extra_names_from_config_are_redacted_everywhere():
     """deidentify.names: names the team knows (e.g. one the leak gate reported)."""
-    # a census first name is found without the list (capitalised)
+    # a census first name is found without the list (capitalised) and, found once, is
+    # redacted wherever it recurs, in any case unless it is also an English word
+    # (the leak gate looks for every key entry)
     out, res = one("Luis took a leave, and LUIS was great. luis is a word here.")
-    assert out == "[NAME-1] took a leave, and LUIS was great. luis is a word here."
+    assert out == "[NAME-1] took a leave, and [NAME-1] was great. [NAME-1] is a word here."
     roster = pd.read_csv(pd.io.common.StringIO(ROSTER), sep="\t", dtype=str,
                          keep_default_na=False)
     res = deid.deidentify_session("Maria: Luis took a leave, and LUIS was great.\n",

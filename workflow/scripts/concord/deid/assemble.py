@@ -11,6 +11,7 @@ import pandas as pd
 from concord import transcripts
 from concord.deid.common import (MONTH_NAMES_AS_NAMES, REDACTION_COLUMNS, STOP_CAPS, Candidate,
                                  Result)
+from concord.deid import lexicons
 from concord.deid.detect import detect_turns, resolve
 from concord.deid.detectors import PROPAGATING
 from concord.deid.gates import _View
@@ -111,8 +112,9 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
         extra: dict[int, list[Candidate]] = {}
         for i, s, e, found in _word_hits(prop_regex, full.text, full.starts, texts):
             name, type_ = cue_names[" ".join(found.split()).casefold()]
-            if found not in (name, name.upper()):
-                continue  # propagated names: capitalised or ALL CAPS only
+            if found not in (name, name.upper()) and lexicons.is_common_word(name):
+                continue  # a name that is also a word: capitalised or ALL CAPS only
+            # (any other name in any case: the leak gate looks for it case-insensitively)
             if not _name_ok(name, texts[i], s, e):
                 continue
             if allow and fold(found) in allow:

@@ -101,4 +101,8 @@ PRIORITY: dict[str, int] = {"propagated": 9, "roster-ambiguous": 2, **PRIORITY_E
 for _d in DETECTORS:
     PRIORITY.setdefault(_d.label, _d.priority)
 # labels whose finds are propagated (study lexicon, bare mentions)
-PROPAGATING = tuple(dict.fromkeys(d.label for d in DETECTORS if d.propagates))
+# A name redacted once is redacted wherever it recurs in the session (capitalised): the
+# leak gate looks for every key entry everywhere, so a name found without a cue (census
+# name, unknown capitalised word redacted on review's suggestion) propagates too.
+PROPAGATING = tuple(dict.fromkeys([*(d.label for d in DETECTORS if d.propagates),
+                                   "name-freq", "name-unknown"]))

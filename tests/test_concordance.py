@@ -227,6 +227,7 @@ def test_concordance_script(study, tmp_path, monkeypatch):
         output=SimpleNamespace(**{k: str(out / v) for k, v in OUTPUTS.items()}),
         log=[str(tmp_path / "concordance.log")],
         params=SimpleNamespace(groups=GROUPS, coder="consensus", seed=3, bootstrap=100, ci=0.9,
+                               unit_roles=["participant"], code_roles={},
                                top_k=2, permutations=500, fdr=0.05))
     script = Path(__file__).resolve().parents[1] / "workflow/scripts/concordance.py"
     runpy.run_path(str(script), init_globals={"snakemake": sm})

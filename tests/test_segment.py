@@ -215,7 +215,7 @@ def test_segment_summary(segmented, monkeypatch):
                            participants=str(out / "participants_by_group.tsv"),
                            numbers=str(out / "numbers.json")),
                log=dict(log=str(segmented / "sum.log")),
-               params=dict(groups=GROUPS, unit="sentence"))
+               params=dict(groups=GROUPS, unit="sentence", unit_roles=["participant"]))
     summary = read_tsv(out / "summary.tsv")
     assert list(summary.columns) == seg.SUMMARY_COLUMNS
     a1 = summary.iloc[0]

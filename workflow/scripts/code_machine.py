@@ -14,8 +14,8 @@ for path, out in zip(sm.input.segments, sm.output.codings):
     segments = roles.read_segment_columns(path, ["segment_id", "speaker_id", "participant_id",
                                                  "text"], only=False)
     codings = code.code_segments(segments, codebook, window=sm.params.negation_window,
-                                 cues=sm.params.negation_cues, units=tuple(getattr(sm.params, "unit_roles", None) or ["participant"]),
-                                 code_roles=dict(getattr(sm.params, "code_roles", None) or {}))
+                                 cues=sm.params.negation_cues, units=tuple(sm.params.unit_roles),
+                                 code_roles=dict(sm.params.code_roles))
     write_tsv(codings, out, sort_by=["segment_id", "code"])
     print(f"{path}: {len(codings)} codings of {codings['segment_id'].nunique()} segments",
           file=sys.stderr)

@@ -27,7 +27,7 @@ def main(sm):
     segments = pd.concat([roles.read_segment_columns(p, seg_cols) for p in sm.input.segments],
                          ignore_index=True)
     participants = read_tsv(sm.input.participants, ["participant_id", "session_id", "group"])
-    units, code_roles = tuple(getattr(sm.params, "unit_roles", None) or ["participant"]), dict(getattr(sm.params, "code_roles", None) or {})
+    units, code_roles = tuple(sm.params.unit_roles), dict(sm.params.code_roles)
 
     mine = cc.coder_codings(codings, sm.params.coder, segments, code_ids,
                             source=str(sm.input.codings), log=log, units=units,

@@ -27,7 +27,7 @@ def main(sm):
     table = qt.exemplars(segments, codings, machine, coverage, groups,
                          [c["id"] for c in book["codes"]], sm.params.coder,
                          int(q["per_cell"]), int(q["min_words"]), int(q["max_words"]),
-                         units=tuple(getattr(sm.params, "unit_roles", None) or ["participant"]))
+                         units=tuple(sm.params.unit_roles))
     write_tsv(table, sm.output.exemplars)
     qt.fragment(table, groups, book["codes"], str(sm.output.exemplars)).write(sm.output.numbers)
     print(f"quotes: {len(table)} exemplars", file=sys.stderr)

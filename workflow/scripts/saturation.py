@@ -11,7 +11,7 @@ from concord.tsvio import read_tsv, write_tsv  # noqa: E402
 
 
 def main(sm):
-    units = tuple(getattr(sm.params, "unit_roles", None) or ["participant"])
+    units = tuple(sm.params.unit_roles)
     seg_cols = ["segment_id", "session_id", "turn", "participant_id", "group"]
     segments = pd.concat([roles.read_segment_columns(p, seg_cols) for p in sm.input.segments],
                          ignore_index=True)

@@ -15,7 +15,7 @@ segments = pd.concat([seg.read_segments(p) for p in sm.input.segments], ignore_i
 sessions = read_tsv(sm.input.sessions, required=["session_id", "group"])
 participants = read_tsv(sm.input.participants, required=["participant_id", "session_id"])
 summary, by_group = seg.summarise(segments, sessions, participants, list(sm.params.groups),
-                                  units=tuple(getattr(sm.params, "unit_roles", None) or ["participant"]))
+                                  units=tuple(sm.params.unit_roles))
 write_tsv(summary, sm.output.summary)
 write_tsv(by_group, sm.output.participants)
 

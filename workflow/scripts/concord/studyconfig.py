@@ -21,7 +21,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from concord import limits
-from concord.tsvio import InputError, read_tsv
+from concord.tsvio import InputError, decode_utf8, read_tsv
 
 
 def _load_schema(path) -> dict:
@@ -105,13 +105,7 @@ def load_coders(config: dict, schema_path) -> pd.DataFrame:
 def read_text(path, what: str = "file") -> str:
     """A user's text file as UTF-8 (a BOM is dropped); not UTF-8 is an
     :class:`InputError` naming the file and the line."""
-    data = Path(path).read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"{path}, line {line}: the {what} is not UTF-8 text (byte "
-                         f"{exc.start}); save it as UTF-8") from None
+    return decode_utf8(Path(path).read_bytes(), path, f"the {what}", encoding="utf-8-sig")
 
 
 def load_sheet(path, schema_path, key: str | None = None, restricted: bool = False) -> pd.DataFrame:

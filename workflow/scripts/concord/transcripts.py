@@ -103,7 +103,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from concord import limits
-from concord.tsvio import InputError
+from concord.tsvio import InputError, decode_utf8
 
 FORMATS = ("labelled", "labelled_multiline", "webvtt", "srt", "docx", "pdf", "qmsum")
 UNKNOWN_SPEAKER = "Unknown speaker"
@@ -709,12 +709,7 @@ def read_raw(path) -> str | bytes:
         data = fh.read()
     if data.startswith((b"PK\x03\x04", b"%PDF")):
         return data
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"{path}, line {line}: not UTF-8 text (byte {exc.start}); save the "
-                         f"transcript as UTF-8") from None
+    return decode_utf8(data, path, advice="save the transcript as UTF-8")
 
 
 def parse(raw: str | bytes, labels=None, source: str = "transcript",

@@ -40,9 +40,9 @@ def read_tsv(path: str | os.PathLike, required: list[str] | None = None,
         raise InputError(f"{path}: file is empty; expected a header line") from None
     except pd.errors.ParserError as exc:
         raise InputError(f"{path}: not a valid TSV ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}, line {_line_of_byte(path, exc)}: not UTF-8 text; save the "
-                         f"file as UTF-8 (tab-separated)") from None
+    except UnicodeDecodeError:  # pandas gives an offset in its buffer: decode the file
+        decode_utf8(path.read_bytes(), path, advice="save the file as UTF-8 (tab-separated)")
+        raise
     missing = [c for c in (required or []) if c not in df.columns]
     if missing:
         header = pd.read_csv(path, sep="\t", nrows=0, quoting=csv.QUOTE_NONE).columns if only \
@@ -52,15 +52,17 @@ def read_tsv(path: str | os.PathLike, required: list[str] | None = None,
     return df
 
 
-def _line_of_byte(path, exc: UnicodeDecodeError) -> int:
-    """The line of the first byte that is not UTF-8 (pandas reports its offset in a
-    buffer, not in the file: decode the file again to find it)."""
-    data = Path(path).read_bytes()
+def decode_utf8(data: bytes, source, subject: str = "", advice: str = "save it as UTF-8",
+                encoding: str = "utf-8") -> str:
+    """``data`` decoded; bytes that are not UTF-8 are an :class:`InputError` naming
+    ``source`` and the line of the first bad byte (``subject``: "the sheet" ...)."""
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as again:
-        return data[:again.start].count(b"\n") + 1
-    return 1
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        what = f"{subject} is not" if subject else "not"
+        raise InputError(f"{source}, line {line}: {what} UTF-8 text (byte {exc.start}); "
+                         f"{advice}") from None
 
 
 def format_value(value, digits: int = 6) -> str:

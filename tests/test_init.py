@@ -126,6 +126,57 @@ def test_init_writes_a_study_folder_and_prints_no_label(tmp_path, transcripts, c
     studyconfig.validate_config(cfg, SCHEMA, source="config/config.yaml")
     cfg["groups"].append({"id": "group2", "label": "B"})
     studyconfig.validate_config(cfg, SCHEMA)
+    # unstated metadata is commented out (reads "not reported"), never placeholder text
+    assert set(yaml.safe_load((study / "config" / "config.yaml").read_text())["study"]) == {
+        "id", "title", "synthetic"}
+
+
+def test_a_placeholder_left_by_init_stops_the_run_naming_file_line_and_key(tmp_path, transcripts):
+    study = tmp_path / "teachers"
+    scaffold.init_study(study, transcripts)
+    cfg_path, book_path = study / "config" / "config.yaml", study / "config" / "codebook.yaml"
+    cfg = studyconfig.validate_config(yaml.safe_load(cfg_path.read_text()), SCHEMA)
+    book = yaml.safe_load(book_path.read_text())
+    with pytest.raises(InputError) as err:
+        studyconfig.check_placeholders(cfg, book, cfg_path, book_path)
+    msg = str(err.value)
+    lines = cfg_path.read_text().splitlines()
+    title_line = next(n for n, t in enumerate(lines, 1) if t.strip().startswith("title:"))
+    label_line = next(n for n, t in enumerate(lines, 1) if t.strip().startswith("label:"))
+    assert f"{cfg_path}, lines {title_line}, {label_line}: study.title, groups.0.label" in msg
+    assert "codes.0.definition, codes.1.definition" in msg and str(book_path) in msg
+    # what a user does: state the title and labels, write the codes; uncomment nothing
+    cfg_path.write_text(cfg_path.read_text().replace('"TO FILL IN: the study\'s title"', "Time")
+                        .replace('"TO FILL IN: group label"', "Teachers"))
+    with pytest.raises(InputError) as err:  # the codebook still holds the examples
+        studyconfig.check_placeholders(yaml.safe_load(cfg_path.read_text()), book, cfg_path,
+                                       book_path)
+    assert str(cfg_path) not in str(err.value)
+    book_path.write_text(book_path.read_text().replace("TO FILL IN (example code). ", "")
+                         .replace("TO FILL IN: codebook title", "Time and support"))
+    studyconfig.check_placeholders(yaml.safe_load(cfg_path.read_text()),
+                                   yaml.safe_load(book_path.read_text()), cfg_path, book_path)
+    # a metadata value left as placeholder text is caught too (older init versions)
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["study"]["recruitment"] = "TO FILL IN: how participants were approached"
+    with pytest.raises(InputError, match=r"study\.recruitment"):
+        studyconfig.check_placeholders(cfg, yaml.safe_load(book_path.read_text()), "c.yaml",
+                                       book_path)
+
+
+def test_the_checklist_reads_not_reported_for_metadata_init_left_commented_out(tmp_path,
+                                                                                 transcripts):
+    from concord import manuscript
+    study = tmp_path / "teachers"
+    scaffold.init_study(study, transcripts)
+    cfg = yaml.safe_load((study / "config" / "config.yaml").read_text())
+    checklist = yaml.safe_load((REPO / "workflow" / "report" / "coreq.yaml").read_text())
+    table = manuscript.checklist_markdown(checklist, cfg)
+    rows = {int(r.split("|")[1]): r for r in table.splitlines() if r.startswith("| ")
+            and r.split("|")[1].strip().isdigit()}
+    for n in (1, 11, 14):  # facilitators, recruitment, setting: commented out by init
+        assert rows[n].split("|")[3].strip() == "not reported", rows[n]
+    assert "TO FILL IN" not in table
 
 
 def test_init_refuses_an_existing_study_and_a_missing_file(tmp_path, transcripts):
@@ -264,6 +315,9 @@ def _fill_in(study: Path) -> None:
     cfg["concordance"] = {"bootstrap": 50, "permutations": 200}
     cfg["manuscript"] = {"formats": ["html"]}
     (study / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    book = study / "config" / "codebook.yaml"  # the example codes, made the study's own
+    book.write_text(book.read_text().replace("TO FILL IN (example code). ", "")
+                    .replace("TO FILL IN: codebook title", "Time and support"))
 
 
 def _run(study: Path, *args: str, check: bool = True):
@@ -391,3 +445,81 @@ def test_init_takes_real_qmsum_meetings(tmp_path):
     n = scaffold.init_study(tmp_path / "m", files)
     assert n["sessions"] == 2 and n["formats"] == {"qmsum": 2}
     assert (tmp_path / "m" / "restricted" / "transcripts" / "S01.json").is_file()
+
+
+def test_init_takes_lower_case_and_role_labels_as_speakers_to_name(tmp_path):
+    """Real interview transcripts label turns 'interviewer:'/'interviewee:' (lower case,
+    which the parser does not take as labels on its own) and wrap long turns onto
+    continuation lines; a role label is not a name: the roster asks for the name."""
+    raw = tmp_path / "Interview 3.txt"
+    raw.write_text("interviewee: Thanks. This meeting is being recorded.\n\n"
+                   "interviewer: All right. So can we have some background information about "
+                   "you? How much\n\nexperience do you have?\n\n"
+                   "interviewee: I studied finance. Then I switched to data science.\n\n"
+                   "interviewer: Perfect. Thank you.\n", encoding="utf-8")
+    n = scaffold.init_study(tmp_path / "s", [raw])
+    assert n["formats"] == {"labelled_multiline": 1} and n["turns"] == 4
+    assert n["participants"] == 1 and n["facilitators"] == 1
+    assert n["unnamed_labels"] == 2 and n["labels_in_text"] == 0  # roles are no identifiers
+    roster = read_tsv(tmp_path / "s" / "restricted" / "roster.tsv")
+    assert list(roster["participant_id"]) == ["P01", "MOD"]
+    assert list(roster["full_name"]) == ["FILL-IN-S01-P01", "FILL-IN-S01-MOD"]
+    # prose with colons is not a transcript: the parser's own error, naming the line
+    prose = tmp_path / "notes.txt"
+    prose.write_text("Notes from the day\nwe met at ten: all good\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"notes\.txt, line 1: expected 'Label: text'"):
+        scaffold.init_study(tmp_path / "t", [prose])
+
+
+FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures absent (QualCoder's "
+                    "example focus group, vtt.js WebVTT captions)")
+def test_init_on_real_qualcoder_and_webvtt_files_asks_for_the_names_of_numbered_labels(tmp_path):
+    files = [FIXTURES / "transcripts" / "qualcoder_example_transcript.txt",
+             FIXTURES / "webvtt" / "mozilla_vttjs_cycle-collector-talk.vtt",
+             FIXTURES / "webvtt" / "taguette_style_note_srt_timestamps.vtt"]
+    n = scaffold.init_study(tmp_path / "s", files)
+    assert n["formats"] == {"labelled": 1, "webvtt": 2}
+    roster = read_tsv(tmp_path / "s" / "restricted" / "roster.tsv")
+    by_label = dict(zip(roster["speaker_label"], roster["full_name"]))
+    # QualCoder's [id1] and a WebVTT without voices name nobody; voices that are names do
+    assert by_label["id1"] == "FILL-IN-S01-P01" and by_label["id3"] == "FILL-IN-S01-P03"
+    assert by_label["Unknown speaker"].startswith("FILL-IN-S03-")
+    assert by_label["Kyle Huey"] == "Kyle Huey"
+    assert n["unnamed_labels"] == 4
+
+
+@pytest.mark.skipif(not (FIXTURES / "refi_qda").is_dir(),
+                    reason="../shared/fixtures/refi_qda absent (ATLAS.ti and Taguette QDC)")
+def test_qdc_import_writes_a_study_codebook_that_stops_until_its_gaps_are_filled(tmp_path,
+                                                                                  capsys):
+    schema = REPO / "workflow" / "schemas" / "codebook.schema.yaml"
+    out = tmp_path / "codebook.yaml"
+    qdc = FIXTURES / "refi_qda" / "atlasti_win_23.4.0_codebook.qdc"
+    assert cli.main(["qdc", "import", str(qdc), "--out", str(out)]) == 0
+    assert "1 code(s) in 1 category; 1 value(s) read 'TO FILL IN'" in capsys.readouterr().out
+    book = studyconfig.load_codebook(out, schema)  # valid for the run as written
+    assert book["categories"] == ["code_group"]
+    assert book["codes"] == [{"id": "CODE1", "name": "code1", "category": "code_group",
+                              "parent": None, "definition": "description", "patterns": {}}]
+    with pytest.raises(InputError, match=r"codebook\.yaml, line 3: title"):
+        studyconfig.check_placeholders({}, book, "c.yaml", out)
+    # Taguette: no sets, no descriptions, hierarchy in the names
+    out2 = tmp_path / "taguette.yaml"
+    assert cli.main(["qdc", "import", str(FIXTURES / "refi_qda" /
+                                        "taguette_codebook_export_expected.qdc"),
+                     "--out", str(out2)]) == 0
+    book = studyconfig.load_codebook(out2, schema)
+    assert book["categories"] == ["uncategorised"]
+    assert [c["parent"] for c in book["codes"]] == [None, None, "INTERESTING"]
+    with pytest.raises(InputError, match=r"codes\.0\.definition, codes\.1\.definition, "
+                                         r"codes\.2\.definition"):
+        studyconfig.check_placeholders({}, book, "c.yaml", out2)
+    # a damaged export: the error names the file, exit 2, nothing written
+    bad = tmp_path / "bad.yaml"
+    assert cli.main(["qdc", "import", str(FIXTURES / "refi_qda" /
+                                       "atlasti_win_23.4.0_codebook_truncated.qdc"),
+                     "--out", str(bad)]) == 2
+    assert "truncated or damaged" in capsys.readouterr().err and not bad.exists()

@@ -27,6 +27,9 @@ HUMAN_CODERS = sorted(set(CODERS["coder"]))
 ANALYSIS_CODER = config["concordance"]["coder"] if HUMAN_CODERS else "machine"
 ROSTER = studyconfig.load_sheet(config["deidentify"]["roster"], SCHEMAS / "roster.schema.yaml", restricted=True)
 CODEBOOK = studyconfig.load_codebook(config["codebook"], SCHEMAS / "codebook.schema.yaml")
+# a value `concord init` wrote to be replaced ("TO FILL IN") never reaches a manuscript
+studyconfig.check_placeholders(config, CODEBOOK, (workflow.overwrite_configfiles
+                                                  or ["config/config.yaml"])[-1], config["codebook"])
 studyconfig.check_study(config, SESSIONS, PARTICIPANTS, CODERS)
 studyconfig.check_roster(config, ROSTER, PARTICIPANTS, SESSIONS)
 

@@ -113,10 +113,23 @@ def _run_qdc_export(args) -> int:
 def _run_qdc_import(args) -> int:
     from pathlib import Path
     import yaml
-    from concord import refiqda
-    book = refiqda.qdc_to_codebook(Path(args.qdc).read_bytes(), args.qdc)
+    from concord import refiqda, scaffold
     from concord.atomic import write_text
-    write_text(args.out, yaml.safe_dump(book, sort_keys=False, allow_unicode=True))
+    from concord.studyconfig import PLACEHOLDER
+    from concord.tsvio import InputError
+    try:
+        book = scaffold.study_codebook(
+            refiqda.qdc_to_codebook(Path(args.qdc).read_bytes(), args.qdc), args.qdc)
+    except (InputError, OSError) as exc:
+        print(f"concord qdc import: {exc}", file=sys.stderr)
+        return 2
+    text = yaml.safe_dump(book, sort_keys=False, allow_unicode=True)
+    write_text(args.out, f"# imported by `concord qdc import` from {Path(args.qdc).name}\n{text}")
+    todo = sum(1 for line in text.splitlines() if PLACEHOLDER in line)
+    print(f"concord qdc import: {args.out}: {len(book['codes'])} code(s) in "
+          f"{len(book['categories'])} categor{'y' if len(book['categories']) == 1 else 'ies'}; "
+          f"{todo} value(s) read '{PLACEHOLDER}' (the title, missing definitions); no code "
+          f"has patterns yet: add terms or phrases for the automatic coder")
     return 0
 
 

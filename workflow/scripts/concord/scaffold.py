@@ -28,16 +28,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from concord import roles
 from concord import transcripts as tr
 from concord.tsvio import InputError
 
 # labels that name a role rather than a person: the first per session is the moderator
 _FACILITATOR = re.compile(r"^(moderator|facilitator|interviewer|host|chair|mod|researcher)\b",
                           re.IGNORECASE)
-# labels that are not a person's name (so not a name to redact or to look for)
-_GENERIC = re.compile(r"^((speaker|participant|respondent|person|voice|unknown|p)\s*\d*|"
-                      r"(moderator|facilitator|interviewer|host|chair|mod|researcher)\s*\d*)$",
-                      re.IGNORECASE)
+# labels that are not a person's name (so not a name to redact or to look for): a
+# role (concord.roles: Interviewee, Client 2, Moderator), a label with a digit
+# (Speaker 2, P3, QualCoder's [id1]) or an unknown voice
+_GENERIC = re.compile(r"\d|^(?:(?:unknown|unidentified)\s+)?"
+                      r"(?:speaker|person|voice|unknown|unidentified|p|mod|s)$", re.IGNORECASE)
 # the file name a copied transcript gets, by format (every format transcripts.py reads)
 EXTENSIONS = {"labelled": ".txt", "labelled_multiline": ".txt", "webvtt": ".vtt", "srt": ".srt",
               "docx": ".docx", "pdf": ".pdf", "qmsum": ".json"}
@@ -54,25 +56,69 @@ class Session:
     in_text: list[str] = field(default_factory=list)  # labels also said in the turns
 
 
+_PREFIX = re.compile(r"^[ \t]*([^\s:\[\](){}<>#@*][^:\[\](){}<>\n]{0,39}?)[ \t]*:[ \t]")
+
+
+def recurring_labels(text: str) -> list[str] | None:
+    """Speaker labels of a transcript whose labels the parser does not take on their own
+    (lower case: ``interviewer:``, ``interviewee:``): the prefixes before ``': '`` that
+    start at least two lines, at most four words, no sentence punctuation. None when
+    fewer than two such labels are found (a transcript with one speaker is no study)."""
+    counts: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _PREFIX.match(line)
+        if not m:
+            continue
+        lab = " ".join(m.group(1).split())
+        if len(lab.split()) > 4 or re.search(r"[.,;!?\"“”]", lab):
+            continue
+        key = lab.casefold()
+        counts[key] = counts.get(key, 0) + 1
+        first.setdefault(key, lab)
+    labels = [first[k] for k, n in counts.items() if n >= 2]
+    return labels if len(labels) >= 2 else None
+
+
+def _parse_labelled(raw, path, labels):
+    """Labelled text: one line per turn, else turns continued over several lines,
+    labels alone on their line (Otter, Rev): ``(format, turns)``."""
+    try:
+        return "labelled", tr.parse(raw, labels, source=str(path), fmt="labelled",
+                                    log=io.StringIO())
+    except InputError as exc:
+        try:
+            turns = tr.parse(raw, labels, source=str(path), fmt="labelled_multiline",
+                             log=io.StringIO())
+        except InputError:
+            turns = None
+        if not turns:
+            raise exc from None
+        return "labelled_multiline", turns
+
+
 def detect_session(path, session_id: str) -> Session:
     """Parse one transcript with :mod:`concord.transcripts` (format detected) and
     collect its speaker labels in order of appearance."""
     raw = tr.read_raw(path)
     fmt, _ = tr.detect_format(raw)
     try:
-        turns = tr.parse(raw, None, source=str(path), fmt=fmt, log=io.StringIO())
-    except InputError:
-        if fmt != "labelled":
+        if fmt == "labelled":
+            fmt, turns = _parse_labelled(raw, path, None)
+        else:
+            turns = tr.parse(raw, None, source=str(path), fmt=fmt, log=io.StringIO())
+    except InputError as first_error:
+        if fmt not in ("labelled", "labelled_multiline"):
             raise
-        # turns continued over several lines, labels alone on their line (Otter, Rev)
+        # labels the parser does not take on their own (lower case), recurring at line
+        # starts: parsed as the roster's labels (the workflow parses with the roster)
+        labels = recurring_labels(raw)
+        if labels is None:
+            raise
         try:
-            turns = tr.parse(raw, None, source=str(path), fmt="labelled_multiline",
-                             log=io.StringIO())
+            fmt, turns = _parse_labelled(raw, path, labels)
         except InputError:
-            turns = None
-        if not turns:
-            raise
-        fmt = "labelled_multiline"
+            raise first_error from None
     if not turns:
         raise InputError(f"{path}: no speaker turns found; a transcript needs lines like "
                          f"'Name: text', WebVTT cues with <v Name> voices, or a DOCX with "
@@ -83,8 +129,10 @@ def detect_session(path, session_id: str) -> Session:
             labels.append(t.label)
     text = " ".join(t.text for t in turns)
     s = Session(session_id, str(path), fmt, labels, len(turns))
-    s.in_text = [lab for lab in labels if re.search(rf"(?<!\w){re.escape(lab)}(?!\w)", text,
-                                                    re.IGNORECASE)]
+    # a label said in the talk is an identifier to the redactor and the gate, unless
+    # it names a role ("Interviewee", "Client 2")
+    s.in_text = [lab for lab in labels if not roles.is_role_label(lab)
+                 and re.search(rf"(?<!\w){re.escape(lab)}(?!\w)", text, re.IGNORECASE)]
     return s
 
 
@@ -113,7 +161,7 @@ def placeholder_name(label: str, pid: str, session_id: str) -> str:
     """The roster's ``full_name`` before the user fills it in: the label itself when it
     looks like a person's name (``Maria``, ``Dr. Okafor``), else a marker that occurs
     in no transcript (``Speaker 2``, ``Moderator`` are not names to redact)."""
-    if _GENERIC.match(label.strip()):
+    if _GENERIC.search(label.strip()) or roles.is_role_label(label):
         return f"FILL-IN-{session_id}-{pid}"
     return label
 
@@ -131,7 +179,8 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 CONFIG_TEMPLATE = """\
-# Study configuration written by `concord init`. Fill in the fields marked TO FILL IN.
+# Study configuration written by `concord init`. Replace every "TO FILL IN" value: the
+# run stops, naming the line, while one is left (a manuscript never prints one).
 # Every key is documented in the repository's config/README.md; a key you leave out
 # gets the default documented there (the same for every study), never the demo's value.
 # Relative paths are relative to this study folder.
@@ -139,12 +188,15 @@ study:
   id: {study_id}
   title: "TO FILL IN: the study's title"
   synthetic: false
-  # COREQ items: what you state here is reported; what you leave out reads "not reported".
-  research_question: "TO FILL IN: the research question or aim"
-  setting: "TO FILL IN: where the sessions took place (online, clinic, school ...)"
-  dates: "TO FILL IN: when the sessions were held"
-  recruitment: "TO FILL IN: how participants were approached and selected"
-  facilitators: "TO FILL IN: who moderated (credentials, occupation, gender, experience, relationship to participants)"
+  # COREQ items, all optional: uncomment a line and state it. A key left commented out
+  # reads "not reported" in the manuscript and the COREQ checklist (config/README.md
+  # lists all of them: sampling, interview_guide, recording, duration, ethics ...).
+  # research_question: "the research question or aim"
+  # setting: "where the sessions took place (online, clinic, school ...)"
+  # dates: "when the sessions were held"
+  # recruitment: "how participants were approached and selected"
+  # facilitators: "who moderated (credentials, occupation, gender, experience)"
+  # ethics: "ethical approval and consent"
 
 # The groups you compare. Every session belongs to one group (sessions.tsv and
 # participants.tsv, column group). `concord init` put all sessions in group1: declare
@@ -153,7 +205,7 @@ study:
 groups:
   - id: group1
     label: "TO FILL IN: group label"
-    stakeholder: "TO FILL IN: who the group is (teachers, patients, policymakers ...)"
+    # stakeholder: "who the group is (teachers, patients, policymakers ...)"
 
 sessions: config/sessions.tsv
 participants: config/participants.tsv
@@ -166,14 +218,23 @@ deidentify:
 
 code:
   coders: [C1, C2]              # planned coders: one REFI-QDA project each in results/coding/export/
+
+# Your own introduction and discussion (Markdown files in this folder); without them
+# the manuscript says they are to be written.
+# manuscript:
+#   introduction: manuscript/introduction.md
+#   discussion: manuscript/discussion.md
 """
 
 CODEBOOK_TEMPLATE = """\
 # Starter codebook written by `concord init`. The two codes below are EXAMPLES:
-# replace them with your own. Schema: workflow/schemas/codebook.schema.yaml.
+# replace them with your own (the run stops while a "TO FILL IN" value is left).
+# Schema: workflow/schemas/codebook.schema.yaml; `concord qdc import FILE.qdc --out
+# config/codebook.yaml` turns a codebook exported from NVivo, ATLAS.ti, MAXQDA or
+# Taguette into this form (add patterns for the automatic coder).
 # patterns drive the automatic coder (terms: word stems; phrases: word sequences;
 # regex: case-insensitive; exclude: vetoes an overlapping match).
-version: "0.1.0"
+version: "0.1.0"   # major.minor.patch
 title: "TO FILL IN: codebook title"
 categories: [example]
 codes:
@@ -181,7 +242,7 @@ codes:
     name: "EXAMPLE - replace: time pressure"
     category: example
     parent: null
-    definition: "EXAMPLE CODE - replace it. Talk about not having enough time."
+    definition: "TO FILL IN (example code). Talk about not having enough time."
     include: "Lack of time, being rushed, deadlines."
     exclude: "Dates and schedules mentioned without pressure."
     examples: ["We never have enough time for this."]
@@ -193,7 +254,7 @@ codes:
     name: "EXAMPLE - replace: support"
     category: example
     parent: null
-    definition: "EXAMPLE CODE - replace it. Help received from or given to others."
+    definition: "TO FILL IN (example code). Help received from or given to others."
     include: "Being helped, supported or backed by colleagues, family, services."
     exclude: "Technical support for equipment."
     examples: ["My colleagues really supported me."]
@@ -218,12 +279,17 @@ run yet. What to fill in, in this order:
    transcripts: a label is an identifier (redacted, and looked for by the leak gate),
    so a label that is a role, not a name ("Marketing", "Chair"), is better listed in
    `restricted/allow.txt` or replaced by a neutral label in the transcript.
-2. `config/config.yaml`: the study metadata (title, research question, setting, dates,
-   recruitment, facilitators: what COREQ asks) and your `groups`.
+2. `config/config.yaml`: every value reading "TO FILL IN" (the title, the groups'
+   labels; declare your `groups`), then the COREQ metadata you can state (research
+   question, setting, dates, recruitment, facilitators ...: uncomment the lines; what
+   stays commented out reads "not reported"). The run stops, naming the file and
+   line, while a "TO FILL IN" value is left here or in the codebook.
 3. `config/sessions.tsv` and `config/participants.tsv`: the `group` of each session and
    participant; the `order` in which sessions were held; participants' attributes.
    The same person in two sessions: give both rows one `participant_id`.
-4. `config/codebook.yaml`: replace the two EXAMPLE codes with your codebook.
+4. `config/codebook.yaml`: replace the two EXAMPLE codes with your codebook (or
+   `concord qdc import FILE.qdc --out config/codebook.yaml` for one exported from your
+   QDA program, then add patterns for the automatic coder).
 
 Then, from the Concord repository's environment:
 
@@ -321,3 +387,42 @@ def init_study(out, transcripts: list, study_id: str | None = None) -> dict:
         n_facilitators=counts["facilitators"], n_in_text=counts["labels_in_text"],
         dir_hint=out.name or "."), encoding="utf-8")
     return counts
+
+
+def _category_id(name: str) -> str:
+    """A codebook category id (``^[a-z][a-z_]*$``) from a QDA program's set name."""
+    slug = re.sub(r"[^a-z]+", "_", name.casefold()).strip("_")
+    return slug if slug and slug[0].isalpha() else f"set_{slug}".rstrip("_")
+
+
+def study_codebook(book: dict, source: str) -> dict:
+    """A codebook read from a REFI-QDA ``.qdc`` (:func:`concord.refiqda.qdc_to_codebook`)
+    in the form a study's ``config/codebook.yaml`` takes: version, a title, categories
+    from the program's code sets (``uncategorised`` for codes in none), no GUIDs or
+    colours. What only the study team can write -- the title, a missing definition --
+    reads "TO FILL IN", so the run stops until it is written; codes have no patterns
+    (the automatic coder does not apply them until terms or phrases are added)."""
+    from concord.studyconfig import PLACEHOLDER
+    ids: dict[str, str] = {}
+    for name in book.get("categories") or []:
+        cid = _category_id(name)
+        while cid in ids.values():
+            cid += "_"
+        ids[name] = cid
+    codes = []
+    for c in book["codes"]:
+        if c.get("category") is None:
+            ids.setdefault("", "uncategorised")
+        code = {"id": c["id"], "name": c["name"],
+                "category": ids[c.get("category") or ""],
+                "parent": c.get("parent"),
+                "definition": c.get("definition")
+                or f"{PLACEHOLDER}: the definition of {c['name']!r}"}
+        code.update({k: c[k] for k in ("include", "exclude", "examples") if c.get(k)})
+        code["patterns"] = {}
+        codes.append(code)
+    used = {c["category"] for c in codes}
+    return {"version": "0.1.0",
+            "title": f"{PLACEHOLDER}: codebook title (imported from {Path(source).name})",
+            "categories": [cid for cid in ids.values() if cid in used],
+            "codes": codes}

@@ -89,6 +89,52 @@ def validate_config(config: dict, schema_path, source: str = "config") -> dict:
     return config
 
 
+#: the marker ``concord init`` writes into values the user must replace (the study's
+#: title, group labels, the example codes): a run stops while one is left.
+PLACEHOLDER = "TO FILL IN"
+
+
+def _placeholders(data, path: str = "") -> list[str]:
+    """Dotted keys (``study.title``, ``groups.0.label``) of string values holding
+    :data:`PLACEHOLDER`, in document order."""
+    if isinstance(data, str):
+        return [path or "(top level)"] if PLACEHOLDER in data else []
+    items = data.items() if isinstance(data, dict) else \
+        enumerate(data) if isinstance(data, list) else ()
+    return [k for key, value in items
+            for k in _placeholders(value, f"{path}.{key}" if path else str(key))]
+
+
+def _placeholder_lines(path) -> list[int]:
+    """Line numbers of ``path`` holding the marker outside a ``#`` comment."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [n for n, line in enumerate(text.splitlines(), 1)
+            if PLACEHOLDER in line.split("#", 1)[0]]
+
+
+def check_placeholders(config: dict, codebook: dict, config_source, codebook_path) -> None:
+    """Stop while a value ``concord init`` wrote to be replaced is still there: it
+    would print in the manuscript ("TO FILL IN: the study's title", an EXAMPLE code).
+    Unstated metadata is left out (or commented out), which reads "not reported".
+    One :class:`InputError` names every such key with its file and line."""
+    found = []
+    for source, data in ((config_source, config), (codebook_path, codebook)):
+        keys = _placeholders(data)
+        if keys:
+            lines = _placeholder_lines(source)
+            where = f"{source}, line{'s' if len(lines) > 1 else ''} " \
+                    f"{', '.join(map(str, lines))}" if lines else str(source)
+            found.append(f"{where}: {', '.join(keys)}")
+    if found:
+        raise InputError(f"values written by `concord init` to be replaced still read "
+                         f"'{PLACEHOLDER}': {'; '.join(found)}. State them (the title, the "
+                         f"groups' labels, your own codes); optional metadata you do not "
+                         f"state is deleted or left commented out and reads 'not reported'")
+
+
 def load_coders(config: dict, schema_path) -> pd.DataFrame:
     """The human coders sheet, which may be absent from the config or hold only its
     header: no human coding yet (an empty frame with the sheet's columns)."""

@@ -56,9 +56,10 @@ def study(tmp_path):
 
 def run_deid(study, session, monkeypatch, gazetteer=None):
     out = study / "results" / "deid"
-    params = dict(sessions=[session], formats=["auto"], moderator_id="MOD")
-    if gazetteer is not None:
-        params["gazetteer"] = gazetteer
+    # every param the rule passes (STYLE (c) 5: the script has no second default)
+    params = dict(sessions=[session], formats=["auto"], moderator_id="MOD",
+                  gazetteer=gazetteer or [], names=[], codebook_terms=[],
+                  replacement="tags", date_shift=False, study_id="t")
     # the script runs a shard of sessions (issue 8); here a shard of one
     run_script("deidentify.py", monkeypatch,
                input=dict(transcripts=[str(study / "raw" / f"{session}.txt")],

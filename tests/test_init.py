@@ -210,6 +210,7 @@ def test_schema_fills_every_default_and_names_a_missing_key():
     cfg = studyconfig.validate_config(_minimal(), SCHEMA)
     assert cfg["deidentify"] == {"roster": "restricted/roster.tsv", "keys_dir": "restricted/keys",
                                  "moderator_id": "MOD", "study_lexicon": False,
+                                 "gazetteer": [], "names": [],
                                  "replacement": "tags", "date_shift": False,
                                  "review_dir": "restricted/review",
                                  "decisions": "restricted/decisions.tsv",

@@ -302,7 +302,8 @@ def test_numbers_script_merges_and_adds_study(tmp_path, monkeypatch):
         output=SimpleNamespace(registry=str(tmp_path / "numbers.json")),
         log=[str(tmp_path / "numbers.log")],
         params=SimpleNamespace(study={"id": "s", "title": "T", "synthetic": True,
-                                      "nested": {"x": 1}}))
+                                      "nested": {"x": 1}}, groups=[],
+                               configfile=str(ROOT / "config" / "config.yaml")))
     runpy.run_path(str(ROOT / "workflow/scripts/registry.py"), init_globals={"snakemake": sm})
     reg = json.loads((tmp_path / "numbers.json").read_text(encoding="utf-8"))
     assert {"a.one", "b.two", "study.id", "study.title", "study.synthetic"} <= set(reg["numbers"])

@@ -431,7 +431,9 @@ def test_evaluation_script_counts_only_and_registers_numbers(tmp_path, monkeypat
                output=dict(texts=[str(out / "H1.txt")], redactions=[str(out / "H1.red.tsv")],
                            key_files=[str(tmp_path / "keys" / "H1.json")], evaluation=str(shard)),
                log=dict(log=str(tmp_path / "deid.log")),
-               params=dict(sessions=["H1"], formats=["auto"], moderator_id="MOD", gazetteer=[]))
+               params=dict(sessions=["H1"], formats=["auto"], moderator_id="MOD", gazetteer=[],
+                           names=[], codebook_terms=[], replacement="tags", date_shift=False,
+                           study_id="t"))
     counts = pd.read_csv(shard, sep="\t")
     assert list(counts.columns) == pv.COUNT_COLUMNS and set(counts["session_id"]) == {"H1"}
     run_script("deid_evaluation.py", monkeypatch,

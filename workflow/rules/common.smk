@@ -88,9 +88,7 @@ def deid_lists(wildcards=None):
     exist: declared inputs of the deidentify rules, so a new decision reruns them;
     absent files are empty lists."""
     d = config["deidentify"]
-    files = {"decisions": d.get("decisions", "restricted/decisions.tsv"),
-             "allow": d.get("allow", "restricted/allow.txt"),
-             "deny": d.get("deny", "restricted/deny.txt")}
+    files = {"decisions": d["decisions"], "allow": d["allow"], "deny": d["deny"]}
     return {k: v for k, v in files.items() if Path(v).exists()}
 
 

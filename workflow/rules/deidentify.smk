@@ -7,7 +7,7 @@ from concord.deid import review as deid_review
 # the package concord/deid/ (every module), imported by the deidentify scripts
 DEID_CODE = sorted(str(f) for f in (PACKAGE / "deid").rglob("*.py"))
 DEID = config["deidentify"]
-REVIEW_DIR = DEID.get("review_dir", "restricted/review")
+REVIEW_DIR = DEID["review_dir"]
 # words of the codebook's code ids, labels, terms and phrases: never silently redacted
 # (they go to the review list). A parameter, not the codebook file as an input, so a
 # regex, definition or exclude edit does not rerun de-identification; a term edit does.
@@ -30,8 +30,8 @@ rule deid_lexicon:
     params:
         sessions=SESSION_IDS,
         moderator_id=config["deidentify"]["moderator_id"],
-        gazetteer=config["deidentify"].get("gazetteer", []),
-        names=config["deidentify"].get("names", []),
+        gazetteer=config["deidentify"]["gazetteer"],
+        names=config["deidentify"]["names"],
         codebook_terms=CODEBOOK_TERMS,
     conda:
         "../envs/concord.yaml"
@@ -41,8 +41,8 @@ rule deid_lexicon:
 
 # One rule per shard (common.smk: SHARDS): Snakemake outputs cannot be functions of
 # a wildcard, and a shard's per-session files must stay declared outputs.
-SURROGATES = (config["deidentify"].get("replacement", "tags") == "surrogates"
-              or config["deidentify"].get("date_shift", False))
+SURROGATES = (config["deidentify"]["replacement"] == "surrogates"
+              or config["deidentify"]["date_shift"])
 
 for shard, members in SHARDS.items():
 
@@ -74,11 +74,11 @@ for shard, members in SHARDS.items():
             sessions=members,
             formats=[session_row(s)["format"] for s in members],
             moderator_id=config["deidentify"]["moderator_id"],
-            gazetteer=config["deidentify"].get("gazetteer", []),
-            names=config["deidentify"].get("names", []),
+            gazetteer=config["deidentify"]["gazetteer"],
+            names=config["deidentify"]["names"],
             # tags (default) or surrogates; dates shifted per participant (offsets in the key)
-            replacement=config["deidentify"].get("replacement", "tags"),
-            date_shift=config["deidentify"].get("date_shift", False),
+            replacement=config["deidentify"]["replacement"],
+            date_shift=config["deidentify"]["date_shift"],
             study_id=config["study"]["id"],
             study_sessions=SESSION_IDS if SURROGATES else [],
             study_formats=[session_row(s)["format"] for s in SESSION_IDS] if SURROGATES else [],

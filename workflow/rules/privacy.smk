@@ -3,9 +3,9 @@
 # an empty list. The quarantine lives beside the keys: <keys_dir>/../quarantine.
 DEID = config["deidentify"]
 RESTRICTED = {
-    "decisions": DEID.get("decisions", "restricted/decisions.tsv"),
-    "allow": DEID.get("allow", "restricted/allow.txt"),
-    "deny": DEID.get("deny", "restricted/deny.txt"),
+    "decisions": DEID["decisions"],
+    "allow": DEID["allow"],
+    "deny": DEID["deny"],
 }
 QUARANTINE = str(Path(KEYS_DIR).parent / "quarantine")
 
@@ -73,7 +73,7 @@ rule leak_check:
         quarantine=QUARANTINE,
         sessions=SESSION_IDS,
         keys_dir=lambda w, input: str(Path(input.key_files[0]).parent),
-        review_dir=DEID.get("review_dir", "restricted/review"),
+        review_dir=DEID["review_dir"],
     conda:
         "../envs/concord.yaml"
     script:

@@ -14,11 +14,11 @@ sm = snakemake  # noqa: F821
 roster = deid.load_roster(sm.input.roster, sm.params.moderator_id)
 raws = {sid: transcripts.read_raw(p) for sid, p in zip(sm.params.sessions, sm.input.transcripts)}
 lexicon = deid.study_lexicon(raws, roster, moderator_id=sm.params.moderator_id,
-                             gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
-                             extra_names=deid.read_gazetteer(sm.params.get("names", None)),
+                             gazetteer=deid.read_gazetteer(sm.params.gazetteer),
+                             extra_names=deid.read_gazetteer(sm.params.names),
                              allow=review.load_allow(sm.input.get("allow", None)),
                              deny=review.load_deny(sm.input.get("deny", None)),
                              decisions=review.load_decisions(sm.input.get("decisions", None)),
-                             codebook=set(sm.params.get("codebook_terms", None) or ()))
+                             codebook=set(sm.params.codebook_terms))
 restricted.write_private_json({"names": lexicon}, sm.output.lexicon)
 print(f"{len(lexicon)} cue-found names and places in {len(raws)} sessions", file=sys.stderr)

@@ -26,13 +26,13 @@ study_names = None
 if sm.input.get("lexicon"):
     with open(sm.input.lexicon, encoding="utf-8") as fh:
         study_names = json.load(fh)["names"]
-codebook = set(sm.params.get("codebook_terms", None) or ())
+codebook = set(sm.params.codebook_terms)
 for line in review.roster_codebook_overlap(roster, codebook):  # never the name itself
     print(f"warning: roster line {line}: a name is also a codebook term or code label; its "
           f"mentions go to the review list, never silently redacted", file=sys.stderr)
 common = dict(moderator_id=sm.params.moderator_id,
-              gazetteer=deid.read_gazetteer(sm.params.get("gazetteer", None)),
-              extra_names=deid.read_gazetteer(sm.params.get("names", None)),
+              gazetteer=deid.read_gazetteer(sm.params.gazetteer),
+              extra_names=deid.read_gazetteer(sm.params.names),
               study_names=study_names,
               # restricted lists (contract B): absent files are empty
               allow=review.load_allow(sm.input.get("allow", None)),
@@ -59,9 +59,8 @@ for session, fmt, source, text_out, redactions_out, key_out, review_out in zip(
     raw = transcripts.read_raw(source)  # InputError if not UTF-8 (file, line)
     result = deid.deidentify_session(
         raw, roster, session, source=str(source), fmt=fmt,
-        replacement=sm.params.get("replacement", "tags"),
-        date_shift=bool(sm.params.get("date_shift", False)),
-        study_id=str(sm.params.get("study_id", "")), avoid=avoid, **common)
+        replacement=sm.params.replacement, date_shift=bool(sm.params.date_shift),
+        study_id=str(sm.params.study_id), avoid=avoid, **common)
     atomic.write_text(text_out, result.text)  # temporary file + rename
     write_tsv(result.redactions, redactions_out, sort_by=["start"])
     # 0600 via exclusive create + rename in a 0700 folder (never through a symlink)

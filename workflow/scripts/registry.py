@@ -13,8 +13,6 @@ import re  # noqa: E402
 from concord.manuscript import STUDY_METADATA, design_entries  # noqa: E402
 from concord.numbers import Fragment, merge, write_json  # noqa: E402
 
-DEFAULT_CONFIG = "config/config.yaml"
-
 
 def config_lines(path, section, fields):
     """1-based line of each ``field:`` inside the top-level ``section:`` of a YAML file."""
@@ -48,7 +46,7 @@ def main(sm):
     study = Fragment("numbers")
     params_study = dict(sm.params.study)
     scalars = {k: v for k, v in params_study.items() if isinstance(v, (str, int, float, bool))}
-    config = config_path(getattr(sm.params, "configfile", None) or DEFAULT_CONFIG)
+    config = config_path(sm.params.configfile)
     where = config_lines(config, "study", set(scalars) | set(STUDY_METADATA))
     for field, value in sorted(scalars.items()):
         shown = value if isinstance(value, str) else None
@@ -60,7 +58,7 @@ def main(sm):
                       [], shown="not reported",
                       undefined=f"the study configuration does not state study.{field}")
     registry = merge(fragments + [{"numbers": study.numbers, "tables": study.tables}])
-    groups = list(getattr(sm.params, "groups", None) or [])
+    groups = list(sm.params.groups)
     for key, entry in design_entries(registry["numbers"], groups, config).items():
         registry["numbers"][key] = entry
     write_json(registry, sm.output.registry)

@@ -41,7 +41,7 @@ def main(sm):
         section_doc=f"{main_stem}.qmd")
     blocks["colophon"] = manuscript.colophon(backend, version, list(sm.params.formats))
 
-    labels = {g["id"]: g.get("label", g["id"]) for g in (sm.params.groups or [])}
+    labels = {g["id"]: g["label"] for g in sm.params.groups}  # label: required (schema)
     used = []
     main_text = manuscript.resolve(
         Path(sm.input.source).read_text(encoding="utf-8"), registry, link=True,

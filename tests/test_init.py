@@ -524,3 +524,18 @@ def test_qdc_import_writes_a_study_codebook_that_stops_until_its_gaps_are_filled
                                        "atlasti_win_23.4.0_codebook_truncated.qdc"),
                      "--out", str(bad)]) == 2
     assert "truncated or damaged" in capsys.readouterr().err and not bad.exists()
+
+
+def test_deid_commands_find_a_study_s_restricted_files_by_the_schema_defaults(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("study: {id: x}\n")
+    paths = cli._study_paths(str(tmp_path))
+    schema = yaml.safe_load(SCHEMA.read_text())["properties"]["deidentify"]["properties"]
+    assert paths["review"] == tmp_path / schema["review_dir"]["default"]
+    assert paths["decisions"] == tmp_path / schema["decisions"]["default"]
+    assert paths["quarantine"] == tmp_path / "restricted" / "quarantine"
+    (tmp_path / "config" / "config.yaml").write_text(
+        "deidentify: {keys_dir: private/keys, review_dir: private/review}\n")
+    paths = cli._study_paths(str(tmp_path))
+    assert paths["review"] == tmp_path / "private" / "review"
+    assert paths["quarantine"] == tmp_path / "private" / "quarantine"

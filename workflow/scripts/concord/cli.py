@@ -357,19 +357,20 @@ def _add_deid(sub) -> None:
 
 
 def _study_paths(study: str) -> dict:
-    """The restricted paths of a study folder (config deidentify.*, schema defaults)."""
+    """The restricted paths of a study folder (config deidentify.*; a key the config
+    leaves out has the schema's default, the one source of defaults)."""
     from pathlib import Path
     import yaml
+    from concord import studyconfig
     root = Path(study)
     cfg = {}
     for c in (root / "config" / "config.yaml", root / "config.yaml"):
         if c.is_file():
             cfg = (yaml.safe_load(c.read_text(encoding="utf-8")) or {}).get("deidentify", {}) or {}
             break
-    keys = cfg.get("keys_dir", "restricted/keys")
-    return {"review": root / cfg.get("review_dir", "restricted/review"),
-            "decisions": root / cfg.get("decisions", "restricted/decisions.tsv"),
-            "quarantine": root / Path(keys).parent / "quarantine"}
+    d = studyconfig.section_defaults("deidentify") | cfg
+    return {"review": root / d["review_dir"], "decisions": root / d["decisions"],
+            "quarantine": root / Path(d["keys_dir"]).parent / "quarantine"}
 
 
 def _run_deid_review(args) -> int:

@@ -60,6 +60,16 @@ def _validated_marker(path, schema_path) -> Path:
     return Path(".snakemake") / "concord" / "validated" / h.hexdigest()
 
 
+CONFIG_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+
+def section_defaults(section: str, schema_path=CONFIG_SCHEMA) -> dict:
+    """The schema's defaults of one config section (``deidentify`` -> ``{"keys_dir":
+    "restricted/keys", ...}``), for tools that read a study's config outside a run."""
+    props = _load_schema(schema_path)["properties"][section]["properties"]
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
 def validate_config(config: dict, schema_path, source: str = "config") -> dict:
     """Validate a study's config and fill every schema default in place (one source
     for each default: the schema). A missing required key or a wrong value is an

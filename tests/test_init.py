@@ -539,3 +539,17 @@ def test_deid_commands_find_a_study_s_restricted_files_by_the_schema_defaults(tm
     paths = cli._study_paths(str(tmp_path))
     assert paths["review"] == tmp_path / "private" / "review"
     assert paths["quarantine"] == tmp_path / "private" / "quarantine"
+
+
+@pytest.mark.skipif(not (FIXTURES / "refi_qda").is_dir(),
+                    reason="../shared/fixtures/refi_qda absent (ATLAS.ti 8.4 standard project)")
+def test_qdpx_import_of_a_project_exported_without_its_sources_names_the_gap(tmp_path, capsys):
+    """ATLAS.ti's standard project has codings on text sources whose text is not in the
+    archive (Sources/ empty): they cannot be bound to a text, so nothing is written."""
+    out = tmp_path / "c1.tsv"
+    assert cli.main(["qdpx", "import", str(FIXTURES / "refi_qda" /
+                                        "atlasti_8.4_standard_project.qdpx"),
+                     "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "concord qdpx import:" in err and "coded source(s) have no text in the archive" in err
+    assert "Traceback" not in err and not out.exists()

@@ -167,14 +167,25 @@ def _run_qdpx_export(args) -> int:
 
 
 def _run_qdpx_import(args) -> int:
+    import io
     from concord import refiqda
-    from concord.tsvio import write_tsv
+    from concord.tsvio import InputError, write_tsv
     from concord import stages
-    spans = refiqda.read_qdpx_codings(args.qdpx, args.user)
-    spans = spans.astype({"start": int, "end": int})
-    # the SHA-256 of the text the offsets refer to: checked against the current
-    # de-identified text before the spans are used (concord/stages.py)
-    _, texts, _ = refiqda.read_qdpx(args.qdpx)
+    try:
+        spans = refiqda.read_qdpx_codings(args.qdpx, args.user)
+        spans = spans.astype({"start": int, "end": int})
+        # the SHA-256 of the text the offsets refer to: checked against the current
+        # de-identified text before the spans are used (concord/stages.py)
+        _, texts, _ = refiqda.read_qdpx(args.qdpx, log=io.StringIO())  # warned above
+        missing = sorted(set(spans["session_id"]) - set(texts))
+        if missing:
+            raise InputError(f"{args.qdpx}: {len(missing)} coded source(s) have no text in "
+                             f"the archive (e.g. {missing[0]!r}), so the codings cannot be "
+                             f"bound to the text they were made on; export the project "
+                             f"again with its sources")
+    except (InputError, OSError) as exc:
+        print(f"concord qdpx import: {exc}", file=sys.stderr)
+        return 2
     spans[stages.SHA_COLUMN] = [stages.sha256_text(texts[s]) for s in spans["session_id"]]
     write_tsv(spans, args.out, sort_by=["session_id", "start", "end", "code"])
     return 0

@@ -553,3 +553,20 @@ def test_qdpx_import_of_a_project_exported_without_its_sources_names_the_gap(tmp
     err = capsys.readouterr().err
     assert "concord qdpx import:" in err and "coded source(s) have no text in the archive" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_init_says_how_to_fix_a_pdf_whose_first_line_is_a_title(tmp_path):
+    """A MAXQDA PDF export starts with the document's title ("Interview") before the
+    first speaker label: the parser's fix ("make the line a '# ' comment") needs a
+    text copy, which the message says."""
+    import tempfile
+    typst = pytest.importorskip("typst")
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "t.typ").write_text("#set page(width: 12cm, height: 7cm)\nInterview\n\n"
+                                       "Dan: So do you use ICE plots?\n\nParticipant: Yes, "
+                                       "sometimes.\n", encoding="utf-8")
+        (tmp_path / "P1.pdf").write_bytes(typst.compile(str(Path(d) / "t.typ")))
+    with pytest.raises(InputError, match=r"P1\.pdf, page 1, line 1: .*'# ' comment \(a PDF "
+                                         r"cannot be edited as text: save it as plain text"):
+        scaffold.init_study(tmp_path / "s", [tmp_path / "P1.pdf"])
+    assert not (tmp_path / "s").exists()

@@ -108,6 +108,11 @@ def detect_session(path, session_id: str) -> Session:
         else:
             turns = tr.parse(raw, None, source=str(path), fmt=fmt, log=io.StringIO())
     except InputError as first_error:
+        if fmt in ("pdf", "docx"):  # the message's "make the line a '# ' comment"
+            raise InputError(f"{first_error} (a {fmt.upper()} cannot be edited as text: "
+                             f"save it as plain text, e.g. `pdftotext -nopgbrk FILE` or "
+                             f"Word's 'Save as .txt', fix that copy and give it to concord "
+                             f"init instead)") from None
         if fmt not in ("labelled", "labelled_multiline"):
             raise
         # labels the parser does not take on their own (lower case), recurring at line

@@ -181,7 +181,8 @@ def test_deterministic(study, monkeypatch):
     ("we live at 1423 Maple Ridge Drive, Apt 4 now", "we live at [LOCATION] now", "LOCATION"),
     ("send it to PO Box 881 please", "send it to [LOCATION] please", "LOCATION"),
     ("the ZIP is 02139 if", "the ZIP is [LOCATION] if", "LOCATION"),
-    ("Cambridge, MA 02139-4307 is", "Cambridge, MA [LOCATION] is", "LOCATION"),
+    # a town, region and ZIP are one address block (Safe Harbor: the town is an identifier)
+    ("Cambridge, MA 02139-4307 is", "[LOCATION] is", "LOCATION"),
     ("out in Travis County the", "out in [LOCATION] the", "LOCATION"),
     ("the week before Thanksgiving 2021, right", "the week before [DATE], right", "DATE"),
     ("it hit by the 14th and", "it hit by [DATE] and", "DATE"),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from concord.deid.common import Candidate, _pattern, _pattern2
-from concord.deid.detectors import ages, contact, dates, ids, names, places
+from concord.deid.detectors import addresses, ages, contact, dates, ids, names, places
 from concord.deid.common import KIN_RE, NAMED_RE, TITLE_RE
 
 
@@ -91,6 +91,8 @@ DETECTORS: list[Detector] = [
     Detector("ip-address", "ip-address", "ID", 4, "ip", contact.ip_addresses),
     Detector("postcode", "postcode", "LOCATION", 6, "postcode", places.postcodes),
     Detector("place-name", "place-name", "LOCATION", 10, "all", places.place_names),
+    # address blocks (street, units, town, region, postcode; over consecutive turns)
+    Detector("address-block", "address", "LOCATION", 6, "all", addresses.address_blocks),
     Detector("name-freq", "name-freq", "NAME", 9, "all", names.free_names),
 ]
 PRIORITY_EXTRA = {"name-unknown": 13}

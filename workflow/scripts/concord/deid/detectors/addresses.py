@@ -36,6 +36,7 @@ codes, UK postcodes, place cues): a number and a capitalised word alone ("Chapte
 
 from __future__ import annotations
 
+import functools
 import re
 
 from concord.deid.common import _CROSSES_SENTENCE, MONTHS, STOP_CAPS, Candidate
@@ -151,6 +152,7 @@ def _is_cap(tok: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=65536)
 def _common(tok: str) -> bool:
     """A capitalised word that is a sentence word or a common English word and not
     a known place."""
@@ -166,11 +168,13 @@ def _common(tok: str) -> bool:
     return lexicons.zipf(t.lower()) >= 4.5
 
 
+@functools.lru_cache(maxsize=65536)
 def _common_word(word: str) -> bool:
     from concord.deid import lexicons
     return lexicons.zipf(word.lower()) >= 3.0
 
 
+@functools.lru_cache(maxsize=65536)
 def _function_word(word: str) -> bool:
     from concord.deid import lexicons
     return word.islower() and lexicons.zipf(word) >= 5.5
@@ -267,6 +271,44 @@ def _trim(seg: str) -> str:
 _LEAD = re.compile(r"[\s>?*•·\-–—|:]*")
 
 
+# every anchor holds a digit, a street word written before the name or a ship prefix:
+# the anchor pattern runs only over the lines that hold one (a cheap test first)
+_TRIGGER = re.compile(r"\d|\bUS(?:NS|NV|S|CGC)\b")
+# the street words matched in any case, searched in the lower-cased text; the others
+# (Via, Avenue, Place ...) as written
+_TRIGGER_ANY = tuple(w for w in re.findall(r"[^\W\d_]+", _STREET_BEFORE.split("|Via|")[0][6:])
+                     if w != "c") + ("c/",)
+_TRIGGER_CAP = tuple(re.findall(r"[^\W\d_]+", _STREET_BEFORE.split("|Via|")[1])) + ("Via",)
+
+
+def _line_bounds(text: str, i: int) -> tuple[int, int]:
+    a = text.rfind("\n", 0, i) + 1
+    b = text.find("\n", i)
+    return a, len(text) if b < 0 else b
+
+
+def _anchors(text: str):
+    lines: set[tuple[int, int]] = set()
+    pos = 0
+    while True:
+        m = _TRIGGER.search(text, pos)
+        if m is None:
+            break
+        a, b = _line_bounds(text, m.start())
+        lines.add((a, b))
+        pos = b
+    low = text.lower()
+    for t, words in ((low, _TRIGGER_ANY), (text, _TRIGGER_CAP)):
+        for w in words:
+            i = t.find(w)
+            while i >= 0:
+                if (i == 0 or not t[i - 1].isalnum()) and not t[i + len(w):i + len(w) + 1].isalnum():
+                    lines.add(_line_bounds(text, i))
+                i = t.find(w, i + len(w))
+    for a, b in sorted(lines):
+        yield from _ANCHOR.finditer(text, a, b)
+
+
 def address_blocks(text: str) -> list[Candidate]:
     """Address blocks (see the module docstring). ``text`` may hold several turns
     joined by newlines (the session view): a block is split at the newlines, one
@@ -274,7 +316,7 @@ def address_blocks(text: str) -> list[Candidate]:
     out: list[Candidate] = []
     n = len(text)
     last_end = -1
-    for m in _ANCHOR.finditer(text):
+    for m in _anchors(text):
         if m.start() < last_end:
             continue
         s, e = (m.start("c"), m.end("c")) if m.group("c") else m.span()

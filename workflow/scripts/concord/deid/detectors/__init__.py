@@ -87,6 +87,7 @@ DETECTORS: list[Detector] = [
     Detector("email-spoken", "email-spoken", "EMAIL", 0, "email_spoken", contact.spoken_emails),
     Detector("handle", "handle", "URL", 1, "email", contact.handles),
     Detector("phone-lib", "phone", "PHONE", 3, "digit", contact.phones),
+    Detector("phone-shape", "phone", "PHONE", 3, "digit", contact.phone_shapes),
     Detector("id-checked", "id-checked", "ID", 4, "digit", ids.checked_numbers),
     Detector("ip-address", "ip-address", "ID", 4, "ip", contact.ip_addresses),
     Detector("postcode", "postcode", "LOCATION", 6, "postcode", places.postcodes),

@@ -108,6 +108,9 @@ _ANCHOR = re.compile(
     rf"|(?:{_CUE})\s+(?P<c>(?:{_CAPW}\s+){{1,3}}(?:[a-z]{{2,}}\s+)?\d{{1,5}}[A-Za-z]?\.?)(?![\w])"
     # a street and number before "street"/"St."
     rf"|(?:{_CAPW}\s+){{1,3}}\d{{1,5}}\s+(?:St\.|[Ss]treet)"
+    # a named street without a number ("Main Street", "Elm Avenue")
+    rf"|(?<![\w])(?P<ns>(?:{_CAPW}\s+){{1,3}})(?:Street|Road|Avenue|Boulevard|Lane|Drive|Parkway|"
+    rf"Highway|Terrace|Crescent)(?![\w])"
     # units and boxes
     rf"|(?<![\w])(?:P\.?\s?O\.?\s+[Bb]ox|[Pp]ost\s+[Oo]ffice\s+[Bb]ox|PSC|{_UNIT})\s*#?\s*\d{{1,6}}[A-Za-z]?(?![\w])"
     # military post (APO/FPO/DPO) and ships
@@ -137,8 +140,8 @@ MAX_LINE_TOKENS = 10
 
 def _is_num(tok: str) -> bool:
     t = tok.rstrip(".")
-    return bool(t) and (t.isdigit() or re.fullmatch(r"\d{1,6}[A-Za-z]|\d+-\d+|[A-Z]{1,2}\d[A-Z\d]?", t)
-                        is not None)
+    return bool(t) and (t.isdigit() or re.fullmatch(
+        r"\d{1,6}[A-Za-z]|\d+-\d+|[A-Z]{1,2}\d[A-Z\d]?|\d[A-Z]{2}", t) is not None)
 
 
 def _is_cap(tok: str) -> bool:
@@ -272,40 +275,52 @@ _LEAD = re.compile(r"[\s>?*•·\-–—|:]*")
 
 
 # every anchor holds a digit, a street word written before the name or a ship prefix:
-# the anchor pattern runs only over the lines that hold one (a cheap test first)
-_TRIGGER = re.compile(r"\d|\bUS(?:NS|NV|S|CGC)\b")
-# the street words matched in any case, searched in the lower-cased text; the others
-# (Via, Avenue, Place ...) as written
-_TRIGGER_ANY = tuple(w for w in re.findall(r"[^\W\d_]+", _STREET_BEFORE.split("|Via|")[0][6:])
-                     if w != "c") + ("c/",)
-_TRIGGER_CAP = tuple(re.findall(r"[^\W\d_]+", _STREET_BEFORE.split("|Via|")[1])) + ("Via",)
+# the anchor pattern runs only over windows of the lines around one (cheap tests first)
+_DIGIT = re.compile(r"\d")
+# characters of an anchor before and after its digit or street word
+_BEFORE, _AFTER = 60, 50
+# street words that start an address without a number ("Rue de la Paix", "Via Roma"):
+# searched as written (a lower-case one is found through the digit of its number)
+_TRIGGER_WORDS = ("Rue ", "Rua ", "Calle ", "Carrer ", "Via ", "Viale ", "Avenida ", "Piazza ",
+                  "Plaza ", "Praça ", "Ulica ", "ul. ", "Utca ", "Avenue ", "Boulevard ",
+                  "Λεωφόρος ", "Οδός ", "USNS ", "USNV ", "USS ", "USCGC ", " Street",
+                  " Road", " Avenue", " Boulevard", " Lane", " Drive", " Parkway", " Highway",
+                  " Terrace", " Crescent")
 
 
-def _line_bounds(text: str, i: int) -> tuple[int, int]:
-    a = text.rfind("\n", 0, i) + 1
-    b = text.find("\n", i)
-    return a, len(text) if b < 0 else b
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Merged windows of the text around each digit and street word (within its line)."""
+    hits = []
+    pos = 0
+    while True:
+        m = _DIGIT.search(text, pos)
+        if m is None:
+            break
+        h = m.start()
+        hits.append(h)
+        le = text.find("\n", h)
+        pos = h + _AFTER // 2 if le < 0 else min(h + _AFTER // 2, le)
+    for w in _TRIGGER_WORDS:
+        i = text.find(w)
+        while i >= 0:
+            if i == 0 or w[0] == " " or not text[i - 1].isalnum():
+                hits.append(i)
+            i = text.find(w, i + len(w))
+    out: list[list[int]] = []
+    for h in sorted(hits):
+        ls = text.rfind("\n", 0, h) + 1
+        le = text.find("\n", h)
+        le = len(text) if le < 0 else le
+        a, b = max(ls, h - _BEFORE), min(le, h + _AFTER)
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
 
 
 def _anchors(text: str):
-    lines: set[tuple[int, int]] = set()
-    pos = 0
-    while True:
-        m = _TRIGGER.search(text, pos)
-        if m is None:
-            break
-        a, b = _line_bounds(text, m.start())
-        lines.add((a, b))
-        pos = b
-    low = text.lower()
-    for t, words in ((low, _TRIGGER_ANY), (text, _TRIGGER_CAP)):
-        for w in words:
-            i = t.find(w)
-            while i >= 0:
-                if (i == 0 or not t[i - 1].isalnum()) and not t[i + len(w):i + len(w) + 1].isalnum():
-                    lines.add(_line_bounds(text, i))
-                i = t.find(w, i + len(w))
-    for a, b in sorted(lines):
+    for a, b in _windows(text):
         yield from _ANCHOR.finditer(text, a, b)
 
 
@@ -322,6 +337,14 @@ def address_blocks(text: str) -> list[Candidate]:
         s, e = (m.start("c"), m.end("c")) if m.group("c") else m.span()
         if m.group("sw") and _common_word(m.group("sw")):
             continue   # "During 2017", "Tie 5"
+        if m.group("ns") is not None:
+            words = m.group("ns").split()
+            k = 0
+            while k < len(words) and words[k].rstrip(".") in _NON_PLACE_CAPS:
+                k += 1
+            if k == len(words):
+                continue    # "The Street"
+            s = text.index(words[k], s)
         if m.group("lw") and any(_function_word(w) for w in m.group("lw").split()):
             continue   # "2 miles down the road"
         line_start = text.rfind("\n", 0, s) + 1

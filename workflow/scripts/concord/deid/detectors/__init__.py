@@ -71,6 +71,8 @@ DETECTORS: list[Detector] = [
     Detector("date-holiday", "date", "DATE", 5, "digits4",
              _re(dates._DATE_HOLIDAY, "DATE", "date")),
     Detector("date-day", "date", "DATE", 5, "digit", _re(dates._DATE_DAY, "DATE", "date", "v")),
+    Detector("date-month", "date", "DATE", 5, "date",
+             _re(dates._DATE_MONTH, "DATE", "date", "v")),
     Detector("admin-unit", "admin-unit", "LOCATION", 10, "admin",
              _re(places._ADMIN_UNIT, "LOCATION", "admin-unit"), propagates=True),
     Detector("age-old", "age", "AGE", 11, "age_old", _re(ages._AGE_OLD, "AGE", "age", "v")),

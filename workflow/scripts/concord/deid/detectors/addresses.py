@@ -342,8 +342,8 @@ def address_blocks(text: str) -> list[Candidate]:
             k = 0
             while k < len(words) and words[k].rstrip(".") in _NON_PLACE_CAPS:
                 k += 1
-            if k == len(words):
-                continue    # "The Street"
+            if k == len(words) or any(w.rstrip(".") in _NON_PLACE_CAPS for w in words[k:]):
+                continue    # "The Street", "Hit The Road"
             s = text.index(words[k], s)
         if m.group("lw") and any(_function_word(w) for w in m.group("lw").split()):
             continue   # "2 miles down the road"

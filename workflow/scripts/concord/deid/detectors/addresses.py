@@ -86,7 +86,7 @@ _PART = r"(?:de|del|della|delle|dei|des|du|do|da|dos|das|di|la|le|les|van|der|de
 _UNIT = r"(?i:apt\.?|apartment|suite|ste\.?|unit|flat|floor|fl\.|room|bldg\.?|building|box)"
 _CUE = (r"(?i:\blive[sd]?\s+(?:at|on)|\bliving\s+(?:at|on)|\baddress(?:es)?\s*(?:is|was|:)?"
         r"|\bcorner\s+of|\bside\s+of|\blocated\s+(?:at|on)|\bstay(?:s|ing)?\s+(?:at|on)"
-        r"|\bmoved\s+to|\bon)")
+        r"|\bmoved\s+to)")
 
 _ANCHOR = re.compile(
     # house number, street name (particles inside), street type
@@ -102,6 +102,9 @@ _ANCHOR = re.compile(
     rf"|(?<![\w])(?P<sw>[^\W\d_][^\W\d_'’-]*{_STREET_IN})\s+{_NUM}"
     # a street type after the name, house number
     rf"|(?<![\w])(?:{_CAPW}\s+){{1,3}}(?:[a-z]+\s+)?{_STREET_AFTER}\s+{_NUM}"
+    rf"|(?<![\w])(?:{_W}\s+){{1,2}}(?:út|utca|tér|útja|körút|vej|veien|vegen|vei|gata|gatan|"
+    rf"gade|põik|maantee|puiestee|tänav)\s+{_NUM}"
+    rf"|(?<![\w])(?:{_CAPW}\s+){{1,2}}(?:gate|tee|vag|väg|weg|straat|laan)\s+{_NUM}"
     # building number, street, house number ("92597 Jahu 80")
     rf"|(?<![\w.,])\d{{2,6}}\s+(?:{_CAPW}\s+){{1,3}}\d{{1,4}}[A-Za-z]?(?![\w])"
     # a street and number after an address cue
@@ -112,10 +115,10 @@ _ANCHOR = re.compile(
     rf"|(?<![\w])(?P<ns>(?:{_CAPW}\s+){{1,3}})(?:Street|Road|Avenue|Boulevard|Lane|Drive|Parkway|"
     rf"Highway|Terrace|Crescent)(?![\w])"
     # units and boxes
-    rf"|(?<![\w])(?:P\.?\s?O\.?\s+[Bb]ox|[Pp]ost\s+[Oo]ffice\s+[Bb]ox|PSC|{_UNIT})\s*#?\s*\d{{1,6}}[A-Za-z]?(?![\w])"
+    rf"|(?<![\w])(?:P\.?\s?O\.?\s+[Bb]ox|[Pp]ost\s+[Oo]ffice\s+[Bb]ox|(?i:PSC)|{_UNIT})\s*#?\s*\d{{1,6}}[A-Za-z]?(?![\w])"
     # military post (APO/FPO/DPO) and ships
     r"|\b(?i:[AFD]PO)\s+(?i:A[AEP])\s+\d{5}\b"
-    rf"|\b(?:USNS|USNV|USS|USCGC)\s+{_CAPW}"
+    rf"|\b(?i:USNS|USNV|USS|USCGC)\s+{_W}"
     # town, region code, postcode
     rf"|(?:{_CAPW}\s+){{0,2}}{_CAPW},\s+[A-Z]{{2,3}}\s+\d{{4,6}}(?:-\d{{3,4}})?(?![\w])")
 
@@ -134,6 +137,7 @@ _UNIT_WORDS = frozenset("apt apt. apartment suite ste ste. unit flat floor fl. r
 _LEFT_CUES = ("the corner of", "corner of")
 _NON_PLACE_CAPS = STOP_CAPS | frozenset(MONTHS) | frozenset(
     "Okay Yeah Yep Nope Thanks Right Sure Um Uh Hmm Mm Mhm Oh Ah So".split())
+_MONTH_WORDS = frozenset(MONTHS) | frozenset(m[:3] for m in MONTHS) | {"Sept"}
 MAX_LINES = 5
 MAX_LINE_TOKENS = 10
 
@@ -212,15 +216,22 @@ def _extend_right(text: str, pos: int, limit: int) -> int:
         if tok.lower() == "and" and _CROSSING.match(text, toks[i][1]):
             i += 1     # a crossing: "... and Mathias Pass", "... and Kuusiku 7"
             continue
+        if tok == "." and i == 0 and pos > 0 and text[pos - 1].isalpha():
+            end = e       # the period of an abbreviation the anchor ended on ("Apt.")
+            i += 1
+            continue
         if not _part(tok, nxt, strict=False):
             break
-        if tok in (",", "(", "/") and (nxt is None or not _part(nxt, None, strict=True)):
+        if tok in (",", "/") and (nxt is None or not _part(nxt, None, strict=True)) or \
+                tok == "(" and (nxt is None or not _is_cap(nxt)):
             break
         end = e
         if tok.endswith(".") and tok.lower() not in _ABBREV and not _is_num(tok) \
                 and _SENT_END.search(tok):
-            end = e
             break
+        if tok.endswith(".") and _is_num(tok) and nxt is not None and \
+                nxt.lower().rstrip(".") not in _UNIT_WORDS and not _is_num(nxt):
+            break   # "in 2016. See you" (a Hungarian "út 13. Suite 4" goes on)
         i += 1
     # never end on a dangling comma, parenthesis or "and"
     while end > pos and text[end - 1] in ",(/ ":
@@ -283,7 +294,8 @@ _BEFORE, _AFTER = 60, 50
 # searched as written (a lower-case one is found through the digit of its number)
 _TRIGGER_WORDS = ("Rue ", "Rua ", "Calle ", "Carrer ", "Via ", "Viale ", "Avenida ", "Piazza ",
                   "Plaza ", "Praça ", "Ulica ", "ul. ", "Utca ", "Avenue ", "Boulevard ",
-                  "Λεωφόρος ", "Οδός ", "USNS ", "USNV ", "USS ", "USCGC ", " Street",
+                  "Λεωφόρος ", "Οδός ", "USNS ", "USNV ", "USS ", "USCGC ", "usns ", "usnv ",
+                  "uss ", "uscgc ", " Street",
                   " Road", " Avenue", " Boulevard", " Lane", " Drive", " Parkway", " Highway",
                   " Terrace", " Crescent")
 
@@ -337,6 +349,9 @@ def address_blocks(text: str) -> list[Candidate]:
         s, e = (m.start("c"), m.end("c")) if m.group("c") else m.span()
         if m.group("sw") and _common_word(m.group("sw")):
             continue   # "During 2017", "Tie 5"
+        first = text[s:e].split(None, 1)[0].rstrip(".,")
+        if first in _MONTH_WORDS:
+            continue    # "May 21, 2016" is a date
         if m.group("ns") is not None:
             words = m.group("ns").split()
             k = 0
@@ -376,7 +391,10 @@ def address_blocks(text: str) -> list[Candidate]:
             # end (and such a candidate is dropped): one candidate per part
             cuts = [a] + [x.end() for x in _CROSSES_SENTENCE.finditer(text, a, b)] + [b]
             for a2, b2 in zip(cuts, cuts[1:]):
-                seg = _trim(text[a2:b2])
+                # only the block's end loses a sentence period ("Avda." stays)
+                seg = _trim(text[a2:b2]) if b2 == b else text[a2:b2].rstrip(" ,")
+                if b2 == b and seg.endswith(".") and text[a2 + len(seg):a2 + len(seg) + 1] == " ":
+                    seg = seg[:-1] if seg[-2:-1].isdigit() else seg   # "... 2016. See"
                 lead = len(seg) - len(seg.lstrip())
                 if seg.strip():
                     out.append(Candidate(a2 + lead, a2 + len(seg), "LOCATION", "address"))

@@ -63,7 +63,8 @@ Vista Walk Walks Wall Way Ways Well Wells Close Rise Parade Wynd Broadway Quay E
 Esplanade Promenade Hey Chase Drove Gate Yard""".split()
 _STREET_TYPE = "(?:" + "|".join(sorted(_USPS, key=len, reverse=True)) + r")\.?"
 # the types that are not also ordinary words: matched in lower case too
-_STREET_TYPE_LOWER = r"(?:street|avenue|road|boulevard|lane|drive|str\.?|st\.|ave\.|rd\.|blvd\.)"
+_STREET_TYPE_LOWER = (r"(?:street|avenue|road|boulevard|lane|drive|str\.?|st\.?|ave\.?|rd\.?|"
+                      r"blvd\.?|ln\.?|dr\.?|hwy\.?|pkwy\.?|ct\.?)")
 # street words before the name (French, Portuguese, Spanish, Italian, Catalan, Polish,
 # Czech/Slovak, Hungarian, Greek ...), any case
 _STREET_BEFORE = (r"(?:(?i:rue|rua|calle|carrer|avenida|avda\.?|viale|vicolo|piazza|praça|"
@@ -91,7 +92,7 @@ _CUE = (r"(?i:\blive[sd]?\s+(?:at|on)|\bliving\s+(?:at|on)|\baddress(?:es)?\s*(?
 _ANCHOR = re.compile(
     # house number, street name (particles inside), street type
     rf"(?<![\w.,])\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:(?:{_CAPW}|\d{{1,3}}(?:st|nd|rd|th)|{_PART})\s+){{0,3}}"
-    rf"{_CAPW}\s+{_STREET_TYPE}(?![\w])"
+    rf"(?:{_CAPW}|\d{{1,3}}(?:st|nd|rd|th))\s+{_STREET_TYPE}(?![\w])"
     rf"|(?<![\w.,])\d{{1,6}}[A-Za-z]?\s+(?P<lw>(?:(?:{_CAPW}|[a-z]+)\s+){{1,3}}){_STREET_TYPE_LOWER}(?![\w])"
     # street word before the name, optional number
     rf"|(?<![\w.])(?:{_STREET_BEFORE})\s+(?:(?:{_PART}|{_W})\s+){{0,3}}{_CAPW}(?:\s+{_NUM})?"

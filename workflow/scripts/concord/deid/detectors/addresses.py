@@ -90,6 +90,8 @@ _CUE = (r"(?i:\blive[sd]?\s+(?:at|on)|\bliving\s+(?:at|on)|\baddress(?:es)?\s*(?
         r"|\bmoved\s+to)")
 
 _ANCHOR = re.compile(
+    # (every anchor starts a word: one test rejects the positions inside words)
+    r"(?<![\w])(?:"
     # house number, street name (particles inside), street type
     rf"(?<![\w.,])\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:(?:{_CAPW}|\d{{1,3}}(?:st|nd|rd|th)|{_PART})\s+){{0,3}}"
     rf"(?:{_CAPW}|\d{{1,3}}(?:st|nd|rd|th))\s+{_STREET_TYPE}(?![\w])"
@@ -121,7 +123,7 @@ _ANCHOR = re.compile(
     r"|\b(?i:[AFD]PO)\s+(?i:A[AEP])\s+\d{5}\b"
     rf"|\b(?i:USNS|USNV|USS|USCGC)\s+{_W}"
     # town, region code, postcode
-    rf"|(?:{_CAPW}\s+){{0,2}}{_CAPW},\s+[A-Z]{{2,3}}\s+\d{{4,6}}(?:-\d{{3,4}})?(?![\w])")
+    rf"|(?:{_CAPW}\s+){{0,2}}{_CAPW},\s+[A-Z]{{2,3}}\s+\d{{4,6}}(?:-\d{{3,4}})?(?![\w]))")
 
 # the second street of a crossing ("and King Forges", "and ul. Cicha 86")
 _CROSSING = re.compile(rf"\s+(?:(?:{_CAPW}|{_PART})\s+){{0,3}}(?:{_STREET_TYPE}|\d{{1,5}})(?![\w])"

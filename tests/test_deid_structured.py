@@ -46,9 +46,21 @@ def test_phone_numbers_in_national_formats(text, expected):
     "it cost $25 000 in the end",
     "I scored 120 130 and 140",
     "between 10-20 minutes",
+    "surgery on 2021-03-03 and 11.02.2022",     # dates (the date detector's)
 ])
 def test_numbers_that_are_not_phones(text):
     assert not [d for *_, d in find_spans(text) if d == "phone"], kept(text)
+
+
+@pytest.mark.parametrize("text, number", [
+    ("from 192.168.10.12 at home", "192.168.10.12"),
+    ("number 536-22-1407 on it", "536-22-1407"),
+    ("NHS 943 476 5919 on the letter", "943 476 5919"),
+    ("card 4111 1111 1111 1111 expired", "4111 1111 1111 1111"),
+])
+def test_ids_shaped_like_phones_stay_ids(text, number):
+    # an IP address, SSN, NHS or card number is redacted as an ID, not as a phone
+    assert [(text[s:e], ty) for s, e, ty, _ in find_spans(text)] == [(number, "ID")]
 
 
 def test_phone_shape_counts_digits():

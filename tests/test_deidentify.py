@@ -174,7 +174,7 @@ def test_deterministic(study, monkeypatch):
     ("at Lakeside Cancer Center now", "at [FACILITY] now", "FACILITY"),
     ("went to St. Mary's for scans", "went to [FACILITY] for scans", "FACILITY"),
     ("At Riverside General they", "At [FACILITY] they", "FACILITY"),
-    ("I switched to Pinecrest Regional in May", "I switched to [FACILITY] in May", "FACILITY"),
+    ("I switched to Pinecrest Regional in May", "I switched to [FACILITY] in [DATE]", "FACILITY"),
     ("my mom is 93 and", "my mom is [AGE] and", "AGE"),
     ("my grandmother lived to 91, so", "my grandmother lived to [AGE], so", "AGE"),
     ("we moved to East Linden. East Linden is nice", "we moved to [LOCATION]. [LOCATION] is nice", "LOCATION"),

@@ -124,6 +124,25 @@ _PHONE_SHAPE = re.compile(
     r"minutes|seconds))")
 _YEAR_GROUP = re.compile(r"(?:19|20)\d\d")
 
+from concord.deid.detectors.dates import _DATE  # noqa: E402
+
+
+def _other_identifier(num: str) -> bool:
+    from stdnum import luhn
+    from stdnum.gb import nhs
+    from stdnum.us import ssn
+    try:
+        ipaddress.ip_address(num)
+        return True
+    except ValueError:
+        pass
+    digits = re.sub(r"\D", "", num)
+    if re.fullmatch(r"\d{3}([- ]?)\d{2}\1\d{4}", num) and ssn.is_valid(digits):
+        return True
+    if re.fullmatch(r"\d{3}([- ]?)\d{3}\1\d{4}", num) and nhs.is_valid(digits):
+        return True
+    return 13 <= len(digits) <= 19 and luhn.is_valid(digits)
+
 
 def phone_shapes(text: str) -> list[Candidate]:
     """Phone numbers by their shape (:data:`_PHONE_SHAPE`), in every national format
@@ -140,6 +159,10 @@ def phone_shapes(text: str) -> list[Candidate]:
         if all(len(g) == 4 and _YEAR_GROUP.fullmatch(g) for g in groups):
             continue
         if "." in num and len(groups) < 3:
+            continue
+        if _DATE.fullmatch(num):    # "2021-03-03", "11.02.2022": a date
+            continue
+        if _other_identifier(num):  # an IP address, SSN, NHS or card number: an ID
             continue
         out.append(Candidate(m.start(), m.end(), "PHONE", "phone"))
     return out

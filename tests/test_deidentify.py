@@ -101,7 +101,8 @@ def test_outputs_offsets_and_pseudonyms(study, monkeypatch):
     assert "[P01]'s point is good and [P01]'s too" in text
     # the common noun is kept, the vocative is redacted
     assert "Hope is what keeps me going" in text and "Thanks, [P01]." in text
-    assert "In May I felt better" in text
+    # a month named as a time is a date element (Safe Harbor): redacted, not as a name
+    assert "In [DATE] I felt better" in text
 
 
 def test_no_original_string_in_outputs(study, monkeypatch):
@@ -174,7 +175,7 @@ def test_deterministic(study, monkeypatch):
     ("at Lakeside Cancer Center now", "at [FACILITY] now", "FACILITY"),
     ("went to St. Mary's for scans", "went to [FACILITY] for scans", "FACILITY"),
     ("At Riverside General they", "At [FACILITY] they", "FACILITY"),
-    ("I switched to Pinecrest Regional in May", "I switched to [FACILITY] in May", "FACILITY"),
+    ("I switched to Pinecrest Regional in May", "I switched to [FACILITY] in [DATE]", "FACILITY"),
     ("my mom is 93 and", "my mom is [AGE] and", "AGE"),
     ("my grandmother lived to 91, so", "my grandmother lived to [AGE], so", "AGE"),
     ("we moved to East Linden. East Linden is nice", "we moved to [LOCATION]. [LOCATION] is nice", "LOCATION"),
@@ -182,7 +183,8 @@ def test_deterministic(study, monkeypatch):
     ("we live at 1423 Maple Ridge Drive, Apt 4 now", "we live at [LOCATION] now", "LOCATION"),
     ("send it to PO Box 881 please", "send it to [LOCATION] please", "LOCATION"),
     ("the ZIP is 02139 if", "the ZIP is [LOCATION] if", "LOCATION"),
-    ("Cambridge, MA 02139-4307 is", "Cambridge, MA [LOCATION] is", "LOCATION"),
+    # a town, region and ZIP are one address block (Safe Harbor: the town is an identifier)
+    ("Cambridge, MA 02139-4307 is", "[LOCATION] is", "LOCATION"),
     ("out in Travis County the", "out in [LOCATION] the", "LOCATION"),
     ("the week before Thanksgiving 2021, right", "the week before [DATE], right", "DATE"),
     ("it hit by the 14th and", "it hit by [DATE] and", "DATE"),
@@ -203,7 +205,7 @@ def test_each_detector(raw, expected, type_):
 
 @pytest.mark.parametrize("raw", [
     "I hope so. Hope matters to me.",
-    "In May it got worse, and by June it was better.",
+    "It may get worse, and by the summer it was better.",
     "March was a hard month.",
     "I'm 2 weeks out from my last cycle.",
     "I take 2.5 mg twice a day for 21 days.",
@@ -716,7 +718,7 @@ def test_adversarial_focus_group_leaves_no_identifier_and_keeps_every_theme_word
     assert _left(raw, gold, res.text) == []
     text = res.text
     # theme words and codebook terms survive; common-word names used as words too
-    for kept in ["I trust my oncologist", "the financial burden is real", "In May I felt "
+    for kept in ["I trust my oncologist", "the financial burden is real", "I felt "
                  "hopeless; hope came back later", "Trust matters most to me",
                  "the Chair of the patient council", "close on hope?",
                  "Will it get easier? I hope so.", "Hope is what keeps me going."]:
@@ -795,7 +797,7 @@ def test_participant_named_trust_does_not_wipe_out_the_trust_theme():
     ("pay into GB82 WEST 1234 5698 7654 32 please", "pay into [ID] please"),
     ("my iban is gb82west12345698765432 ok", "my iban is [ID] ok"),
     ("we met Ruth R Montez there", "we met [NAME-1] there"),
-    ("I'll turn 40 in May", "I'll turn [AGE] in May"),
+    ("I'll turn 40 in May", "I'll turn [AGE] in [DATE]"),
     ("Phone: 780 6326 after six", "Phone: [PHONE] after six"),
     ("When: 2000-04-16 11:34:35 ok", "When: [DATE] ok"),
     ("she lives on Rua Mina 50 now", "she lives on [LOCATION] now"),
@@ -820,7 +822,7 @@ def test_library_detectors(raw, expected):
 
 @pytest.mark.parametrize("raw", [
     "I walked 12000 steps", "it cost $25000 in the end", "about 30000 people came",
-    "my hope is real", "the Chair thanked us", "In May I felt better",
+    "my hope is real", "the Chair thanked us", "May I feel better?",
 ])
 def test_library_detectors_leave_words_and_amounts(raw):
     out, _ = one(raw)

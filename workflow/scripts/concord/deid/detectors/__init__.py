@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from concord.deid.common import Candidate, _pattern, _pattern2
-from concord.deid.detectors import ages, contact, dates, ids, names, places
+from concord.deid.detectors import addresses, ages, contact, dates, ids, names, places
 from concord.deid.common import KIN_RE, NAMED_RE, TITLE_RE
 
 
@@ -71,6 +71,8 @@ DETECTORS: list[Detector] = [
     Detector("date-holiday", "date", "DATE", 5, "digits4",
              _re(dates._DATE_HOLIDAY, "DATE", "date")),
     Detector("date-day", "date", "DATE", 5, "digit", _re(dates._DATE_DAY, "DATE", "date", "v")),
+    Detector("date-month", "date", "DATE", 5, "date",
+             _re(dates._DATE_MONTH, "DATE", "date", "v")),
     Detector("admin-unit", "admin-unit", "LOCATION", 10, "admin",
              _re(places._ADMIN_UNIT, "LOCATION", "admin-unit"), propagates=True),
     Detector("age-old", "age", "AGE", 11, "age_old", _re(ages._AGE_OLD, "AGE", "age", "v")),
@@ -87,10 +89,13 @@ DETECTORS: list[Detector] = [
     Detector("email-spoken", "email-spoken", "EMAIL", 0, "email_spoken", contact.spoken_emails),
     Detector("handle", "handle", "URL", 1, "email", contact.handles),
     Detector("phone-lib", "phone", "PHONE", 3, "digit", contact.phones),
+    Detector("phone-shape", "phone", "PHONE", 3, "digit", contact.phone_shapes),
     Detector("id-checked", "id-checked", "ID", 4, "digit", ids.checked_numbers),
     Detector("ip-address", "ip-address", "ID", 4, "ip", contact.ip_addresses),
     Detector("postcode", "postcode", "LOCATION", 6, "postcode", places.postcodes),
     Detector("place-name", "place-name", "LOCATION", 10, "all", places.place_names),
+    # address blocks (street, units, town, region, postcode; over consecutive turns)
+    Detector("address-block", "address", "LOCATION", 6, "all", addresses.address_blocks),
     Detector("name-freq", "name-freq", "NAME", 9, "all", names.free_names),
 ]
 PRIORITY_EXTRA = {"name-unknown": 13}

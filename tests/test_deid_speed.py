@@ -1,0 +1,44 @@
+"""Fast paths and caches of the de-identification (issue 12, throughput) give the same
+results as the slow paths they short-cut."""
+
+import random
+import unicodedata
+
+import pytest
+
+from concord import textnorm
+from concord.deid import lexicons
+
+
+def _slow_fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(textnorm._TABLE))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+@pytest.mark.parametrize("text", ["O’Brien", "O'Brien", "O`Brien", "José Ñúñez", "MARIA",
+                                  "Szöllössy", "Smith‐Jones", "Straße", "ﬁnn", "İstanbul",
+                                  "K\u212aelvin", "plain ascii text 123", "", "a\u00a0b"])
+def test_fold_fast_path_equals_unicode_path(text):
+    assert textnorm.fold(text) == _slow_fold(text)
+    slow_keep = "".join(f if len(f) == 1 else ch.lower() if len(ch.lower()) == 1 else ch
+                        for ch in text for f in [_slow_fold(ch)])
+    assert textnorm.fold_keep_length(text) == slow_keep
+    assert len(textnorm.fold_keep_length(text)) == len(text)
+
+
+def test_fold_ascii_backtick_is_an_apostrophe():
+    assert textnorm.fold("O`Brien") == textnorm.fold("O’Brien") == "o'brien"
+
+
+def test_plain_zipf_equals_wordfreq():
+    """The dictionary lookup gives wordfreq's own value, for known, rare and unknown
+    words and in any case/accents (the cache key is the unfolded word)."""
+    from wordfreq import zipf_frequency
+    words = sorted(w for w in lexicons._word_freqs() if w.isascii() and w.isalpha())
+    sample = random.Random(12).sample(words, 3000) + ["the", "hope", "trust", "chair",
+                                                       "okafor", "castellanos", "zzqxv"]
+    for w in sample:
+        assert lexicons._plain_zipf(w) == zipf_frequency(w, "en"), w
+    for w in ["Hope", "HOPE", "Trust", "Chair", "Okafor", "José", "Zoë", "O’Brien", "it's",
+              "Smith-Jones", "covid19", "Reading"]:
+        assert lexicons.zipf(w) == zipf_frequency(textnorm.fold(w), "en"), w

@@ -42,3 +42,21 @@ def test_plain_zipf_equals_wordfreq():
     for w in ["Hope", "HOPE", "Trust", "Chair", "Okafor", "José", "Zoë", "O’Brien", "it's",
               "Smith-Jones", "covid19", "Reading"]:
         assert lexicons.zipf(w) == zipf_frequency(textnorm.fold(w), "en"), w
+
+
+@pytest.mark.parametrize("text", ["plain words", "tab\there", "nbsp\u00a0and\u2028ls", "  two  ",
+                                  "\x1c\x1f", "", "ideographic\u3000space", "a\r\nb"])
+def test_one_space_equals_substitution(text):
+    import re
+    from concord.transcripts import one_space
+    assert one_space(text) == re.sub(r"\s", " ", text)
+
+
+@pytest.mark.parametrize("text", ["Okay, so  we start.", "#00:01:02.5# Hello [Inaudible 00:12]",
+                                  "tab\tand (crosstalk) here", "no markers at all",
+                                  "(laughs)  and #hashtag", "  padded  "])
+def test_clean_line_equals_full_cleaning(text):
+    import re
+    from concord import transcripts as tr
+    full = tr.normalise_markers(re.sub(r"\s+", " ", tr._F4_TS.sub("", text))).strip()
+    assert tr._clean_line(text) == full

@@ -12,6 +12,7 @@ from concord.deid.detectors import DETECTORS, PRIORITY
 from concord.deid.detectors.places import _gazetteer
 from concord.deid.gates import _View
 from concord.deid.roster import NameIndex
+from concord.transcripts import one_space
 
 
 def detect(text: str, names: NameIndex, gazetteer_regex=None, places=None) -> list[Candidate]:
@@ -96,7 +97,7 @@ def find_spans(text: str, names: NameIndex | None = None) -> list[tuple[int, int
         names = _EMPTY_NAMES[0] if _EMPTY_NAMES else _empty_names()
     lines, starts, pos = [], [], 0
     for line in text.split("\n"):
-        lines.append(re.sub(r"\s", " ", line))
+        lines.append(one_space(line))
         starts.append(pos)
         pos += len(line) + 1
     out = []

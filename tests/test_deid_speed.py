@@ -60,3 +60,24 @@ def test_clean_line_equals_full_cleaning(text):
     from concord import transcripts as tr
     full = tr.normalise_markers(re.sub(r"\s+", " ", tr._F4_TS.sub("", text))).strip()
     assert tr._clean_line(text) == full
+
+
+@pytest.mark.parametrize("text", ["Maria and O’Brien — José Ñúñez", "O`Brien ’ and `tick`",
+                                  "İstanbul ΣΟΦΙΑΣ straße", "plain ascii O`Brien", "",
+                                  "\u1fef varia", "ﬁnn\u00a0x"])
+def test_fold_text_equals_per_character_fold(text):
+    from concord.deid import matcher
+    from concord.textnorm import fold_keep_length
+    expected = text.lower() if text.isascii() else "".join(fold_keep_length(c) for c in text)
+    assert matcher.fold_text(text) == expected
+    assert len(matcher.fold_text(text)) == len(text)
+
+
+@pytest.mark.parametrize("text", ["Maria's  sister, (Ana-Lucía) said: hi_there 42x!",
+                                  "tab\tseparated\u00a0nbsp — dash", ""])
+def test_lower_tokens_equal_findall(text):
+    import re
+    from concord.deid import matcher
+    matcher._LAST_TOKENS[:] = [None, None, None]
+    low, words = matcher._lower_tokens(text)
+    assert low == text.lower() and words == set(re.findall(r"\w+", text.lower()))

@@ -84,25 +84,26 @@ _GATE_KEYS = ("email", "url", "digit", "date", "age", "admin", "age_old", "named
               "digits4", "digits5", "digits6", "place", "email_spoken", "ip", "postcode")
 
 
-def _alt(words) -> re.Pattern:
-    return re.compile("|".join(re.escape(w) for w in words))
+class _Words(tuple):
+    """Literal strings; a turn meets the condition if it contains one of them (found
+    with ``str.find``, ~10x faster than a regex alternation of the same strings)."""
 
 
-_G_URL = _alt(("http", "www") + _URL_TLDS)
-_G_MONTH = _alt(_MONTH_PREFIXES)
-_G_NUMWORD = _alt(_NUMWORD_HINTS)
-_G_ADMIN = _alt(("County", "Parish", "Borough", "Township"))
-_G_NAMED = _alt(("named", "called", "name"))
-_G_TITLE = _alt(_GATE_TITLE)
-_G_KIN = _alt(_GATE_KIN)
-_G_FACILITY = _alt(_GATE_FACILITY)
-_G_AGE_REL_WORDS = _alt(_GATE_AGE_REL_WORDS)
-_G_EXOTIC = _alt(_EXOTIC_CASE)
+_G_URL = _Words(("http", "www") + _URL_TLDS)
+_G_MONTH = _Words(_MONTH_PREFIXES)
+_G_NUMWORD = _Words(_NUMWORD_HINTS)
+_G_ADMIN = _Words(("County", "Parish", "Borough", "Township"))
+_G_NAMED = _Words(("named", "called", "name"))
+_G_TITLE = _Words(_GATE_TITLE)
+_G_KIN = _Words(_GATE_KIN)
+_G_FACILITY = _Words(_GATE_FACILITY)
+_G_AGE_REL_WORDS = _Words(_GATE_AGE_REL_WORDS)
+_G_EXOTIC = _Words(_EXOTIC_CASE)
+_G_ASCII_DIGIT = _Words("0123456789")  # \d in an ASCII text
 _G_OTHER_SPACE = re.compile(r"[^\S \n]")
 _G_DIGITS = {n: re.compile(r"\d{%d}" % n) for n in (4, 5, 6)}
-_G_AT, _G_PLUS, _G_AT_WORD, _G_NINETY = _alt("@"), _alt("+"), _alt(["at"]), _alt(["ninety"])
-_G_YEAR, _G_OLD = _alt(["year"]), _alt(["old"])
-_G_DOT, _G_COLON = _alt(["dot"]), _alt([":"])
+_G_AT, _G_PLUS, _G_AT_WORD, _G_NINETY = (_Words([w]) for w in ("@", "+", "at", "ninety"))
+_G_YEAR, _G_OLD, _G_DOT, _G_COLON = (_Words([w]) for w in ("year", "old", "dot", ":"))
 
 
 def _gates_per_turn(texts: list[str]) -> dict[str, list[int]]:
@@ -181,12 +182,25 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
         return _gates_per_turn(texts)
     starts, n = full.starts, len(texts)
 
-    def turns(regex: re.Pattern, s: str, within=None) -> set[int]:
+    def turns(regex, s: str, within=None) -> set[int]:
+        """The turns in which ``regex`` (a pattern or :class:`_Words`) matches."""
         found: set[int] = set()
         if within is not None:  # only these turns
             for i in sorted(within):
-                if regex.search(s, starts[i], starts[i] + len(texts[i])):
+                a, b = starts[i], starts[i] + len(texts[i])
+                if (any(s.find(w, a, b) != -1 for w in regex) if isinstance(regex, _Words)
+                        else regex.search(s, a, b)):
                     found.add(i)
+            return found
+        if isinstance(regex, _Words):  # each word, skipping to the next turn on a hit
+            for w in regex:
+                p = s.find(w)
+                while p != -1:
+                    k = bisect.bisect_right(starts, p) - 1
+                    found.add(k)
+                    if k + 1 >= n:
+                        break
+                    p = s.find(w, starts[k + 1])
             return found
         m = regex.search(s)
         while m is not None:
@@ -197,7 +211,7 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
             m = regex.search(s, starts[k + 1])
         return found
 
-    digit = turns(_DIGIT, text)
+    digit = turns(_G_ASCII_DIGIT if text.isascii() else _DIGIT, text)
     exotic = turns(_G_EXOTIC, text) if not text.isascii() else set()
     age = digit | turns(_G_NUMWORD, low)
     d4 = turns(_G_DIGITS[4], text, digit)

@@ -124,7 +124,12 @@ def _lower_tokens(text: str) -> tuple[str, set[str]]:
     the propagated-name matchers search the same session text)."""
     if _LAST_TOKENS[0] != text:
         low = text.lower()
-        _LAST_TOKENS[:] = [text, low, set(_TOKEN.findall(low))]
+        # the words of each distinct whitespace-separated chunk (no word crosses
+        # whitespace): the same set as findall over the text, 3x faster
+        words: set[str] = set()
+        for chunk in set(low.split()):
+            words.update(_TOKEN.findall(chunk))
+        _LAST_TOKENS[:] = [text, low, words]
     return _LAST_TOKENS[1], _LAST_TOKENS[2]
 
 
@@ -184,5 +189,14 @@ def fold_text(text: str) -> str:
     """:func:`concord.textnorm.fold_keep_length` (same length, so same offsets), fast:
     ASCII text is lower-cased; other characters are folded once per process."""
     if text.isascii():
-        return text.lower()
-    return text.translate(_FOLD_TABLE)
+        return text.lower()  # (a backtick is kept here, folded in non-ASCII text: as on main)
+    # ASCII runs lower-cased, only the other runs translated char by char (2x faster)
+    if "`" in text:
+        return "".join(m.group().translate(_FOLD_TABLE) if m.group(1) is None
+                       else m.group().lower().replace("`", "'")
+                       for m in _ASCII_RUNS.finditer(text))
+    return "".join(m.group().translate(_FOLD_TABLE) if m.group(1) is None
+                   else m.group().lower() for m in _ASCII_RUNS.finditer(text))
+
+
+_ASCII_RUNS = re.compile(r"([\x00-\x7f]+)|[^\x00-\x7f]+")

@@ -81,3 +81,28 @@ def test_lower_tokens_equal_findall(text):
     matcher._LAST_TOKENS[:] = [None, None, None]
     low, words = matcher._lower_tokens(text)
     assert low == text.lower() and words == set(re.findall(r"\w+", text.lower()))
+
+
+def test_other_space_words_are_the_regex_class():
+    """The gate's list of 'whitespace other than space and newline' is exactly the
+    regex class it replaces, over every code point."""
+    import re
+    from concord.deid import gates
+    rx = re.compile(r"[^\S \n]")
+    listed = set(gates._G_OTHER_SPACE)
+    assert {chr(c) for c in range(0x110000) if rx.match(chr(c))} == listed
+
+
+def test_gate_word_scan_equals_find():
+    """One Aho-Corasick pass gives, for each gate word, the turns that hold it."""
+    from concord.deid import gates
+    texts = ["my sister Ana", "Dr. Okafor called", "at 94 she", "", "County of X", "dr  no",
+             "her\tmother Zoë", "twenty-one", "x@y.org and www.z.com", "İzmir in May"]
+    view = gates._View(texts, range(len(texts)))
+    for groups, s in ((gates._SCAN_TEXT, view.text), (gates._SCAN_LOW, view.text.lower())):
+        hits = gates._word_turns(s, view.starts, groups)
+        for words in groups:
+            for w in words:
+                want = {i for i, t in enumerate(texts)
+                        if w in (t if groups is gates._SCAN_TEXT else t.lower())}
+                assert hits.get(w, set()) == want, w

@@ -5,7 +5,10 @@ what it finds."""
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+
+import ahocorasick
 
 from concord.deid.common import UPPER, Candidate, _EXOTIC_CASE, _TENS, _TEENS
 
@@ -100,10 +103,37 @@ _G_FACILITY = _Words(_GATE_FACILITY)
 _G_AGE_REL_WORDS = _Words(_GATE_AGE_REL_WORDS)
 _G_EXOTIC = _Words(_EXOTIC_CASE)
 _G_ASCII_DIGIT = _Words("0123456789")  # \d in an ASCII text
-_G_OTHER_SPACE = re.compile(r"[^\S \n]")
+# [^\S \n]: whitespace other than a space or a newline (str.isspace: none above U+3000)
+_G_OTHER_SPACE = _Words(c for c in map(chr, range(0x3001)) if c.isspace() and c not in " \n")
 _G_DIGITS = {n: re.compile(r"\d{%d}" % n) for n in (4, 5, 6)}
 _G_AT, _G_PLUS, _G_AT_WORD, _G_NINETY = (_Words([w]) for w in ("@", "+", "at", "ninety"))
 _G_YEAR, _G_OLD, _G_DOT, _G_COLON = (_Words([w]) for w in ("year", "old", "dot", ":"))
+
+
+# the word lists found in one pass over a session's text, and over its lowercased text
+_SCAN_TEXT = (_G_EXOTIC, _G_MONTH, _G_ADMIN, _G_KIN, _G_FACILITY, _G_AT, _G_COLON,
+              _G_OTHER_SPACE)
+_SCAN_LOW = (_G_NUMWORD, _G_URL, _G_NINETY, _G_NAMED, _G_TITLE, _G_DOT)
+
+
+@functools.lru_cache(maxsize=2)
+def _automaton(groups: tuple) -> ahocorasick.Automaton:
+    a = ahocorasick.Automaton()
+    for words in groups:
+        for w in words:
+            a.add_word(w, w)
+    a.make_automaton()
+    return a
+
+
+def _word_turns(s: str, starts: list[int], groups: tuple) -> dict[str, set[int]]:
+    """Word of ``groups`` -> the turns (joined in ``s``, turn i at ``starts[i]``)
+    holding it, in one pass (Aho-Corasick) instead of one ``str.find`` scan per word
+    (no gate word holds a newline, so none runs across :data:`_SEP`)."""
+    out: dict[str, set[int]] = {}
+    for end, w in _automaton(groups).iter(s):
+        out.setdefault(w, set()).add(bisect.bisect_right(starts, end) - 1)
+    return out
 
 
 def _gates_per_turn(texts: list[str]) -> dict[str, list[int]]:
@@ -182,6 +212,9 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
         return _gates_per_turn(texts)
     starts, n = full.starts, len(texts)
 
+    scanned = {id(text): (_SCAN_TEXT, _word_turns(text, starts, _SCAN_TEXT)),
+               id(low): (_SCAN_LOW, _word_turns(low, starts, _SCAN_LOW))}
+
     def turns(regex, s: str, within=None) -> set[int]:
         """The turns in which ``regex`` (a pattern or :class:`_Words`) matches."""
         found: set[int] = set()
@@ -192,8 +225,11 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
                         else regex.search(s, a, b)):
                     found.add(i)
             return found
-        if isinstance(regex, _Words):  # each word, skipping to the next turn on a hit
-            for w in regex:
+        if isinstance(regex, _Words):
+            groups, hits = scanned[id(s)]
+            if regex in groups:  # (always: a word list not scanned is searched below)
+                return found.union(*(hits.get(w, ()) for w in regex))
+            for w in regex:  # each word, skipping to the next turn on a hit
                 p = s.find(w)
                 while p != -1:
                     k = bisect.bisect_right(starts, p) - 1

@@ -106,3 +106,30 @@ def test_gate_word_scan_equals_find():
                 want = {i for i, t in enumerate(texts)
                         if w in (t if groups is gates._SCAN_TEXT else t.lower())}
                 assert hits.get(w, set()) == want, w
+
+
+def test_lowercasing_keeps_word_characters():
+    """WordMatcher checks word boundaries in ``text.lower()``: lower-casing a character
+    (one character in, one out) never changes whether it is a word character."""
+    import re
+    import sys
+    w = re.compile(r"\w")
+    for c in map(chr, range(sys.maxunicode + 1)):
+        low = c.lower()
+        if len(low) == 1:
+            assert bool(w.match(c)) == bool(w.match(low)), hex(ord(c))
+
+
+@pytest.mark.parametrize("text", ["Maria met MARIA and maria; amaria, maria_x, Maria's",
+                                  "Ann-Marie and ann marie, O'Brien/o’brien; Ed edited it",
+                                  "José and JOSE, jose. Zoë"])
+def test_word_matcher_equals_one_alternation(text):
+    """The matcher finds what one case-insensitive alternation finds (its docstring)."""
+    import re
+    from concord.deid.matcher import WordMatcher
+    strings = ["Maria", "Ann Marie", "Ann", "O'Brien", "Ed", "José", "Zoë", "maria x"]
+    alt = re.compile(r"(?<![\w@.])(?:" + "|".join(
+        re.escape(s).replace(r"\ ", r"\s+") for s in sorted(strings, key=lambda s: (-len(s), s)))
+        + r")(?![\w@]|\.\w)", re.IGNORECASE)
+    got = [(m.start(), m.end()) for m in WordMatcher(strings).finditer(text)]
+    assert got == [(m.start(), m.end()) for m in alt.finditer(text)]

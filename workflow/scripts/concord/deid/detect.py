@@ -30,7 +30,8 @@ def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
     out: list[list[Candidate]] = [[] for _ in texts]
     full = _View(texts, range(len(texts)))
     g = gates._gates_session(full, texts)
-    views: dict[str, _View | None] = {k: _View(texts, v) if v else None for k, v in g.items()}
+    views: dict[str, _View | None] = {k: (full if len(v) == len(texts) else _View(texts, v))
+                                      if v else None for k, v in g.items()}
     for d in DETECTORS:
         if d.name == "roster":
             for i, c in names.find_in(full.text, full.starts, texts):

@@ -118,21 +118,25 @@ _SCAN_LOW = (_G_NUMWORD, _G_URL, _G_NINETY, _G_NAMED, _G_TITLE, _G_DOT)
 
 @functools.lru_cache(maxsize=2)
 def _automaton(groups: tuple) -> ahocorasick.Automaton:
+    """Every word of ``groups``, each with the positions in ``groups`` of the lists
+    holding it."""
     a = ahocorasick.Automaton()
-    for words in groups:
-        for w in words:
-            a.add_word(w, w)
+    for w in {w for words in groups for w in words}:
+        a.add_word(w, tuple(g for g, words in enumerate(groups) if w in words))
     a.make_automaton()
     return a
 
 
-def _word_turns(s: str, starts: list[int], groups: tuple) -> dict[str, set[int]]:
-    """Word of ``groups`` -> the turns (joined in ``s``, turn i at ``starts[i]``)
-    holding it, in one pass (Aho-Corasick) instead of one ``str.find`` scan per word
-    (no gate word holds a newline, so none runs across :data:`_SEP`)."""
-    out: dict[str, set[int]] = {}
-    for end, w in _automaton(groups).iter(s):
-        out.setdefault(w, set()).add(bisect.bisect_right(starts, end) - 1)
+def _word_turns(s: str, starts: list[int], groups: tuple) -> list[set[int]]:
+    """For each word list of ``groups``, the turns (joined in ``s``, turn i at
+    ``starts[i]``) holding one of its words, in one pass (Aho-Corasick) instead of one
+    regex or ``str.find`` scan per list (no gate word holds a newline, so none runs
+    across :data:`_SEP`)."""
+    out: list[set[int]] = [set() for _ in groups]
+    for end, gs in _automaton(groups).iter(s):
+        k = bisect.bisect_right(starts, end) - 1
+        for g in gs:
+            out[g].add(k)
     return out
 
 
@@ -205,6 +209,8 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
     same turns, as long as lowercasing keeps the length (no İ) and no turn holds a
     newline (both checked; else turn by turn). No condition can match across
     :data:`_SEP`."""
+    if len(texts) <= 4:  # a few lines (free text, find_spans): turn by turn is faster
+        return _gates_per_turn(texts)
     text = full.text
     low = text.lower()
     if (not _GATES or len(low) != len(text)
@@ -227,8 +233,9 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
             return found
         if isinstance(regex, _Words):
             groups, hits = scanned[id(s)]
-            if regex in groups:  # (always: a word list not scanned is searched below)
-                return found.union(*(hits.get(w, ()) for w in regex))
+            for g, words in enumerate(groups):  # (always: else searched below)
+                if words is regex:
+                    return set(hits[g])
             for w in regex:  # each word, skipping to the next turn on a hit
                 p = s.find(w)
                 while p != -1:

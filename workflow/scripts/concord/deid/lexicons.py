@@ -73,9 +73,10 @@ def _wordfreq():
 
 @functools.lru_cache(maxsize=1)
 def _word_freqs() -> dict[str, float]:
-    """wordfreq's English list (the one ``zipf_frequency`` looks words up in)."""
+    """wordfreq's English list (the one ``zipf_frequency`` looks words up in; called as
+    wordfreq calls it, so that its cache loads the list once)."""
     from wordfreq import get_frequency_dict
-    return get_frequency_dict("en", wordlist="best")
+    return get_frequency_dict("en", "best")
 
 
 def _plain_zipf(k: str) -> float:
@@ -83,13 +84,12 @@ def _plain_zipf(k: str) -> float:
     no digits), without wordfreq's tokenizer: its lookup and rounding (3 significant
     digits, then centibels), 0 for a missing word. Equal to wordfreq's value
     (tests/test_deid_speed.py compares them)."""
-    from wordfreq import freq_to_zipf, zipf_to_freq
     f = _word_freqs().get(k)
     if f is None:
         return 0.0
-    f = max(f, zipf_to_freq(0.0))
+    f = max(f, 1e-9)  # wordfreq's minimum: zipf_to_freq(0.0)
     f = round(f, math.floor(-math.log(f, 10)) + 3)
-    return round(freq_to_zipf(f), 2)
+    return round(math.log(f, 10) + 9, 2)  # freq_to_zipf
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -62,7 +62,8 @@ def test_clean_line_equals_full_cleaning(text):
     assert tr._clean_line(text) == full
 
 
-@pytest.mark.parametrize("text", ["Maria and O’Brien — José Ñúñez", "O`Brien ’ and `tick`",
+@pytest.mark.parametrize("text", ["Maria and O’Brien — José Ñúñez",
+                                  "O`Brien ’ and `tick`",
                                   "İstanbul ΣΟΦΙΑΣ straße", "plain ascii O`Brien", "",
                                   "\u1fef varia", "ﬁnn\u00a0x"])
 def test_fold_text_equals_per_character_fold(text):

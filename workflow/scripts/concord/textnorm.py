@@ -29,6 +29,8 @@ def fold(text: str) -> str:
     >>> fold("Szöllössy")
     'szollossy'
     """
+    if text.isascii():  # fast path, same result: NFKD and the accent strip change no
+        return text.replace("`", "'").lower()  # ASCII; of _TABLE only ` is ASCII
     decomposed = unicodedata.normalize("NFKD", text.translate(_TABLE))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.casefold()
@@ -39,6 +41,8 @@ def fold_keep_length(text: str) -> str:
     so offsets found in the folded text are offsets in the original. Characters
     whose folded form is not one character (``ß`` → ``ss``, ligatures) keep their
     lower-case form."""
+    if text.isascii():  # fast path, same result (see fold)
+        return text.replace("`", "'").lower()
     out = []
     for ch in text:
         f = fold(ch)

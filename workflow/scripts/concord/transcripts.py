@@ -236,9 +236,26 @@ def _split_label(line: str, labels: _Labels):
     return None
 
 
+_SPACE = re.compile(r"\s")
+_SPACES = re.compile(r"\s+")
+_OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace other than a space
+
+
+def one_space(text: str) -> str:
+    """Every whitespace character of ``text`` -> a space (same length, same offsets);
+    the substitution only where there is one (5x faster on speech)."""
+    return _SPACE.sub(" ", text) if _OTHER_SPACE.search(text) else text
+
+
 def _clean_line(text: str) -> str:
     """One source line's text: f4 timestamps out, markers normalised, spaces single."""
-    return normalise_markers(re.sub(r"\s+", " ", _F4_TS.sub("", text))).strip()
+    if "#" in text:  # (each step only where it can change something: parse speed)
+        text = _F4_TS.sub("", text)
+    if "  " in text or _OTHER_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    if "[" in text or "(" in text:
+        text = normalise_markers(text)
+    return text.strip()
 
 
 def _parse_lines(lines, labels, source: str, multiline: bool = True):
@@ -305,7 +322,7 @@ def _parse_lines(lines, labels, source: str, multiline: bool = True):
         body = line[at:]
         stripped = body.strip()
         start = offset + at + (body.index(stripped) if stripped else 0)
-        text = re.sub(r"\s", " ", stripped)
+        text = one_space(stripped)
         norm = _clean_line(text)
         exact = norm == text
         turns.append(Turn(number, label, norm if not exact else text, start, number, exact,

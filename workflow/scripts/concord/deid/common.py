@@ -5,8 +5,10 @@ candidates."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from re import _constants as _sre, _parser as _sre_parse
 
 import pandas as pd
 
@@ -65,8 +67,10 @@ English Spanish Facebook Google Tamoxifen Herceptin Ibrance Tylenol Advil
 # upper-case letters (Latin, with accents: Émile, Łukasz, Ñúñez, Øyvind, Şahin)
 UPPER = ("A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ")
 # a capitalised word, any letters after the first (Szöllössy, José), an O'/D'/L'
-# prefix with either apostrophe (O’Brien), hyphenated parts (Smith-Jones)
-CAP_RE = (rf"(?:[ODL]['’])?[{UPPER}][^\W\d_]+(?:[-'’][{UPPER}][^\W\d_]+)*")
+# prefix with either apostrophe (O’Brien), hyphenated parts (Smith-Jones). The
+# lookahead (such a word starts with an upper-case letter) changes no match but lets a
+# scan for capitalised words reject a position in one test (4x faster).
+CAP_RE = (rf"(?=[{UPPER}])(?:[ODL]['’])?[{UPPER}][^\W\d_]+(?:[-'’][{UPPER}][^\W\d_]+)*")
 
 # the title in any case ("dr. Castellanos" as transcribed), the name capitalised
 TITLE_RE = (r"\b(?i:Dr\.?|Doctor|Mr\.?|Mrs\.?|Ms\.?|Miss|Mx\.?|Prof\.?|Professor|"
@@ -141,10 +145,92 @@ class Result:
 
 
 
+# ---------------------------------------------------------------------------
+# A first-character guard: a pattern that opens with a lookbehind, ``\b`` or an
+# alternation of words is tried at every position of the text; a lookahead for the
+# characters a match can start with, ``(?=[...])``, rejects most positions in one test
+# and changes no match (it is implied by the pattern). Derived from the parsed pattern;
+# a pattern it cannot read (a negated class, ``.``, inline flags ...) is left as it is.
+
+_CATEGORY = {_sre.CATEGORY_DIGIT: r"\d", _sre.CATEGORY_SPACE: r"\s"}  # (broad ones: none)
+
+
+def _first_items(items) -> tuple[list | None, bool]:
+    """(the class items a match of ``items`` can start with or None if unknown,
+    whether ``items`` can match the empty string)."""
+    out: list = []
+    for op, av in items:
+        if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+            continue  # zero width
+        if op is _sre.LITERAL:
+            return out + [(op, av)], False
+        if op is _sre.IN:
+            if any(o not in (_sre.LITERAL, _sre.RANGE) and
+                   not (o is _sre.CATEGORY and a in _CATEGORY) for o, a in av):
+                return None, False
+            return out + list(av), False
+        if op is _sre.BRANCH:
+            nullable = False
+            for alt in av[1]:
+                f, n = _first_items(alt)
+                if f is None:
+                    return None, False
+                out += f
+                nullable |= n
+            if not nullable:
+                return out, False
+        elif op is _sre.SUBPATTERN and not av[1] and not av[2]:  # a group, no flags
+            f, n = _first_items(av[3])
+            if f is None:
+                return None, False
+            out += f
+            if not n:
+                return out, False
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            f, n = _first_items(av[2])
+            if f is None:
+                return None, False
+            out += f
+            if av[0] > 0 and not n:
+                return out, False
+        else:
+            return None, False
+    return out, True
+
+
+def first_char_class(regex: re.Pattern) -> str | None:
+    """The body of a character class holding every character a (non-empty) match of
+    ``regex`` can start with, or None if that is not known."""
+    items, nullable = _first_items(_sre_parse.parse(regex.pattern, regex.flags))
+    if items is None or nullable or not items:
+        return None
+    parts = []
+    for op, av in items:
+        if op is _sre.LITERAL:
+            parts.append(re.escape(chr(av)))
+        elif op is _sre.RANGE:
+            parts.append(re.escape(chr(av[0])) + "-" + re.escape(chr(av[1])))
+        else:
+            parts.append(_CATEGORY[av])
+    return "".join(dict.fromkeys(parts))
+
+
+@functools.lru_cache(maxsize=None)
+def guarded(regex: re.Pattern) -> re.Pattern:
+    """``regex`` with a first-character guard (same matches, faster scans)."""
+    cls = first_char_class(regex)
+    if cls is None:
+        return regex
+    try:
+        return re.compile(f"(?=[{cls}])(?:{regex.pattern})", regex.flags)
+    except re.error:  # e.g. global inline flags, which must open the pattern
+        return regex
+
+
 def _pattern(regex: re.Pattern, text: str, type_: str, detector: str,
              group: str | None = None) -> list[Candidate]:
     out = []
-    for m in regex.finditer(text):
+    for m in guarded(regex).finditer(text):
         if group:
             s, e = m.span(group)
         else:
@@ -161,7 +247,7 @@ def _pattern2(regex: re.Pattern, text: str, type_: str, detector: str, g1: str,
               g2: str) -> tuple[list[Candidate], list[Candidate]]:
     """:func:`_pattern` for two groups of one regex in one pass."""
     out1, out2 = [], []
-    for m in regex.finditer(text):
+    for m in guarded(regex).finditer(text):
         for g, out in ((g1, out1), (g2, out2)):
             s, e = m.span(g)
             while e > s and text[e - 1] in ".,;:!?)'\"”’":

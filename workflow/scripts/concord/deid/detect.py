@@ -12,6 +12,7 @@ from concord.deid.detectors import DETECTORS, PRIORITY
 from concord.deid.detectors.places import _gazetteer
 from concord.deid.gates import _View
 from concord.deid.roster import NameIndex
+from concord.transcripts import one_space
 
 
 def detect(text: str, names: NameIndex, gazetteer_regex=None, places=None) -> list[Candidate]:
@@ -29,7 +30,8 @@ def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
     out: list[list[Candidate]] = [[] for _ in texts]
     full = _View(texts, range(len(texts)))
     g = gates._gates_session(full, texts)
-    views: dict[str, _View | None] = {k: _View(texts, v) if v else None for k, v in g.items()}
+    views: dict[str, _View | None] = {k: (full if len(v) == len(texts) else _View(texts, v))
+                                      if v else None for k, v in g.items()}
     for d in DETECTORS:
         if d.name == "roster":
             for i, c in names.find_in(full.text, full.starts, texts):
@@ -96,7 +98,7 @@ def find_spans(text: str, names: NameIndex | None = None) -> list[tuple[int, int
         names = _EMPTY_NAMES[0] if _EMPTY_NAMES else _empty_names()
     lines, starts, pos = [], [], 0
     for line in text.split("\n"):
-        lines.append(re.sub(r"\s", " ", line))
+        lines.append(one_space(line))
         starts.append(pos)
         pos += len(line) + 1
     out = []

@@ -5,7 +5,10 @@ what it finds."""
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+
+import ahocorasick
 
 from concord.deid.common import UPPER, Candidate, _EXOTIC_CASE, _TENS, _TEENS
 
@@ -84,25 +87,57 @@ _GATE_KEYS = ("email", "url", "digit", "date", "age", "admin", "age_old", "named
               "digits4", "digits5", "digits6", "place", "email_spoken", "ip", "postcode")
 
 
-def _alt(words) -> re.Pattern:
-    return re.compile("|".join(re.escape(w) for w in words))
+class _Words(tuple):
+    """Literal strings; a turn meets the condition if it contains one of them (found
+    with ``str.find``, ~10x faster than a regex alternation of the same strings)."""
 
 
-_G_URL = _alt(("http", "www") + _URL_TLDS)
-_G_MONTH = _alt(_MONTH_PREFIXES)
-_G_NUMWORD = _alt(_NUMWORD_HINTS)
-_G_ADMIN = _alt(("County", "Parish", "Borough", "Township"))
-_G_NAMED = _alt(("named", "called", "name"))
-_G_TITLE = _alt(_GATE_TITLE)
-_G_KIN = _alt(_GATE_KIN)
-_G_FACILITY = _alt(_GATE_FACILITY)
-_G_AGE_REL_WORDS = _alt(_GATE_AGE_REL_WORDS)
-_G_EXOTIC = _alt(_EXOTIC_CASE)
-_G_OTHER_SPACE = re.compile(r"[^\S \n]")
+_G_URL = _Words(("http", "www") + _URL_TLDS)
+_G_MONTH = _Words(_MONTH_PREFIXES)
+_G_NUMWORD = _Words(_NUMWORD_HINTS)
+_G_ADMIN = _Words(("County", "Parish", "Borough", "Township"))
+_G_NAMED = _Words(("named", "called", "name"))
+_G_TITLE = _Words(_GATE_TITLE)
+_G_KIN = _Words(_GATE_KIN)
+_G_FACILITY = _Words(_GATE_FACILITY)
+_G_AGE_REL_WORDS = _Words(_GATE_AGE_REL_WORDS)
+_G_EXOTIC = _Words(_EXOTIC_CASE)
+_G_ASCII_DIGIT = _Words("0123456789")  # \d in an ASCII text
+# [^\S \n]: whitespace other than a space or a newline (str.isspace: none above U+3000)
+_G_OTHER_SPACE = _Words(c for c in map(chr, range(0x3001)) if c.isspace() and c not in " \n")
 _G_DIGITS = {n: re.compile(r"\d{%d}" % n) for n in (4, 5, 6)}
-_G_AT, _G_PLUS, _G_AT_WORD, _G_NINETY = _alt("@"), _alt("+"), _alt(["at"]), _alt(["ninety"])
-_G_YEAR, _G_OLD = _alt(["year"]), _alt(["old"])
-_G_DOT, _G_COLON = _alt(["dot"]), _alt([":"])
+_G_AT, _G_PLUS, _G_AT_WORD, _G_NINETY = (_Words([w]) for w in ("@", "+", "at", "ninety"))
+_G_YEAR, _G_OLD, _G_DOT, _G_COLON = (_Words([w]) for w in ("year", "old", "dot", ":"))
+
+
+# the word lists found in one pass over a session's text, and over its lowercased text
+_SCAN_TEXT = (_G_EXOTIC, _G_MONTH, _G_ADMIN, _G_KIN, _G_FACILITY, _G_AT, _G_COLON,
+              _G_OTHER_SPACE)
+_SCAN_LOW = (_G_NUMWORD, _G_URL, _G_NINETY, _G_NAMED, _G_TITLE, _G_DOT)
+
+
+@functools.lru_cache(maxsize=2)
+def _automaton(groups: tuple) -> ahocorasick.Automaton:
+    """Every word of ``groups``, each with the positions in ``groups`` of the lists
+    holding it."""
+    a = ahocorasick.Automaton()
+    for w in {w for words in groups for w in words}:
+        a.add_word(w, tuple(g for g, words in enumerate(groups) if w in words))
+    a.make_automaton()
+    return a
+
+
+def _word_turns(s: str, starts: list[int], groups: tuple) -> list[set[int]]:
+    """For each word list of ``groups``, the turns (joined in ``s``, turn i at
+    ``starts[i]``) holding one of its words, in one pass (Aho-Corasick) instead of one
+    regex or ``str.find`` scan per list (no gate word holds a newline, so none runs
+    across :data:`_SEP`)."""
+    out: list[set[int]] = [set() for _ in groups]
+    for end, gs in _automaton(groups).iter(s):
+        k = bisect.bisect_right(starts, end) - 1
+        for g in gs:
+            out[g].add(k)
+    return out
 
 
 def _gates_per_turn(texts: list[str]) -> dict[str, list[int]]:
@@ -174,6 +209,8 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
     same turns, as long as lowercasing keeps the length (no İ) and no turn holds a
     newline (both checked; else turn by turn). No condition can match across
     :data:`_SEP`."""
+    if len(texts) <= 4:  # a few lines (free text, find_spans): turn by turn is faster
+        return _gates_per_turn(texts)
     text = full.text
     low = text.lower()
     if (not _GATES or len(low) != len(text)
@@ -181,12 +218,32 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
         return _gates_per_turn(texts)
     starts, n = full.starts, len(texts)
 
-    def turns(regex: re.Pattern, s: str, within=None) -> set[int]:
+    scanned = {id(text): (_SCAN_TEXT, _word_turns(text, starts, _SCAN_TEXT)),
+               id(low): (_SCAN_LOW, _word_turns(low, starts, _SCAN_LOW))}
+
+    def turns(regex, s: str, within=None) -> set[int]:
+        """The turns in which ``regex`` (a pattern or :class:`_Words`) matches."""
         found: set[int] = set()
         if within is not None:  # only these turns
             for i in sorted(within):
-                if regex.search(s, starts[i], starts[i] + len(texts[i])):
+                a, b = starts[i], starts[i] + len(texts[i])
+                if (any(s.find(w, a, b) != -1 for w in regex) if isinstance(regex, _Words)
+                        else regex.search(s, a, b)):
                     found.add(i)
+            return found
+        if isinstance(regex, _Words):
+            groups, hits = scanned[id(s)]
+            for g, words in enumerate(groups):  # (always: else searched below)
+                if words is regex:
+                    return set(hits[g])
+            for w in regex:  # each word, skipping to the next turn on a hit
+                p = s.find(w)
+                while p != -1:
+                    k = bisect.bisect_right(starts, p) - 1
+                    found.add(k)
+                    if k + 1 >= n:
+                        break
+                    p = s.find(w, starts[k + 1])
             return found
         m = regex.search(s)
         while m is not None:
@@ -197,7 +254,7 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
             m = regex.search(s, starts[k + 1])
         return found
 
-    digit = turns(_DIGIT, text)
+    digit = turns(_G_ASCII_DIGIT if text.isascii() else _DIGIT, text)
     exotic = turns(_G_EXOTIC, text) if not text.isascii() else set()
     age = digit | turns(_G_NUMWORD, low)
     d4 = turns(_G_DIGITS[4], text, digit)

@@ -89,12 +89,16 @@ def test_an_interview_study_is_never_called_focus_groups(tmp_path):
             "a theme in one interview rather than what participants value, and the "
             "interviewer's questions shape what is raised.") in text
     assert "| 9 participants in 9 interviews |" in supp            # COREQ item 12
+    # one group: nothing is counted "of 1 groups"
+    assert "### What the participants talked about" in text
+    assert "Saturation was reached; " in text and "of 1 groups" not in text
     for word in ("focus group", "focus-group", "group discussion", "group dynamics"):
         assert word not in (text + supp).lower(), word
 
 
 def test_a_focus_group_study_says_focus_groups(tmp_path):
-    text, supp = _manuscript(tmp_path, design="focus_group", sessions=4, groups=4)
+    text, supp = _manuscript(tmp_path, design="focus_group", sessions=4, groups=4,
+                             **{"saturation.groups_reached": 2, "concordance.groups": 4})
     assert "In all, 4 participants from 4 groups took part in 4 focus-group sessions (" in text
     assert "Focus groups were held with participants from each of 4 groups, one session " \
            "per group." in text
@@ -103,6 +107,8 @@ def test_a_focus_group_study_says_focus_groups(tmp_path):
            "theme in one discussion rather than what participants value, and group " \
            "dynamics shape who speaks." in text
     assert "| 4 participants in 4 focus-group sessions of 4 groups |" in supp
+    assert "### What each group talked about" in text
+    assert "Saturation was reached in 2 of 4 groups; " in text
 
 
 def test_one_interview_is_singular_and_a_mixed_design_names_both(tmp_path):

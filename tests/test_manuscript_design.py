@@ -17,7 +17,7 @@ from test_manuscript import ROOT, _template_registry
 
 # the keys study_design_entries registers (stand-ins removed so that the real ones count)
 OWN = ("design.sessions.noun", "design.method", "design.limitation", "segment.unit",
-       "codebook.")
+       "design.facilitators", "codebook.")
 
 FULL_BOOK = """codes:
   - id: A
@@ -83,7 +83,9 @@ def test_an_interview_study_is_never_called_focus_groups(tmp_path):
     text, supp = _manuscript(tmp_path, design="interview", sessions=9)
     assert "In all, 9 participants took part in 9 interviews (" in text
     assert "Participants took part in 9 interviews." in text
-    assert "The corpus holds 9 interviews with 9 participants" in text
+    assert "The corpus holds 9 interviews with 9 participants (interviewers are not " \
+           "counted)" in text
+    assert "(not by interviewers) are the coding units" in text
     assert "The 9 interviews comprised" in text
     assert ("The interviews are few and purposively sampled; prevalence counts who raised "
             "a theme in one interview rather than what participants value, and the "
@@ -102,7 +104,8 @@ def test_a_focus_group_study_says_focus_groups(tmp_path):
     assert "In all, 4 participants from 4 groups took part in 4 focus-group sessions (" in text
     assert "Focus groups were held with participants from each of 4 groups, one session " \
            "per group." in text
-    assert "The corpus holds 4 focus-group sessions with 4 participants" in text
+    assert "The corpus holds 4 focus-group sessions with 4 participants (facilitators " \
+           "are not counted)" in text
     assert "Focus groups are small and purposively sampled; prevalence counts who raised a " \
            "theme in one discussion rather than what participants value, and group " \
            "dynamics shape who speaks." in text

@@ -145,31 +145,31 @@ def design_entries(numbers: dict, groups: list[dict], config_file: str) -> dict:
 # The words the manuscript uses for the study's design (config ``study.design``): its
 # sentences never type "focus group"; they show these registered strings.
 # sessions / session: the data-collection events (plural, singular); method: what
-# was held ("… were held with participants from each of N groups"); limitation: the
-# design's first limitation.
+# was held ("… were held with participants from each of N groups"); facilitators:
+# who led the sessions; limitation: the design's first limitation.
 DESIGN_WORDS = {
     "focus_group": {
         "sessions": "focus-group sessions", "session": "focus-group session",
-        "method": "Focus groups",
+        "method": "Focus groups", "facilitators": "facilitators",
         "limitation": "Focus groups are small and purposively sampled; prevalence counts "
                       "who raised a theme in one discussion rather than what participants "
                       "value, and group dynamics shape who speaks."},
     "interview": {
         "sessions": "interviews", "session": "interview",
-        "method": "Interviews",
+        "method": "Interviews", "facilitators": "interviewers",
         "limitation": "The interviews are few and purposively sampled; prevalence counts "
                       "who raised a theme in one interview rather than what participants "
                       "value, and the interviewer's questions shape what is raised."},
     "dyad": {
         "sessions": "dyadic sessions", "session": "dyadic session",
-        "method": "Dyadic sessions",
+        "method": "Dyadic sessions", "facilitators": "facilitators",
         "limitation": "The dyads are few and purposively sampled; prevalence counts who "
                       "raised a theme in a session rather than what participants value, and "
                       "each speaker's talk responds to the other's."},
     "mixed": {
         "sessions": "sessions (focus groups and interviews)",
         "session": "session (focus group or interview)",
-        "method": "Focus groups and interviews",
+        "method": "Focus groups and interviews", "facilitators": "facilitators and interviewers",
         "limitation": "The sessions are few and purposively sampled; prevalence counts who "
                       "raised a theme in one session rather than what participants value, "
                       "and group dynamics (in the focus groups) and the interviewer's "
@@ -203,7 +203,7 @@ def study_design_entries(numbers: dict, design: str, unit: str, config_file: str
 
     * ``design.sessions.noun`` (the design's noun for its sessions, singular when the
       study has one session), ``design.method``, ``design.limitation``
-      (:data:`DESIGN_WORDS`; config ``study.design``);
+      ``design.facilitators`` (:data:`DESIGN_WORDS`; config ``study.design``);
     * ``segment.unit`` ("sentence" or "turn"; config ``segment.unit``);
     * ``codebook.codes.<part>``: how many codes have a non-empty definition, include,
       exclude and examples, and ``codebook.described`` (every code has all four)."""
@@ -226,6 +226,8 @@ def study_design_entries(numbers: dict, design: str, unit: str, config_file: str
         f"design; config: study.design)", config_file, where, shown=noun)
     add("design.method", words["method"], f"how the data were collected ({design} design; "
         f"config: study.design)", config_file, where, shown=words["method"])
+    add("design.facilitators", words["facilitators"], f"who led the sessions ({design} "
+        f"design; config: study.design)", config_file, where, shown=words["facilitators"])
     add("design.limitation", words["limitation"], f"the first limitation of a {design} "
         f"design (config: study.design)", config_file, where, shown=words["limitation"])
     add("segment.unit", unit, "the coding unit: sentence or whole speaker turn "

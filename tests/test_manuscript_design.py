@@ -290,3 +290,15 @@ def test_pdf_table_words_are_nine_points_high(tmp_path):
         r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">(\w+)<', bbox)}
     assert height["Bodyword"] == pytest.approx(11 * 1.2, rel=0.2)    # sanity: 11 pt body
     assert height["Tablecellword"] == pytest.approx(9 * 1.2, rel=0.12)
+
+
+def test_a_table_of_long_quotes_may_break_across_pages():
+    """14 rows of 150-character quotes wrap to about 60 printed lines: longer than a
+    page, so the table may break (it ran into the page number when it could not); 14
+    rows of short cells stay together with their caption."""
+    def table(cell):
+        reg = {"numbers": {}, "tables": {"q": {"caption": "Quotes.", "columns": ["Code", "Quote"],
+                                               "rows": [[f"Code {i}", cell] for i in range(14)]}}}
+        return ms.resolve("{{< table q >}}", reg, link=False)
+    assert "#show figure: set block(breakable: true)" in table("word " * 30)
+    assert "#show figure: set block(breakable: false)" in table("short")

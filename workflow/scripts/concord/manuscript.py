@@ -453,7 +453,12 @@ class _Resolver:
         # a fenced div carries the id: quarto reads it as a table cross-reference,
         # pandoc as an anchor (pandoc does not read ids in table captions)
         table = "\n".join([f"::: {{#tbl-{name}}}", "", *out, "", f": {caption}", "", ":::"])
-        return wrap_wide(table, sum(widths) + len(widths), len(body))
+        # the table's height in printed lines: a long cell wraps in its column
+        total = sum(widths) + len(widths)
+        room = [max(1.0, w * min(1.0, LINE_CHARS / total)) for w in widths]
+        lines = sum(max([-(-len(plain(c)) // int(room[j])) for j, c in enumerate(r)] + [1])
+                    for r in shown)
+        return wrap_wide(table, total, lines)
 
     def audit(self, keys: list[str] | None = None) -> str:
         keys = keys if keys is not None else self.used
@@ -499,13 +504,15 @@ class _Resolver:
 # always the full width of the text (see HTML_STYLE) and DOCX tables wrap.
 TYPST_WIDE = ((110, "8pt", False), (140, "8pt", True))
 TABLE_PT = "9pt"          # table text in the PDF (the body is 11pt): readable when printed
-SHORT_TABLE = 25          # rows: a table this short never breaks across pages
+SHORT_TABLE = 25          # printed lines: a table this short never breaks across pages
+LINE_CHARS = 100          # characters of 9 pt table text across the portrait text width
 
 
 def wrap_wide(table_md: str, chars: int, rows: int = 0) -> str:
     """Raw Typst rules around a table (ignored by the HTML and DOCX writers): smaller
-    type or a landscape page when it is wide; a short table kept on one page with its
-    caption (a long one may break across pages)."""
+    type or a landscape page when it is wide; a short table (``rows``: its height in
+    printed lines) kept on one page with its caption (a long one may break across
+    pages, so that it never runs into the page's foot)."""
     size, flip = None, False
     for limit, s, f in TYPST_WIDE:
         if chars > limit:

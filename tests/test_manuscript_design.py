@@ -302,3 +302,14 @@ def test_a_table_of_long_quotes_may_break_across_pages():
         return ms.resolve("{{< table q >}}", reg, link=False)
     assert "#show figure: set block(breakable: true)" in table("word " * 30)
     assert "#show figure: set block(breakable: false)" in table("short")
+
+
+def test_the_coreq_table_may_break_across_pages():
+    """Its 32 items at 9 pt are taller than a page: it may break (it overprinted its
+    last rows when an earlier short table's rule carried over to it)."""
+    import yaml
+    checklist = yaml.safe_load((ROOT / "workflow/report/coreq.yaml").read_text(encoding="utf-8"))
+    out = ms.checklist_markdown(checklist, {"study": {"id": "s", "title": "T",
+                                                      "synthetic": False}})
+    assert out.startswith("```{=typst}\n#show figure: set block(breakable: true)\n```")
+    assert "::: {#tbl-coreq}" in out

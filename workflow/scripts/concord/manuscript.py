@@ -848,7 +848,10 @@ def checklist_markdown(checklist: dict, config: dict, source: str = "coreq.yaml"
                            for d, ns in domains if ns)
                + ". \u201cNot reported\u201d: the study's configuration does not state it.")
     body = [r for r in rows if r is not None]
-    return "\n".join(["::: {#tbl-coreq}", "", *head, *body, "", f": {caption}", "", ":::"])
+    # 32 items: taller than a page at 9 pt, so it may break across pages (a rule set
+    # for an earlier, short table must not carry over to it)
+    return wrap_wide("\n".join(["::: {#tbl-coreq}", "", *head, *body, "", f": {caption}", "",
+                                ":::"]), LINE_CHARS, len(body))
 
 
 def md_escape_keep_braces(text: str) -> str:

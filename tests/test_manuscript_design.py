@@ -145,8 +145,8 @@ def test_codebook_sentence_follows_what_the_codebook_holds(tmp_path):
     assert "The codebook defines 2 codes, each with a definition, inclusion and exclusion " \
            "criteria and examples." in text
     text, _ = _manuscript(tmp_path / "imported", book=IMPORTED_BOOK)
-    assert "The codebook defines 2 codes: of these, 2 have a definition, 0 inclusion " \
-           "criteria, 0 exclusion criteria and 0 examples." in text
+    assert "The codebook defines 2 codes; it gives a definition for 2 of them, inclusion " \
+           "criteria for 0, exclusion criteria for 0 and examples for 0." in text
     assert "each with a definition, inclusion" not in text
 
 

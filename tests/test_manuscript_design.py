@@ -60,7 +60,8 @@ def _manuscript(tmp_path, design="focus_group", unit="sentence", book=FULL_BOOK,
     values = {"agreement.status": "pending", "design.groups": groups,
               "study.synthetic": False, "study.sessions": sessions,
               "study.participants": sessions, "concordance.codes": 2,
-              "design.one_session_per_group": True, **values}
+              "design.one_session_per_group": True,
+              "study.facilitators": "the first author", **values}
     reg, checklist = _template_registry(tmp_path, **values)
     for key in [k for k in reg["numbers"] if k.startswith(OWN)]:
         del reg["numbers"][key]
@@ -86,6 +87,7 @@ def test_an_interview_study_is_never_called_focus_groups(tmp_path):
     assert "The corpus holds 9 interviews with 9 participants (interviewers are not " \
            "counted)" in text
     assert "(not by interviewers) are the coding units" in text
+    assert "- Interviewers: the first author" in text
     assert "The 9 interviews comprised" in text
     assert ("The interviews are few and purposively sampled; prevalence counts who raised "
             "a theme in one interview rather than what participants value, and the "
@@ -111,6 +113,7 @@ def test_a_focus_group_study_says_focus_groups(tmp_path):
            "dynamics shape who speaks." in text
     assert "| 4 participants in 4 focus-group sessions of 4 groups |" in supp
     assert "### What each group talked about" in text
+    assert "- Facilitators: the first author" in text
     assert "Saturation was reached in 2 of 4 groups; " in text
 
 

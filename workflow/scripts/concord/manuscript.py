@@ -203,7 +203,8 @@ def study_design_entries(numbers: dict, design: str, unit: str, config_file: str
 
     * ``design.sessions.noun`` (the design's noun for its sessions, singular when the
       study has one session), ``design.method``, ``design.limitation``
-      ``design.facilitators`` (:data:`DESIGN_WORDS`; config ``study.design``);
+      ``design.facilitators`` (and ``.heading``, capitalised) (:data:`DESIGN_WORDS`;
+      config ``study.design``);
     * ``segment.unit`` ("sentence" or "turn"; config ``segment.unit``);
     * ``codebook.codes.<part>``: how many codes have a non-empty definition, include,
       exclude and examples, and ``codebook.described`` (every code has all four)."""
@@ -228,6 +229,9 @@ def study_design_entries(numbers: dict, design: str, unit: str, config_file: str
         f"config: study.design)", config_file, where, shown=words["method"])
     add("design.facilitators", words["facilitators"], f"who led the sessions ({design} "
         f"design; config: study.design)", config_file, where, shown=words["facilitators"])
+    lead = words["facilitators"][0].upper() + words["facilitators"][1:]
+    add("design.facilitators.heading", lead, f"who led the sessions, as a list heading "
+        f"({design} design; config: study.design)", config_file, where, shown=lead)
     add("design.limitation", words["limitation"], f"the first limitation of a {design} "
         f"design (config: study.design)", config_file, where, shown=words["limitation"])
     add("segment.unit", unit, "the coding unit: sentence or whole speaker turn "

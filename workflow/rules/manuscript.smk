@@ -9,7 +9,7 @@ rule numbers:
     input:
         fragments=FRAGMENTS,
         codebook=config["codebook"],   # what each code's entry holds (the methods say)
-        code=package(),
+        code=package("manuscript"),    # design_entries, study_design_entries
     output:
         registry="results/manuscript/numbers.json",
     log:

@@ -298,11 +298,13 @@ def test_numbers_script_merges_and_adds_study(tmp_path, monkeypatch):
     f1.write(tmp_path / "f1.json")
     f2.write(tmp_path / "f2.json")
     sm = SimpleNamespace(
-        input=SimpleNamespace(fragments=[str(tmp_path / "f1.json"), str(tmp_path / "f2.json")]),
+        input=SimpleNamespace(fragments=[str(tmp_path / "f1.json"), str(tmp_path / "f2.json")],
+                              codebook=str(ROOT / "config" / "codebook.yaml")),
         output=SimpleNamespace(registry=str(tmp_path / "numbers.json")),
         log=[str(tmp_path / "numbers.log")],
         params=SimpleNamespace(study={"id": "s", "title": "T", "synthetic": True,
-                                      "nested": {"x": 1}}, groups=[],
+                                      "design": "interview", "nested": {"x": 1}}, groups=[],
+                               unit="turn",
                                configfile=str(ROOT / "config" / "config.yaml")))
     runpy.run_path(str(ROOT / "workflow/scripts/registry.py"), init_globals={"snakemake": sm})
     reg = json.loads((tmp_path / "numbers.json").read_text(encoding="utf-8"))
@@ -314,6 +316,10 @@ def test_numbers_script_merges_and_adds_study(tmp_path, monkeypatch):
     # the design facts the sentences adapt to; no coders: agreement pending
     assert reg["numbers"]["agreement.status"]["display"] == "pending"
     assert reg["numbers"]["coding.human_coders"]["value"] == 0
+    # the design's words and the coding unit, from the params the rule passes
+    assert reg["numbers"]["design.sessions.noun"]["display"] == "interviews"
+    assert reg["numbers"]["segment.unit"]["display"] == "turn"
+    assert reg["numbers"]["codebook.described"]["value"] is True    # the demo codebook
     t = reg["numbers"]["study.title"]
     assert t["display"] == "T" and t["source"]["file"] == "config/config.yaml"
     assert t["source"]["lines"] and "title:" in (ROOT / "config/config.yaml").read_text(

@@ -8,7 +8,8 @@ from concord import provenance
 rule numbers:
     input:
         fragments=FRAGMENTS,
-        code=package(),
+        codebook=config["codebook"],   # what each code's entry holds (the methods say)
+        code=package("manuscript"),    # design_entries, study_design_entries
     output:
         registry="results/manuscript/numbers.json",
     log:
@@ -18,6 +19,7 @@ rule numbers:
     params:
         study=config["study"],
         groups=config["groups"],
+        unit=config["segment"]["unit"],
         # the config file the study metadata came from (a --configfile wins over the default)
         # (relative to the working directory when inside it: moving the folder is no change)
         configfile=os.path.relpath(str((list(workflow.overwrite_configfiles) or workflow.configfiles

@@ -10,7 +10,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 
-from concord.manuscript import STUDY_METADATA, design_entries  # noqa: E402
+from concord.manuscript import STUDY_METADATA, design_entries, study_design_entries  # noqa: E402
 from concord.numbers import Fragment, merge, write_json  # noqa: E402
 
 
@@ -60,6 +60,9 @@ def main(sm):
     registry = merge(fragments + [{"numbers": study.numbers, "tables": study.tables}])
     groups = list(sm.params.groups)
     for key, entry in design_entries(registry["numbers"], groups, config).items():
+        registry["numbers"][key] = entry
+    for key, entry in study_design_entries(registry["numbers"], params_study["design"],
+                                           sm.params.unit, config, sm.input.codebook).items():
         registry["numbers"][key] = entry
     write_json(registry, sm.output.registry)
     print(f"numbers: {len(registry['numbers'])} numbers, {len(registry['tables'])} tables "

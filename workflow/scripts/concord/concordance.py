@@ -370,15 +370,30 @@ def category_shares(data: dict, idx: dict, groups: list[dict], codebook_codes: l
 # rank concordance: pairs of groups, and all groups together
 # ---------------------------------------------------------------------------
 
-def top_k(prev: pd.DataFrame, group: str, k: int) -> list[str]:
-    """The group's k most widely raised codes: by participant share, ties broken by
-    segment share, then code ID (so exactly min(k, codes) codes)."""
+# The one tie-break of every "most widely raised" list (Table 2's top code, the
+# supplement's top-k codes, the top-k overlap between groups): participant share,
+# then segment share (the share of the group's participant segments), then
+# codebook order (code ID when no order is given).
+TIE_BREAK = "ties broken by the share of the group's segments, then by codebook order"
+
+
+def rank_codes(prev: pd.DataFrame, group: str, order: dict | None = None) -> list[str]:
+    """The group's codes with a defined share, most widely raised first: participant
+    share, then segment share, then codebook position (``order``: code → index; code
+    ID without it)."""
     sub = prev[(prev["group"] == group) & prev["share"].notna()].copy()
-    if "segment_share" not in sub.columns:        # a bare share table: ties by code ID
+    if "segment_share" not in sub.columns:        # a bare share table: ties by code
         sub["segment_share"] = 0.0
-    sub = sub.sort_values(["share", "segment_share", "code"], ascending=[False, False, True],
+    sub["o"] = sub["code"].map(order) if order else sub["code"]
+    sub = sub.sort_values(["share", "segment_share", "o"], ascending=[False, False, True],
                           kind="mergesort")
-    return sorted(sub["code"].head(k))
+    return sub["code"].tolist()
+
+
+def top_k(prev: pd.DataFrame, group: str, k: int, order: dict | None = None) -> list[str]:
+    """The group's k most widely raised codes (:func:`rank_codes`; so exactly
+    min(k, codes) codes), as a sorted set."""
+    return sorted(rank_codes(prev, group, order)[:k])
 
 
 def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -440,7 +455,8 @@ def pairwise(prev: pd.DataFrame, groups: list[dict], codes: list[str], log=None,
                 lo, hi = _quantiles(_rowwise_spearman(ba, bb), ci)
                 lo, hi = float(lo), float(hi)
         if not (np.isnan(m[i]).all() or np.isnan(m[j]).all()) and k > 0:
-            ta, tb = set(top_k(prev, a["id"], k)), set(top_k(prev, b["id"], k))
+            order = {c: n for n, c in enumerate(codes)}
+            ta, tb = set(top_k(prev, a["id"], k, order)), set(top_k(prev, b["id"], k, order))
             inter = len(ta & tb)
             jac = inter / len(ta | tb)
             jac_p = float(stats.hypergeom.sf(inter - 1, len(codes_sorted), k, k))
@@ -812,13 +828,14 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
                  prevalence_path, [line[(r.group, r.code)]], ids, percent=True,
                  undefined=_undef(r.share, why))
 
-    # top-ranked code per group (lowest rank; ties broken by codebook order)
+    # top-ranked code per group (rank_codes: the tie-break of every top list)
     order = {c["id"]: i for i, c in enumerate(codebook_codes)}
     for g in groups:
         sub = prev[(prev["group"] == g["id"]) & prev["share"].notna()]
         if not len(sub):
             continue
-        best = sub.assign(o=sub["code"].map(order)).sort_values(["rank", "o"]).iloc[0]
+        best = sub.set_index("code").loc[rank_codes(prev, g["id"], order)[0]].copy()
+        best["code"] = best.name
         tied = sub[sub["rank"] == best["rank"]]["code"].tolist()
         tie = (f"; tied with {', '.join(name[c] for c in tied if c != best['code'])}"
                if len(tied) > 1 else "")
@@ -908,7 +925,7 @@ def fragment(prev: pd.DataFrame, pair: pd.DataFrame, seg_ids: dict, groups: list
                              {"num": f"prevalence.{g['id']}.{code}"}])
     frag.table("top",
                f"The most widely raised code in each group ({coder} coding) and the share of "
-               f"the group's participants who raised it; ties are broken by codebook order.",
+               f"the group's participants who raised it; {TIE_BREAK}.",
                ["Group", "Most widely raised code", "Participants"], top_rows)
     frag.table("pairwise",
                "Spearman's rank correlation between groups over the codes' participant shares.",
@@ -979,18 +996,15 @@ def add_results(frag: Fragment, prev: pd.DataFrame, pair: pd.DataFrame, shares: 
             sub = prev[(prev["group"] == g["id"]) & prev["share"].notna()]
             if not len(sub):
                 continue
-            top = top_k(prev, g["id"], k)
-            top = sorted(top, key=lambda c: (-float(sub.set_index("code").loc[c, "share"]),
-                                             -float(sub.set_index("code").loc[c].get(
-                                                 "segment_share", 0.0)), order.get(c, 0)))
+            top = rank_codes(prev, g["id"], order)[:k]
             _add(frag, f"concordance.top_codes.{g['id']}", ";".join(top),
                      f"the {k} most widely raised codes in {label[g['id']]} (participant "
-                     f"share, ties broken by segment share)", paths["pairwise"],
+                     f"share, {TIE_BREAK})", paths["pairwise"],
                      shown=", ".join(name[c] for c in top))
             rows.append([label[g["id"]], {"num": f"concordance.top_codes.{g['id']}"}])
         frag.table("top_codes",
                    f"Each group's {k} most widely raised codes, in order (share of participants; "
-                   f"ties broken by the share of the group's segments).",
+                   f"{TIE_BREAK}).",
                    ["Group", f"Top {k} codes"], rows)
 
     wr = w.iloc[0]

@@ -67,7 +67,7 @@ STUDY_METADATA = {
     "sampling": "how participants were selected (COREQ 10)",
     "recruitment": "how participants were approached (COREQ 11)",
     "non_participation": "refusals and drop-outs, with reasons (COREQ 13)",
-    "facilitators": "who conducted the focus groups (COREQ 1)",
+    "facilitators": "who conducted the sessions (COREQ 1)",
     "facilitator_credentials": "the facilitators' credentials (COREQ 2)",
     "facilitator_occupation": "the facilitators' occupation (COREQ 3)",
     "facilitator_gender": "the facilitators' gender (COREQ 4)",
@@ -142,6 +142,120 @@ def design_entries(numbers: dict, groups: list[dict], config_file: str) -> dict:
     return frag.numbers
 
 
+# The words the manuscript uses for the study's design (config ``study.design``): its
+# sentences never type "focus group"; they show these registered strings.
+# sessions / session: the data-collection events (plural, singular); method: what
+# was held ("… were held with participants from each of N groups"); facilitators:
+# who led the sessions; limitation: the design's first limitation.
+DESIGN_WORDS = {
+    "focus_group": {
+        "sessions": "focus-group sessions", "session": "focus-group session",
+        "method": "Focus groups", "facilitators": "facilitators",
+        "limitation": "Focus groups are small and purposively sampled; prevalence counts "
+                      "who raised a theme in one discussion rather than what participants "
+                      "value, and group dynamics shape who speaks."},
+    "interview": {
+        "sessions": "interviews", "session": "interview",
+        "method": "Interviews", "facilitators": "interviewers",
+        "limitation": "The interviews are few and purposively sampled; prevalence counts "
+                      "who raised a theme in one interview rather than what participants "
+                      "value, and the interviewer's questions shape what is raised."},
+    "dyad": {
+        "sessions": "dyadic sessions", "session": "dyadic session",
+        "method": "Dyadic sessions", "facilitators": "facilitators",
+        "limitation": "The dyads are few and purposively sampled; prevalence counts who "
+                      "raised a theme in a session rather than what participants value, and "
+                      "each speaker's talk responds to the other's."},
+    "mixed": {
+        "sessions": "sessions (focus groups and interviews)",
+        "session": "session (focus group or interview)",
+        "method": "Focus groups and interviews", "facilitators": "facilitators and interviewers",
+        "limitation": "The sessions are few and purposively sampled; prevalence counts who "
+                      "raised a theme in one session rather than what participants value, "
+                      "and group dynamics (in the focus groups) and the interviewer's "
+                      "questions (in the interviews) shape what is raised."},
+}
+# a codebook's description of each code (workflow/schemas/codebook.schema.yaml)
+CODEBOOK_PARTS = {"definition": "a definition", "include": "inclusion criteria",
+                  "exclude": "exclusion criteria", "examples": "examples"}
+
+
+def _config_line(config_file: str, section: str, field: str) -> list[int]:
+    """[1-based line of ``field:`` inside the top-level ``section:``], or []."""
+    if not Path(config_file).exists():
+        return []
+    inside = False
+    for n, line in enumerate(Path(config_file).read_text(encoding="utf-8").splitlines(), 1):
+        if re.match(rf"^{re.escape(section)}\s*:", line):
+            inside = True
+            continue
+        if inside and re.match(r"^\S", line) and not line.startswith("#"):
+            break
+        if inside and re.match(rf"^\s+{re.escape(field)}\s*:", line):
+            return [n]
+    return []
+
+
+def study_design_entries(numbers: dict, design: str, unit: str, config_file: str,
+                         codebook_file: str) -> dict:
+    """Registry entries for the words and facts the methods sentences follow, each
+    added only when no stage registered it:
+
+    * ``design.sessions.noun`` (the design's noun for its sessions, singular when the
+      study has one session), ``design.method``, ``design.limitation``
+      ``design.facilitators`` (and ``.heading``, capitalised) (:data:`DESIGN_WORDS`;
+      config ``study.design``);
+    * ``segment.unit`` ("sentence" or "turn"; config ``segment.unit``);
+    * ``codebook.codes.<part>``: how many codes have a non-empty definition, include,
+      exclude and examples, and ``codebook.described`` (every code has all four)."""
+    import yaml
+    from concord.numbers import Fragment
+    if design not in DESIGN_WORDS:
+        raise InputError(f"{config_file}: study.design is {design!r}; use one of "
+                         f"{', '.join(DESIGN_WORDS)}")
+    frag = Fragment("numbers")
+    words = DESIGN_WORDS[design]
+    where = _config_line(config_file, "study", "design")
+
+    def add(key, value, meaning, file, lines, **kw):
+        if key not in numbers:
+            frag.add(key, value, meaning, file, lines, **kw)
+
+    sessions = (numbers.get("study.sessions") or {}).get("value")
+    noun = words["session"] if sessions == 1 else words["sessions"]
+    add("design.sessions.noun", noun, f"what the study's sessions are called ({design} "
+        f"design; config: study.design)", config_file, where, shown=noun)
+    add("design.method", words["method"], f"how the data were collected ({design} design; "
+        f"config: study.design)", config_file, where, shown=words["method"])
+    add("design.facilitators", words["facilitators"], f"who led the sessions ({design} "
+        f"design; config: study.design)", config_file, where, shown=words["facilitators"])
+    lead = words["facilitators"][0].upper() + words["facilitators"][1:]
+    add("design.facilitators.heading", lead, f"who led the sessions, as a list heading "
+        f"({design} design; config: study.design)", config_file, where, shown=lead)
+    add("design.limitation", words["limitation"], f"the first limitation of a {design} "
+        f"design (config: study.design)", config_file, where, shown=words["limitation"])
+    add("segment.unit", unit, "the coding unit: sentence or whole speaker turn "
+        "(config: segment.unit)", config_file, _config_line(config_file, "segment", "unit"),
+        shown=unit)
+    book = yaml.safe_load(Path(codebook_file).read_text(encoding="utf-8")) or {}
+    codes = book.get("codes") or []
+    lines = Path(codebook_file).read_text(encoding="utf-8").splitlines()
+    complete = bool(codes)
+    for part, words_ in CODEBOOK_PARTS.items():
+        have = [c for c in codes if c.get(part) not in (None, "", [], {})
+                and str(c.get(part)).strip()]
+        complete = complete and len(have) == len(codes)
+        ids = {str(c.get("id")) for c in have}
+        at = [n for n, text in enumerate(lines, 1)
+              if re.match(r"^\s*-?\s*id\s*:\s*[\"']?([\w-]+)", text)
+              and re.match(r"^\s*-?\s*id\s*:\s*[\"']?([\w-]+)", text).group(1) in ids]
+        add(f"codebook.codes.{part}", len(have), f"codes whose codebook entry has "
+            f"{words_} ({part})", codebook_file, at)
+    add("codebook.described", complete, "every code in the codebook has a definition, "
+        "inclusion and exclusion criteria and examples", codebook_file, [])
+    return frag.numbers
+
+
 def md_escape(text: str) -> str:
     """Backslash-escape Markdown punctuation so text is shown literally."""
     return "".join("\\" + ch if ch in MD_SPECIAL else ch for ch in str(text))
@@ -210,6 +324,7 @@ class _Resolver:
         self.source = source
         self.audit_link = audit_link        # "" (this document) or "supplement.qmd"
         self.used: list[str] = []           # keys in order of first use
+        self.reasons: set[str] = set()      # reasons of undefined statistics shown
 
     def _where(self, lineno: int) -> str:
         return f"{self.source}:{lineno}"
@@ -230,6 +345,7 @@ class _Resolver:
         """The entry's display text, typeset; an undefined statistic says why (in a
         table the reason goes to the note under the table)."""
         if "undefined" in e and not in_table and e["display"] == "undefined":
+            self.reasons.add(e["undefined"])
             return f"undefined ({e['undefined']})"
         return typeset(e["display"])
 
@@ -341,7 +457,12 @@ class _Resolver:
         # a fenced div carries the id: quarto reads it as a table cross-reference,
         # pandoc as an anchor (pandoc does not read ids in table captions)
         table = "\n".join([f"::: {{#tbl-{name}}}", "", *out, "", f": {caption}", "", ":::"])
-        return wrap_wide(table, sum(widths) + len(widths), len(body))
+        # the table's height in printed lines: a long cell wraps in its column
+        total = sum(widths) + len(widths)
+        room = [max(1.0, w * min(1.0, LINE_CHARS / total)) for w in widths]
+        lines = sum(max([-(-len(plain(c)) // int(room[j])) for j, c in enumerate(r)] + [1])
+                    for r in shown)
+        return wrap_wide(table, total, lines)
 
     def audit(self, keys: list[str] | None = None) -> str:
         keys = keys if keys is not None else self.used
@@ -385,14 +506,17 @@ class _Resolver:
 # Typst (the PDF): a table whose estimated natural width (in characters) is above
 # these is set smaller, and above the last on a landscape page; HTML tables are
 # always the full width of the text (see HTML_STYLE) and DOCX tables wrap.
-TYPST_WIDE = ((110, "6.5pt", False), (140, "6.5pt", True))
-SHORT_TABLE = 25          # rows: a table this short never breaks across pages
+TYPST_WIDE = ((110, "8pt", False), (140, "8pt", True))
+TABLE_PT = "9pt"          # table text in the PDF (the body is 11pt): readable when printed
+SHORT_TABLE = 25          # printed lines: a table this short never breaks across pages
+LINE_CHARS = 100          # characters of 9 pt table text across the portrait text width
 
 
 def wrap_wide(table_md: str, chars: int, rows: int = 0) -> str:
     """Raw Typst rules around a table (ignored by the HTML and DOCX writers): smaller
-    type or a landscape page when it is wide; a short table kept on one page with its
-    caption (a long one may break across pages)."""
+    type or a landscape page when it is wide; a short table (``rows``: its height in
+    printed lines) kept on one page with its caption (a long one may break across
+    pages, so that it never runs into the page's foot)."""
     size, flip = None, False
     for limit, s, f in TYPST_WIDE:
         if chars > limit:
@@ -400,8 +524,10 @@ def wrap_wide(table_md: str, chars: int, rows: int = 0) -> str:
     before = [f"#show figure: set block(breakable: {'true' if rows > SHORT_TABLE else 'false'})"]
     after = []
     if size is not None:
-        before += [f"#set text(size: {size})"] + (["#set page(flipped: true)"] if flip else [])
-        after += ["#set text(size: 11pt)"] + (["#set page(flipped: false)"] if flip else [])
+        before += [f"#show table: set text(size: {size})"] \
+            + (["#set page(flipped: true)"] if flip else [])
+        after += [f"#show table: set text(size: {TABLE_PT})"] \
+            + (["#set page(flipped: false)"] if flip else [])
     raw = "```{{=typst}}\n{}\n```"
     return "\n\n".join([raw.format("\n".join(before)), table_md]
                        + ([raw.format("\n".join(after))] if after else []))
@@ -525,6 +651,7 @@ def resolve(qmd_text: str, registry: dict, link: bool = True,
     qmd_text = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), qmd_text,
                       flags=re.S)
     text = expand(qmd_text, 0, fm_chars, source)
+    text = _reason_once(text, r.reasons)
     if len(audits) > 1:
         raise InputError(f"{source}:{audits[1]}: a second {{{{< audit >}}}} "
                          f"(first on line {audits[0]}); anchors must be unique")
@@ -537,6 +664,25 @@ def resolve(qmd_text: str, registry: dict, link: bool = True,
     if used is not None:
         used.extend(k for k in r.used if k not in used)
     return text
+
+
+def _reason_once(text: str, reasons: set[str]) -> str:
+    """Within a paragraph, an undefined statistic's reason is given once: a later
+    "undefined (same reason)" reads just "undefined"."""
+    if not reasons:
+        return text
+    forms = sorted({md_escape(f"undefined ({why})") for why in reasons}, key=len, reverse=True)
+    paragraphs = re.split(r"(\n[ \t]*\n)", text)
+    for i in range(0, len(paragraphs), 2):
+        para = paragraphs[i]
+        for form in forms:
+            first = para.find(form)
+            if first < 0:
+                continue
+            head, tail = para[:first + len(form)], para[first + len(form):]
+            para = head + tail.replace(form, "undefined")
+        paragraphs[i] = para
+    return "".join(paragraphs)
 
 
 # ---------------------------------------------------------------------------
@@ -615,14 +761,14 @@ a[href^="#num-"], a[href*=".html#num-"] { color: inherit; text-decoration: under
 
 # Typst preamble (the PDF): smaller type in tables, captions numbered by the
 # resolver (so Typst's own "Table 1:" is dropped), tables may break across pages.
-TYPST_PREAMBLE = """#show table: set text(size: 7.5pt)
+TYPST_PREAMBLE = """#show table: set text(size: TABLE_PT)
 #show table: set par(justify: false)
 #show table: set table(inset: (x: 3pt, y: 4pt))
 #show table: it => { show "_": "_" + sym.zws; it }
 #show figure: set block(breakable: true)
 #show figure.caption: it => align(left, it.body)
 #show figure.where(kind: table): set figure.caption(position: top)
-"""
+""".replace("TABLE_PT", TABLE_PT)
 
 
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_]\w*(?:\.\w+)*)\}(?!\})")
@@ -706,7 +852,10 @@ def checklist_markdown(checklist: dict, config: dict, source: str = "coreq.yaml"
                            for d, ns in domains if ns)
                + ". \u201cNot reported\u201d: the study's configuration does not state it.")
     body = [r for r in rows if r is not None]
-    return "\n".join(["::: {#tbl-coreq}", "", *head, *body, "", f": {caption}", "", ":::"])
+    # 32 items: taller than a page at 9 pt, so it may break across pages (a rule set
+    # for an earlier, short table must not carry over to it)
+    return wrap_wide("\n".join(["::: {#tbl-coreq}", "", *head, *body, "", f": {caption}", "",
+                                ":::"]), LINE_CHARS, len(body))
 
 
 def md_escape_keep_braces(text: str) -> str:

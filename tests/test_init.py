@@ -126,9 +126,12 @@ def test_init_writes_a_study_folder_and_prints_no_label(tmp_path, transcripts, c
     studyconfig.validate_config(cfg, SCHEMA, source="config/config.yaml")
     cfg["groups"].append({"id": "group2", "label": "B"})
     studyconfig.validate_config(cfg, SCHEMA)
-    # unstated metadata is commented out (reads "not reported"), never placeholder text
+    # unstated metadata is commented out (reads "not reported"), never placeholder text;
+    # the design is written as suggested by the speakers (each of the three sessions has
+    # a moderator and two participant speakers: a dyad design)
     assert set(yaml.safe_load((study / "config" / "config.yaml").read_text())["study"]) == {
-        "id", "title", "synthetic"}
+        "id", "title", "synthetic", "design"}
+    assert cfg["study"]["design"] == "dyad" and "Design: dyad (every session has two" in out.out
 
 
 def test_a_placeholder_left_by_init_stops_the_run_naming_file_line_and_key(tmp_path, transcripts):
@@ -446,6 +449,10 @@ def test_init_takes_real_qmsum_meetings(tmp_path):
     n = scaffold.init_study(tmp_path / "m", files)
     assert n["sessions"] == 2 and n["formats"] == {"qmsum": 2}
     assert (tmp_path / "m" / "restricted" / "transcripts" / "S01.json").is_file()
+    # four or more speakers in each meeting: suggested as focus groups, written in the config
+    assert n["design"] == "focus_group"
+    cfg = yaml.safe_load((tmp_path / "m" / "config" / "config.yaml").read_text(encoding="utf-8"))
+    assert cfg["study"]["design"] == "focus_group"
 
 
 def test_init_takes_lower_case_and_role_labels_as_speakers_to_name(tmp_path):
@@ -462,6 +469,16 @@ def test_init_takes_lower_case_and_role_labels_as_speakers_to_name(tmp_path):
     assert n["formats"] == {"labelled_multiline": 1} and n["turns"] == 4
     assert n["participants"] == 1 and n["facilitators"] == 1
     assert n["unnamed_labels"] == 2 and n["labels_in_text"] == 0  # roles are no identifiers
+    # one participant speaker: an interview study, and the config says why
+    assert (n["design"], n["design_reason"]) == ("interview",
+                                                 "every session has one participant speaker")
+    config_text = (tmp_path / "s" / "config" / "config.yaml").read_text(encoding="utf-8")
+    assert "  design: interview\n" in config_text
+    # with a three-speaker group beside it the study is mixed
+    group = tmp_path / "Group 1.txt"
+    group.write_text("Moderator: Welcome.\nAnna: Hi.\nBen: Hello.\nCara: Hi all.\n",
+                     encoding="utf-8")
+    assert scaffold.init_study(tmp_path / "u", [raw, group])["design"] == "mixed"
     roster = read_tsv(tmp_path / "s" / "restricted" / "roster.tsv")
     assert list(roster["participant_id"]) == ["P01", "MOD"]
     assert list(roster["full_name"]) == ["FILL-IN-S01-P01", "FILL-IN-S01-MOD"]

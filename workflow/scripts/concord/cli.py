@@ -290,6 +290,8 @@ def _run_init(args) -> int:
           f"{n['turns']} turns, {n['participants']} participant speaker(s), "
           f"{n['facilitators']} facilitator speaker(s) detected; "
           f"{n['unnamed_labels']} roster row(s) need a name.")
+    print(f"Design: {n['design']} ({n['design_reason']}); check study.design in "
+          f"{args.dir}/config/config.yaml.")
     if n["labels_in_text"]:
         print(f"Note: {n['labels_in_text']} speaker label(s) also occur as words in the "
               f"transcripts; labels are identifiers (see {args.dir}/README.md, step 1).")

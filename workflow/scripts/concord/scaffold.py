@@ -162,6 +162,24 @@ def assign_ids(sessions: list[Session]) -> None:
                 s.ids[lab] = f"P{n:0{width}d}"
 
 
+def study_design(sessions: list[Session]) -> tuple[str, str]:
+    """The study design as the speakers suggest it (the schema's ``study.design``) and
+    why: one participant speaker in every session is an interview study, two a dyad
+    study, three or more a focus-group study, a mixture of one and several mixed. It is a
+    suggestion written into the config with its reason, for the researcher to check."""
+    counts = sorted({sum(1 for pid in s.ids.values() if pid.startswith("P")) for s in sessions})
+    said = "/".join(map(str, counts))
+    if counts == [1]:
+        return "interview", "every session has one participant speaker"
+    if counts == [2]:
+        return "dyad", "every session has two participant speakers"
+    if counts[0] >= 3:
+        return "focus_group", f"every session has {counts[0]} or more participant speakers"
+    if counts[0] == 1 or (counts[0] == 2 and counts[-1] >= 3):
+        return "mixed", f"sessions have {said} participant speakers"
+    return "focus_group", f"sessions have {said} participant speakers"
+
+
 def placeholder_name(label: str, pid: str, session_id: str) -> str:
     """The roster's ``full_name`` before the user fills it in: the label itself when it
     looks like a person's name (``Maria``, ``Dr. Okafor``), else a marker that occurs
@@ -193,6 +211,9 @@ study:
   id: {study_id}
   title: "TO FILL IN: the study's title"
   synthetic: false
+  # how the data were collected: focus_group, interview, dyad or mixed; the manuscript's
+  # words for the sessions follow it. concord init suggests it: {design_reason}.
+  design: {design}
   # COREQ items, all optional: uncomment a line and state it. A key left commented out
   # reads "not reported" in the manuscript and the COREQ checklist (config/README.md
   # lists all of them: sampling, interview_guide, recording, duration, ethics ...).
@@ -346,6 +367,7 @@ def init_study(out, transcripts: list, study_id: str | None = None) -> dict:
         sessions.append(detect_session(path, f"S{i:0{width}d}"))
     assign_ids(sessions)
     sid = study_id or study_id_from(out.resolve().name)
+    design, design_reason = study_design(sessions)
 
     (out / "config").mkdir(parents=True, exist_ok=True)
     restricted = out / "restricted"
@@ -373,7 +395,8 @@ def init_study(out, transcripts: list, study_id: str | None = None) -> dict:
     (out / "config" / "sessions.tsv").write_text(_tsv(session_rows), encoding="utf-8")
     (out / "config" / "participants.tsv").write_text(_tsv(participant_rows), encoding="utf-8")
     (out / "config" / "coders.tsv").write_text(CODERS_HEADER, encoding="utf-8")
-    (out / "config" / "config.yaml").write_text(CONFIG_TEMPLATE.format(study_id=sid),
+    (out / "config" / "config.yaml").write_text(CONFIG_TEMPLATE.format(
+        study_id=sid, design=design, design_reason=design_reason),
                                                 encoding="utf-8")
     (out / "config" / "codebook.yaml").write_text(CODEBOOK_TEMPLATE, encoding="utf-8")
     (out / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
@@ -381,6 +404,7 @@ def init_study(out, transcripts: list, study_id: str | None = None) -> dict:
               "participants": len(participant_rows) - 1,
               "facilitators": len(roster_rows) - len(participant_rows),
               "turns": sum(s.turns for s in sessions),
+              "design": design, "design_reason": design_reason,
               "formats": {f: sum(1 for s in sessions if s.format == f)
                           for f in sorted({s.format for s in sessions})},
               "unnamed_labels": sum(1 for r in roster_rows[1:] if r[3].startswith("FILL-IN-")),

@@ -20,8 +20,8 @@ cfg = sm.params.learn
 book = code.read_codebook(sm.input.codebook)
 codings = read_tsv(sm.input.codings, required=["segment_id", "coder", "code"])
 coverage = read_tsv(sm.input.coverage, required=["coder", "session_id"])
-segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id", "speaker_id",
-                                                   "start", "end", "text"])
+segments = pd.concat([roles.read_segment_columns(p, ["segment_id", "session_id", "turn",
+                                                   "speaker_id", "start", "end", "text"])
                       for p in sm.input.segments], ignore_index=True)
 units = stage.coding_units(segments, tuple(sm.params.unit_roles))
 out = sm.output
@@ -40,8 +40,10 @@ if not stages.human_coders(coverage):  # coding in stages: nothing to learn from
 t0 = time.process_time()
 res = stage.learn(units, codings, coverage, book, target=cfg["target"], kind=cfg["model"],
                   folds=int(cfg["folds"]), min_positive=int(cfg["min_positive"]),
-                  seed=int(cfg["seed"]), c=float(cfg["C"]),
-                  use_codebook=bool(cfg["codebook_examples"]))
+                  seed=int(cfg["seed"]), c=cfg["C"], use_codebook=bool(cfg["codebook_examples"]),
+                  texts=stage.unit_texts(segments, units), code_roles=sm.params.code_roles,
+                  context_weight=float(cfg["context_weight"]), max_rows=int(cfg["max_rows"]),
+                  n_inner=int(cfg["inner_folds"]), batch_sessions=int(cfg["batch_sessions"]))
 print(f"trained and coded {len(units)} units in {time.process_time() - t0:.1f} s CPU",
       file=sys.stderr)
 per_code = stage.code_table(res, float(cfg["confidence"]), int(cfg["min_positive"]))

@@ -134,10 +134,10 @@ def fmt(x, d=2):
 
 SETTINGS = {
     # the coder of session 19 (issue #15's first measurement): own text, C = 1
-    "previous": dict(context_weight=0.0, c=1.0),
+    "previous": dict(context_weight=0.0, c=1.0, solver="liblinear"),
     # the defaults (config/config.yaml learn:)
     "default": dict(context_weight=DEFAULTS["context_weight"], c=tuple(DEFAULTS["C"]),
-                    max_rows=DEFAULTS["max_rows"]),
+                    max_rows=DEFAULTS["max_rows"], solver=DEFAULTS["solver"]),
 }
 
 
@@ -163,6 +163,8 @@ def main(argv=None):
     ap.add_argument("--no-codebook", action="store_true")
     ap.add_argument("--timing", action="store_true", help="only time training and coding")
     a = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)   # as the rule: one thread (idle BLAS threads spin on a loaded machine)
     t0 = time.perf_counter()
     units, codings, coverage, book, texts, code_roles = \
         load_study(a.study) if a.study else load_annomi(a.annomi)
@@ -177,7 +179,7 @@ def main(argv=None):
                 for item in spec.split(","):
                     k, v = item.split("=")
                     kw[k] = tuple(float(x) for x in v.split("/")) if k == "c" else \
-                        (int(v) if k == "max_rows" else float(v))
+                        (int(v) if k == "max_rows" else v if k == "solver" else float(v))
             else:
                 kw = dict(SETTINGS[name])
             runs.append((f"{kind}/{name}", kind, kw))

@@ -180,8 +180,8 @@ def test_rule_on_the_mini_study(mini_run, tmp_path, monkeypatch):
     outputs.update(qdpx=str(tmp_path / "next.qdpx"), forest=str(tmp_path / "forest.png"))
     learn_cfg = {"model": "tfidf", "target": "consensus", "folds": 5, "min_positive": 2,
                  "confidence": 0.99, "C": [0.25, 1.0, 4.0], "codebook_examples": True,
-                 "seed": 1, "next": 3, "context_weight": 0.5, "max_rows": 20000,
-                 "inner_folds": 2, "batch_sessions": 1}
+                 "seed": 1, "next": 3, "context_weight": 0.5, "max_rows": 10000,
+                 "inner_folds": 2, "batch_sessions": 1, "solver": "liblinear"}
     run_script("learn.py", monkeypatch,
                input={"codings": str(res / "coding" / "codings.tsv"),
                       "coverage": str(res / "coding" / "coverage.tsv"), "segments": segs,

@@ -230,3 +230,38 @@ def test_context_and_grid_rerun_identically():
     assert table.loc["PAIN", "f1"] == 1.0       # learnt from the context alone
     own = stage.learn(units, codings, coverage, book, **dict(kw, context_weight=0.0))
     assert stage.code_table(own, 0.8, 10).set_index("code").loc["PAIN", "f1"] < 1.0
+
+
+def test_next_list_names_the_codes_by_their_share_of_the_score():
+    units, codings, coverage, book = toy_study(covered=[0, 1, 2, 3])
+    book = {"codes": book["codes"] + [{"id": "ACHE", "name": "Ache"}]}
+    extra = codings[codings["code"] == "PAIN"].iloc[::2].assign(code="ACHE")
+    codings = pd.concat([codings, extra], ignore_index=True)
+    res = stage.learn(units, codings, coverage, book, folds=2, min_positive=5)
+    agree = stage.agreement_table(res, codings, coverage, 1, 0, 0.95, 0.8, 0.667)
+    machine = codings[codings["coder"] == "machine"][["segment_id", "code"]]
+    nxt = stage.next_list(res, agree, machine, 0.99).set_index("segment_id")
+    alpha = agree[(agree["rater"] == "learned") & (agree["reference"] == "consensus")] \
+        .set_index("code")["krippendorff_alpha"]
+    seen = 0
+    for i, sid in enumerate(units["segment_id"]):       # brute force, unit by unit
+        if res.train[i]:
+            continue
+        part = {}
+        for k, c in enumerate(res.codes):
+            p = res.prob[i, k]
+            if res.status[c] == "coded" and max(p, 1 - p) < 0.99:
+                a = alpha.get(c, np.nan)
+                part[c] = (1 - abs(2 * p - 1)) * (1 if np.isnan(a) else 1 - max(a, 0))
+            elif res.status[c] == "too_few" and ((machine["segment_id"] == sid)
+                                                 & (machine["code"] == c)).any():
+                part[c] = 1.0
+        part = {c: v for c, v in part.items() if v > 0}
+        if not part:
+            assert sid not in nxt.index
+            continue
+        seen += 1
+        assert nxt.loc[sid, "score"] == pytest.approx(sum(part.values()), abs=1e-6)
+        order = sorted(part, key=lambda c: (-part[c], res.codes.index(c)))
+        assert nxt.loc[sid, "codes"] == ";".join(order)
+    assert seen == len(nxt) > 0

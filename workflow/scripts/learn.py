@@ -9,6 +9,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from concord import atomic, code, refiqda, roles, stages  # noqa: E402
 from concord.learned import registry, stage  # noqa: E402
@@ -37,13 +38,15 @@ if not stages.human_coders(coverage):  # coding in stages: nothing to learn from
     frag.write(out.numbers)
     print("learn: pending (no human coder yet)", file=sys.stderr)
     sys.exit(0)
+threadpool_limits(1)  # the rule has one thread; idle BLAS threads spin on a loaded machine
 t0 = time.process_time()
 res = stage.learn(units, codings, coverage, book, target=cfg["target"], kind=cfg["model"],
                   folds=int(cfg["folds"]), min_positive=int(cfg["min_positive"]),
                   seed=int(cfg["seed"]), c=cfg["C"], use_codebook=bool(cfg["codebook_examples"]),
                   texts=stage.unit_texts(segments, units), code_roles=sm.params.code_roles,
                   context_weight=float(cfg["context_weight"]), max_rows=int(cfg["max_rows"]),
-                  n_inner=int(cfg["inner_folds"]), batch_sessions=int(cfg["batch_sessions"]))
+                  n_inner=int(cfg["inner_folds"]), batch_sessions=int(cfg["batch_sessions"]),
+                  solver=cfg["solver"])
 print(f"trained and coded {len(units)} units in {time.process_time() - t0:.1f} s CPU",
       file=sys.stderr)
 per_code = stage.code_table(res, float(cfg["confidence"]), int(cfg["min_positive"]))

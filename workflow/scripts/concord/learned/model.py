@@ -28,7 +28,10 @@ negative ones (:func:`sample_rows`); with class-balanced weights this changes th
 objective only by sampling noise, and the calibration below is fitted on every
 held-out unit, so probabilities keep the study's prevalence.
 
-Regularisation ``C``: chosen per code from a grid (``cs``) by nested cross-validation.
+Regularisation ``C``: chosen per code from a grid (``c``) by nested cross-validation
+(when the code has more than ``max_rows`` training units, a large study, the grid's
+middle value is used instead: the search costs 45 fits per code instead of 6, and with
+that many units the penalty matters little; see BENCHMARKS.md).
 For the evaluation of fold f, ``C`` is the grid value with the best F1 (at its best
 threshold) on the pooled inner out-of-fold scores of an inner split of the *other*
 folds' sessions (:func:`inner_folds`); fold f's labels never choose its own ``C``. The
@@ -171,7 +174,18 @@ def sample_rows(y: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([pos, neg]))
 
 
-def _classifier(seed: int, c: float):
+SOLVERS = ("liblinear", "sgd")
+
+
+def _classifier(seed: int, c: float, n: int = 1, solver: str = "liblinear"):
+    """Class-balanced L2 logistic regression: ``liblinear`` (exact) or ``sgd``
+    (averaged stochastic gradient descent, 10 seeded epochs, the same objective with
+    alpha = 1 / (C n); an order of magnitude faster on large studies)."""
+    if solver == "sgd":
+        from sklearn.linear_model import SGDClassifier
+        return SGDClassifier(loss="log_loss", penalty="l2", alpha=1.0 / (c * max(n, 1)),
+                             class_weight="balanced", max_iter=10, tol=None, average=True,
+                             random_state=seed)
     from sklearn.linear_model import LogisticRegression
     return LogisticRegression(solver="liblinear", class_weight="balanced", C=c,
                               random_state=seed, max_iter=1000)
@@ -194,22 +208,22 @@ class Linear:
 
 
 def fit_linear(x, y, extra_pos=None, seed: int = 0, c: float = 1.0,
-               max_rows: int | None = None) -> Linear:
+               max_rows: int | None = None, solver: str = "liblinear") -> Linear:
     """Fit one binary classifier on the rows :func:`sample_rows` keeps, with
     ``extra_pos`` rows added as positives."""
     y = np.asarray(y, dtype=float)
     keep = sample_rows(y, max_rows, seed)
     xs = _stack(x[keep], extra_pos)
     ys = np.concatenate([y[keep], np.ones(0 if extra_pos is None else extra_pos.shape[0])])
-    clf = _classifier(seed, c).fit(xs, ys.astype(int))
+    clf = _classifier(seed, c, xs.shape[0], solver).fit(xs, ys.astype(int))
     return Linear(clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0]))
 
 
 def fit_scores(x_train, y_train, x_test, extra_pos=None, seed: int = 0, c: float = 1.0,
-               max_rows: int | None = None):
+               max_rows: int | None = None, solver: str = "liblinear"):
     """Fit one binary classifier and return the decision scores of ``x_test`` and the
     fitted model."""
-    m = fit_linear(x_train, y_train, extra_pos, seed, c, max_rows)
+    m = fit_linear(x_train, y_train, extra_pos, seed, c, max_rows, solver)
     return m.score(x_test), m
 
 
@@ -307,7 +321,8 @@ def inner_folds(fold: np.ndarray, held_out: int, n_inner: int = 2) -> np.ndarray
     return inner
 
 
-def choose_c(x, y, inner, cs, extra_pos=None, seed: int = 0, max_rows=None) -> float:
+def choose_c(x, y, inner, cs, extra_pos=None, seed: int = 0, max_rows=None,
+             solver: str = "liblinear") -> float:
     """The C of ``cs`` whose pooled inner out-of-fold scores (``inner``: -1 = not
     used) have the best F1 at their best threshold (the smallest C on ties); the
     single value when ``cs`` has one or there is no inner split."""
@@ -324,7 +339,8 @@ def choose_c(x, y, inner, cs, extra_pos=None, seed: int = 0, max_rows=None) -> f
             train = used & ~test
             if y[train].sum() == 0:
                 continue
-            s[test], _ = fit_scores(x[train], y[train], x[test], extra_pos, seed, c, max_rows)
+            s[test], _ = fit_scores(x[train], y[train], x[test], extra_pos, seed, c, max_rows,
+                                    solver)
         f = best_f1(s[used], y[used])
         if f > best + 1e-12:
             best, best_c = f, c
@@ -332,7 +348,8 @@ def choose_c(x, y, inner, cs, extra_pos=None, seed: int = 0, max_rows=None) -> f
 
 
 def code_model(x_train, y, fold, x_all=None, extra_pos=None, seed: int = 0,
-               c: float | tuple = 1.0, max_rows: int | None = None, n_inner: int = 2):
+               c: float | tuple = 1.0, max_rows: int | None = None, n_inner: int = 2,
+               solver: str = "liblinear"):
     """Cross-validate and fit one code (the module docstring says how).
 
     ``c``: one C or a grid chosen from by nested cross-validation. Returns a dict:
@@ -344,12 +361,14 @@ def code_model(x_train, y, fold, x_all=None, extra_pos=None, seed: int = 0,
     """
     cs = tuple(sorted({float(v) for v in np.atleast_1d(c)}))
     y = np.asarray(y, dtype=float)
+    if max_rows and len(y) > max_rows and len(cs) > 1:   # large study: the middle C
+        cs = (cs[(len(cs) - 1) // 2],)
     folds = sorted(set(fold[fold >= 0]))
     scores = {}                     # C -> out-of-fold scores
     fold_c = {}
     for f in folds:
         fold_c[f] = choose_c(x_train, y, inner_folds(fold, f, n_inner), cs, extra_pos,
-                             seed, max_rows) if len(cs) > 1 else cs[0]
+                             seed, max_rows, solver) if len(cs) > 1 else cs[0]
     grid = cs if len(cs) > 1 else cs[:1]
     for cv in grid:
         s = np.full(len(y), np.nan)
@@ -360,7 +379,7 @@ def code_model(x_train, y, fold, x_all=None, extra_pos=None, seed: int = 0,
                 s[test] = -np.inf
                 continue
             s[test], _ = fit_scores(x_train[train], y[train], x_train[test], extra_pos,
-                                    seed, cv, max_rows)
+                                    seed, cv, max_rows, solver)
         scores[cv] = s
     oof = np.full(len(y), np.nan)
     for f in folds:
@@ -380,7 +399,7 @@ def code_model(x_train, y, fold, x_all=None, extra_pos=None, seed: int = 0,
                                           -cv))
     else:
         final_c = cs[0]
-    model = fit_linear(x_train, y, extra_pos, seed, final_c, max_rows)
+    model = fit_linear(x_train, y, extra_pos, seed, final_c, max_rows, solver)
     s = scores.get(final_c, np.full(len(y), np.nan))
     fin = np.isfinite(s)
     ab = platt(s[fin], y[fin]) if folds else None

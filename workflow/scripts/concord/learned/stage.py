@@ -48,7 +48,7 @@ CONSENSUS = "consensus"
 NON_HUMAN = ("machine", "consensus", LEARNED)
 CODE_COLUMNS = ["code", "status", "units", "positives", "true_positive", "false_positive",
                 "false_negative", "precision", "recall", "f1", "abstained", "coded_units",
-                "note"]
+                "C", "note"]
 AGREEMENT_COLUMNS = ["rater", "reference"] + agreement.STAT_COLUMNS
 NEXT_COLUMNS = ["rank", "segment_id", "session_id", "score", "codes", "text"]
 CODINGS_COLUMNS = ["segment_id", "coder", "code", "probability", "confident"]
@@ -217,7 +217,7 @@ def learn(units: pd.DataFrame, codings: pd.DataFrame, coverage: pd.DataFrame, bo
           min_positive: int = 10, seed: int = 0, c=1.0, use_codebook: bool = True,
           texts: Texts | None = None, code_roles: dict | None = None,
           context_weight: float = 0.5, max_rows: int | None = None, n_inner: int = 2,
-          batch_sessions: int = 100) -> Learned:
+          batch_sessions: int = 100, solver: str = "liblinear") -> Learned:
     """Train and cross-validate one classifier per code; code every unit.
 
     ``texts``: the segments around the units (:func:`unit_texts`) for the context
@@ -262,7 +262,7 @@ def learn(units: pd.DataFrame, codings: pd.DataFrame, coverage: pd.DataFrame, bo
         ex = _pad(feat.transform(extra[code]), x_train.shape[1]) if extra.get(code) else None
         rows = np.flatnonzero(app[train][:, k])
         r = lm.code_model(x_train[rows], labels[rows, k], fold[rows], None, ex, seed, c,
-                          max_rows, n_inner)
+                          max_rows, n_inner, solver)
         oof[rows, k], oof_pred[rows, k] = r["oof_prob"], r["oof_pred"]
         models[k], platts[code], thresholds[code] = r["model"], r["platt"], r["threshold"]
         cs[code], fold_cs[code] = r["C"], r["fold_C"]
@@ -314,10 +314,13 @@ def code_table(res: Learned, confidence: float, min_positive: int) -> pd.DataFra
                 ok = ~np.isnan(p)
                 abst = float(np.mean(np.maximum(p[ok], 1 - p[ok]) < confidence)) \
                     if ok.any() else nan
-        rows.append({"code": code, "status": st, "units": int(res.train.sum()),
+        rows.append({"code": code, "status": st,
+                     "units": int(res.applies[res.train][:, k].sum()) if res.applies is not None
+                     else int(res.train.sum()),
                      "positives": res.positives[code], "true_positive": tp,
                      "false_positive": fp, "false_negative": fn, "precision": prec,
                      "recall": rec, "f1": f1, "abstained": abst, "coded_units": coded_units,
+                     "C": res.C.get(code, nan),
                      "note": _note(st, res.positives[code], min_positive, has_folds)})
     return pd.DataFrame(rows, columns=CODE_COLUMNS)
 
@@ -445,12 +448,18 @@ def next_list(res: Learned, agree: pd.DataFrame, machine: pd.DataFrame, confiden
     score = contrib.sum(axis=1)
     pick = np.flatnonzero(cand & (score > 0))
     codes_arr = np.asarray(res.codes, dtype=object)
-    rows = []
-    for i in pick:
-        ks = [k for k in np.argsort(-contrib[i], kind="mergesort") if contrib[i, k] > 0]
-        rows.append((units["segment_id"].iat[i], units["session_id"].iat[i],
-                     round(float(score[i]), 6), ";".join(codes_arr[ks]), units["text"].iat[i]))
-    df = pd.DataFrame(rows, columns=NEXT_COLUMNS[1:])
+    sub = contrib[pick]
+    order = np.argsort(-sub, axis=1, kind="mergesort")      # per unit, largest first
+    names = np.full(len(pick), "", dtype=object)
+    for j in range(sub.shape[1]):
+        k = order[:, j]
+        on = sub[np.arange(len(pick)), k] > 0
+        sep = np.where(names == "", "", ";")
+        names = np.where(on, names + sep + codes_arr[k], names)
+    df = pd.DataFrame({"segment_id": units["segment_id"].to_numpy()[pick],
+                       "session_id": units["session_id"].to_numpy()[pick],
+                       "score": np.round(score[pick], 6), "codes": names,
+                       "text": units["text"].to_numpy()[pick]}, columns=NEXT_COLUMNS[1:])
     df = df.sort_values(["score", "segment_id"], ascending=[False, True], kind="mergesort")
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     return df.reset_index(drop=True)

@@ -234,9 +234,10 @@ def test_real_expert_coded_transcripts():
     import sys
     sys.path.insert(0, str(REPO / "benchmarks"))
     from learned_bench import load_annomi
-    units, codings, coverage, book = load_annomi(Path(ANNOMI))
+    units, codings, coverage, book, texts, _ = load_annomi(Path(ANNOMI))
     book = {"codes": [c for c in book["codes"] if c["id"] in ("QUESTION", "REFLECTION")]}
-    res = stage.learn(units, codings, coverage, book, folds=5)
+    res = stage.learn(units, codings, coverage, book, folds=5, texts=texts,
+                      c=(0.25, 1.0, 4.0), max_rows=10000)
     agree = stage.agreement_table(res, codings, coverage, 1, 0, 0.95, 0.8, 0.667)
     a = agree.set_index(["rater", "reference", "code"])["krippendorff_alpha"]
     assert a[("learned", "consensus", "QUESTION")] > 0.75

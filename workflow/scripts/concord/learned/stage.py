@@ -2,12 +2,16 @@
 the human coders, and the "code these next" list. Pure functions over DataFrames.
 
 A study's coding units are read through :func:`coding_units`, the one place that says
-which segments are units (today: every segment not spoken by the moderator).
+which segments are units (segments whose role is in ``code.roles``, :mod:`concord.roles`).
+Their context, the turn before by another speaker, comes from :func:`unit_texts`.
 
 Training units are the units of the sessions the *reference* coder coded
 (``learn.target``: ``consensus`` by default, or one human coder); a unit is positive for
-a code when the reference applied it there. A code with fewer than ``min_positive``
-positive training units is reported as such (status ``too_few``) and not coded.
+a code when the reference applied it there. A code with ``roles`` in the codebook
+applies only to units of those roles (:func:`applies`); elsewhere it is missing, not
+absent: no label, no evaluation, no probability. A code with fewer than
+``min_positive`` positive training units is reported as such (status ``too_few``) and
+not coded.
 
 Evaluation (:func:`evaluate`), on the training units only and with the out-of-fold
 decisions (probability >= the code's threshold, see ``model``) so the coder is never scored on a session it was
@@ -37,7 +41,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-
 from scipy import sparse
 
 from concord import agreement, roles

@@ -136,10 +136,11 @@ def stage_table(work: Path) -> pd.DataFrame:
     for f in sorted((work / "logs" / "benchmarks").rglob("*.tsv")):
         b = pd.read_csv(f, sep="\t").iloc[0]
         stage = f.parent.name if f.parent.name in SHARD_STAGES else f.stem
-        rows.append((stage, float(b["s"]), float(b["max_rss"])))
-    df = pd.DataFrame(rows, columns=["stage", "s", "max_rss"])
+        cpu = pd.to_numeric(b.get("cpu_time", float("nan")), errors="coerce")
+        rows.append((stage, float(b["s"]), float(cpu), float(b["max_rss"])))
+    df = pd.DataFrame(rows, columns=["stage", "s", "cpu", "max_rss"])
     out = df.groupby("stage").agg(jobs=("s", "size"), seconds=("s", "sum"),
-                                  peak_mb=("max_rss", "max"))
+                                  cpu_s=("cpu", "sum"), peak_mb=("max_rss", "max"))
     raw_mb = sum(p.stat().st_size for p in (work / "scale" / "transcripts").glob("*")) / 1e6
     deid_mb = sum(p.stat().st_size for p in (work / "results" / "deid").glob("*.txt")) / 1e6
     segments = sum(sum(1 for _ in open(p, encoding="utf-8")) - 1
@@ -198,6 +199,9 @@ def main() -> None:
                     help="share of sessions double-coded by the simulated human coders")
     ap.add_argument("--workdir", default="/tmp/concord-scale")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--clean-only", action="store_true",
+                    help="only the clean run (no no-op, transcript or codebook rerun); the "
+                         "learned coder (rule learn) is part of every run")
     args = ap.parse_args()
     base = Path(args.workdir)
     base.mkdir(parents=True, exist_ok=True)
@@ -210,13 +214,16 @@ def main() -> None:
     summary = []
     for n in args.sessions:
         print(f"\n## N = {n}", flush=True)
-        res = run_study(base, n, shard, args.cores, f"run-{n}", args.coded_share)
+        res = run_study(base, n, shard, args.cores, f"run-{n}", args.coded_share,
+                        changes=not args.clean_only)
         clean = res["clean"][0]
-        summary.append((n, f"sharded ({shard})", clean, res["noop"][0], res["transcript"][0],
-                        res["codebook"][0], max(v[1] for k, v in res.items() if k != "stages")))
+        summary.append((n, f"sharded ({shard})", clean, res["noop"][0],
+                        res.get("transcript", (None,))[0], res.get("codebook", (None,))[0],
+                        max(v[1] for k, v in res.items() if k != "stages")))
         print(res["stages"].to_string())
-        print(f"  one transcript / clean = {res['transcript'][0] / clean:.1%}; "
-              f"codebook / clean = {res['codebook'][0] / clean:.1%}")
+        if not args.clean_only:
+            print(f"  one transcript / clean = {res['transcript'][0] / clean:.1%}; "
+                  f"codebook / clean = {res['codebook'][0] / clean:.1%}")
         if n in args.compare:
             per = run_study(base, n, 1, args.cores, f"run-{n}-per-session", args.coded_share,
                             changes=False)

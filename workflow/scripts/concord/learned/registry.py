@@ -32,8 +32,9 @@ def register(frag, per_code: pd.DataFrame, agree: pd.DataFrame, nxt: pd.DataFram
     target = settings["target"]
     frag.add("learned.model", settings["model"], "features of the learned coder "
              "(tfidf: TF-IDF word uni- and bigrams; minilm: all-MiniLM-L6-v2 sentence "
-             "embeddings), each with one calibrated logistic regression per code", ev,
-             shown=settings["model"])
+             "embeddings), of the unit and of the turn before it by another speaker "
+             f"(weight {settings['context_weight']:g}), with one calibrated logistic "
+             "regression per code", ev, shown=settings["model"])
     frag.add("learned.target", target, "the coding the learned coder was trained on", ev,
              shown=target)
     frag.add("learned.folds", int(settings["folds"]), "cross-validation folds by session "

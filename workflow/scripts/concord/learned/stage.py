@@ -2,12 +2,16 @@
 the human coders, and the "code these next" list. Pure functions over DataFrames.
 
 A study's coding units are read through :func:`coding_units`, the one place that says
-which segments are units (today: every segment not spoken by the moderator).
+which segments are units (segments whose role is in ``code.roles``, :mod:`concord.roles`).
+Their context, the turn before by another speaker, comes from :func:`unit_texts`.
 
 Training units are the units of the sessions the *reference* coder coded
 (``learn.target``: ``consensus`` by default, or one human coder); a unit is positive for
-a code when the reference applied it there. A code with fewer than ``min_positive``
-positive training units is reported as such (status ``too_few``) and not coded.
+a code when the reference applied it there. A code with ``roles`` in the codebook
+applies only to units of those roles (:func:`applies`); elsewhere it is missing, not
+absent: no label, no evaluation, no probability. A code with fewer than
+``min_positive`` positive training units is reported as such (status ``too_few``) and
+not coded.
 
 Evaluation (:func:`evaluate`), on the training units only and with the out-of-fold
 decisions (probability >= the code's threshold, see ``model``) so the coder is never scored on a session it was
@@ -37,8 +41,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
-from concord import agreement
+from concord import agreement, roles
 from concord.learned import model as lm
 
 LEARNED = "learned"
@@ -46,7 +51,7 @@ CONSENSUS = "consensus"
 NON_HUMAN = ("machine", "consensus", LEARNED)
 CODE_COLUMNS = ["code", "status", "units", "positives", "true_positive", "false_positive",
                 "false_negative", "precision", "recall", "f1", "abstained", "coded_units",
-                "note"]
+                "C", "note"]
 AGREEMENT_COLUMNS = ["rater", "reference"] + agreement.STAT_COLUMNS
 NEXT_COLUMNS = ["rank", "segment_id", "session_id", "score", "codes", "text"]
 CODINGS_COLUMNS = ["segment_id", "coder", "code", "probability", "confident"]
@@ -56,10 +61,80 @@ def coding_units(segments: pd.DataFrame, units: tuple[str, ...] = ("participant"
                  ) -> pd.DataFrame:
     """The coding units (the one place that decides it): segments whose speaker's role
     is a coded role (``code.roles``, :mod:`concord.roles`), sorted by segment ID, with
-    columns segment_id, session_id, text."""
+    columns segment_id, session_id, text, role."""
+    segments = roles.with_roles(segments)
     chosen = segments[segments["role"].isin(units)]
     return chosen.sort_values("segment_id", kind="mergesort")[
-        ["segment_id", "session_id", "text"]].reset_index(drop=True)
+        ["segment_id", "session_id", "text", "role"]].reset_index(drop=True)
+
+
+@dataclass
+class Texts:
+    """Every segment of the sessions (units and the turns around them), for context.
+
+    ``texts``: segment texts sorted by session and segment ID; ``session``: their
+    sessions; ``unit_rows``: the row of each unit (units sorted by segment ID);
+    ``context``: units x segments, 1 on the segments of the turn before the unit's turn
+    by another speaker (the previous turn of a different ``speaker_id``, same session).
+    """
+    texts: list
+    session: np.ndarray
+    unit_rows: np.ndarray
+    context: sparse.csr_matrix
+
+
+def unit_texts(segments: pd.DataFrame, units: pd.DataFrame) -> Texts:
+    """The :class:`Texts` of ``units`` (from :func:`coding_units`) within ``segments``
+    (columns segment_id, session_id, turn, speaker_id, text). A turn is the run of
+    segments with the same ``turn`` number; the units of a session's first speaker
+    have no context."""
+    seg = segments.sort_values("segment_id", kind="mergesort").reset_index(drop=True)
+    sess = seg["session_id"].to_numpy()
+    turn_key = seg["session_id"].astype(str) + "\x00" + seg["turn"].astype(str)
+    new_turn = np.r_[True, turn_key.to_numpy()[1:] != turn_key.to_numpy()[:-1]]
+    t_of = np.cumsum(new_turn) - 1                          # turn index of each segment
+    starts = np.flatnonzero(new_turn)
+    ends = np.r_[starts[1:], len(seg)]
+    t_spk = seg["speaker_id"].astype(str).to_numpy()[starts]
+    t_sess = sess[starts]
+    prev = np.full(len(starts), -1)
+    for t in range(1, len(starts)):                         # the turn before by another speaker
+        if t_sess[t] != t_sess[t - 1]:
+            continue
+        prev[t] = t - 1 if t_spk[t] != t_spk[t - 1] else prev[t - 1]
+    rows = pd.Index(seg["segment_id"]).get_indexer(units["segment_id"])
+    if (rows < 0).any():
+        raise ValueError("a coding unit is missing from the segments")
+    p = prev[t_of[rows]]
+    lo = np.where(p >= 0, starts[np.maximum(p, 0)], 0)
+    n = np.where(p >= 0, ends[np.maximum(p, 0)] - lo, 0)
+    indptr = np.r_[0, np.cumsum(n)]
+    idx = np.repeat(lo - indptr[:-1], n) + np.arange(indptr[-1])
+    ctx = sparse.csr_matrix((np.ones(len(idx), np.float32), idx, indptr),
+                            shape=(len(rows), len(seg)))
+    return Texts(seg["text"].astype(str).tolist(), sess, rows, ctx)
+
+
+def plain_texts(units: pd.DataFrame) -> Texts:
+    """:class:`Texts` without context (the units only)."""
+    n = len(units)
+    return Texts(units["text"].astype(str).tolist(), units["session_id"].to_numpy(),
+                 np.arange(n), sparse.csr_matrix((n, n), dtype=np.float32))
+
+
+def applies(units: pd.DataFrame, codes: list[str], code_roles: dict | None) -> np.ndarray:
+    """Units x codes bool: the code applies to the unit's role (``code_roles``: code ->
+    roles; a code without roles applies to every unit). Where it does not, the code is
+    missing, not absent: no training label, no evaluation, no coding."""
+    code_roles = code_roles or {}
+    role = units["role"].to_numpy() if "role" in units.columns else \
+        np.full(len(units), roles.PARTICIPANT)
+    out = np.ones((len(units), len(codes)), dtype=bool)
+    for k, c in enumerate(codes):
+        r = code_roles.get(c)
+        if r:
+            out[:, k] = np.isin(role, list(r))
+    return out
 
 
 def codebook_texts(book: dict) -> dict[str, list[str]]:
@@ -89,60 +164,121 @@ def coder_matrix(codings: pd.DataFrame, coverage: pd.DataFrame, coder: str,
 
 @dataclass
 class Learned:
-    units: pd.DataFrame            # segment_id, session_id, text (every coding unit)
+    units: pd.DataFrame            # segment_id, session_id, text[, role] (every coding unit)
     codes: list                    # all codebook codes, sorted
     status: dict                   # code -> "coded" | "too_few" | "no_reference"
     positives: dict                # code -> positive training units
     train: np.ndarray              # bool per unit: a reference coding covers its session
-    labels: np.ndarray             # train units x codes (0/1)
+    labels: np.ndarray             # train units x codes (0/1; NaN where the code does not apply)
     fold: np.ndarray               # fold of each training unit (-1 = no cross-validation)
-    prob: np.ndarray               # units x codes, calibrated (NaN for codes not coded)
+    prob: np.ndarray               # units x codes, calibrated (NaN: not coded / not applicable)
     oof: np.ndarray                # train units x codes, out-of-fold calibrated
     oof_pred: np.ndarray           # train units x codes, out-of-fold decisions (bool)
     threshold: dict = field(default_factory=dict)  # code -> probability threshold
     platt: dict = field(default_factory=dict)
+    applies: np.ndarray = None     # units x codes: the code applies to the unit's role
+    C: dict = field(default_factory=dict)          # code -> C of the final model
+    fold_C: dict = field(default_factory=dict)     # code -> {fold: C}
+
+
+def _features(feat, texts: Texts, idx: np.ndarray, context_weight: float):
+    """Features of the units ``idx`` (own text and context) from their segments only."""
+    ctx = texts.context[idx]
+    need = np.unique(np.concatenate([texts.unit_rows[idx], ctx.indices]).astype(np.int64))
+    seg_x = feat.transform([texts.texts[i] for i in need])
+    local = np.searchsorted(need, texts.unit_rows[idx])
+    if ctx.nnz == 0 or context_weight == 0:
+        return lm.unit_features(seg_x, local, None)
+    ctx = sparse.csr_matrix((ctx.data, np.searchsorted(need, ctx.indices), ctx.indptr),
+                            shape=(len(idx), len(need)))
+    return lm.unit_features(seg_x, local, ctx, context_weight)
+
+
+def _pad(x, width: int):
+    """``x`` with zero columns up to ``width`` (codebook texts have no context)."""
+    if x.shape[1] == width:
+        return x
+    return sparse.hstack([x, sparse.csr_matrix((x.shape[0], width - x.shape[1]),
+                                               dtype=np.float32)], format="csr")
+
+
+def batches(sessions: np.ndarray, per_batch: int) -> list[np.ndarray]:
+    """Unit indices in batches of ``per_batch`` consecutive sessions (units sorted by
+    session)."""
+    sessions = np.asarray(sessions)
+    if len(sessions) == 0:
+        return []
+    start = np.r_[True, sessions[1:] != sessions[:-1]]
+    sid = np.cumsum(start) - 1
+    b = sid // max(int(per_batch), 1)
+    cuts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    return np.split(np.arange(len(sessions)), cuts[1:])
 
 
 def learn(units: pd.DataFrame, codings: pd.DataFrame, coverage: pd.DataFrame, book: dict,
           target: str = CONSENSUS, kind: str = "tfidf", folds: int = 5,
-          min_positive: int = 10, seed: int = 0, c: float = 1.0,
-          use_codebook: bool = True, features=None) -> Learned:
+          min_positive: int = 10, seed: int = 0, c=1.0, use_codebook: bool = True,
+          texts: Texts | None = None, code_roles: dict | None = None,
+          context_weight: float = 0.5, max_rows: int | None = None, n_inner: int = 2,
+          batch_sessions: int = 100, solver: str = "liblinear") -> Learned:
     """Train and cross-validate one classifier per code; code every unit.
-    ``features``: a precomputed ``(matrix over units, transform)`` (benchmarks)."""
-    codes = sorted(c["id"] for c in book["codes"])
+
+    ``texts``: the segments around the units (:func:`unit_texts`) for the context
+    features; without it, each unit's own text only. ``c``: one C or a grid (nested
+    cross-validation). ``code_roles``: code -> roles it applies to (missing elsewhere).
+    ``max_rows``: units per fit (:func:`concord.learned.model.sample_rows`). Units are
+    coded in batches of ``batch_sessions`` sessions (memory)."""
+    codes = sorted(c_["id"] for c_ in book["codes"])
     ref = coder_matrix(codings, coverage, target, units, codes)
     train = ~np.isnan(ref[:, 0]) if codes else np.zeros(len(units), bool)
-    labels = np.nan_to_num(ref[train])
+    app = applies(units, codes, code_roles)
+    labels = np.where(app[train], np.nan_to_num(ref[train]), np.nan)
     fold = lm.session_folds(units.loc[train, "session_id"].to_numpy(), folds)
     n = len(units)
     prob = np.full((n, len(codes)), np.nan)
     oof = np.full((int(train.sum()), len(codes)), np.nan)
     oof_pred = np.zeros(oof.shape, dtype=bool)
-    positives = {code: int(labels[:, k].sum()) for k, code in enumerate(codes)}
-    status, platts, thresholds = {}, {}, {}
+    positives = {code: int(np.nansum(labels[:, k])) for k, code in enumerate(codes)}
+    status, platts, thresholds, cs, fold_cs = {}, {}, {}, {}, {}
     for k, code in enumerate(codes):
+        n_app = int(app[train][:, k].sum())
         if not train.any():
             status[code] = "no_reference"
-        elif positives[code] < min_positive or positives[code] == len(labels):
+        elif positives[code] < min_positive or positives[code] == n_app:
             status[code] = "too_few"
         else:
             status[code] = "coded"
     coded = [k for k, code in enumerate(codes) if status[code] == "coded"]
+    done = dict(applies=app)
     if not coded:
         return Learned(units, codes, status, positives, train, labels, fold, prob, oof,
-                       oof_pred)
-    x_all, transform = features if features is not None else \
-        lm.featurize(units["text"].tolist(), kind)
-    x_train = x_all[np.flatnonzero(train)]
+                       oof_pred, **done)
+    texts = texts if texts is not None else plain_texts(units)
+    train_idx = np.flatnonzero(train)
+    sess = set(units.loc[train, "session_id"])
+    feat = lm.featurizer(kind).fit([t for t, s in zip(texts.texts, texts.session) if s in sess])
+    x_train = _features(feat, texts, train_idx, context_weight)
     extra = codebook_texts(book) if use_codebook else {}
+    models = {}
     for k in coded:
         code = codes[k]
-        ex = transform(extra[code]) if extra.get(code) else None
-        r = lm.code_model(x_train, labels[:, k], fold, x_all, ex, seed, c)
-        prob[:, k], oof[:, k], oof_pred[:, k] = r["prob"], r["oof_prob"], r["oof_pred"]
-        platts[code], thresholds[code] = r["platt"], r["threshold"]
+        ex = _pad(feat.transform(extra[code]), x_train.shape[1]) if extra.get(code) else None
+        rows = np.flatnonzero(app[train][:, k])
+        r = lm.code_model(x_train[rows], labels[rows, k], fold[rows], None, ex, seed, c,
+                          max_rows, n_inner, solver)
+        oof[rows, k], oof_pred[rows, k] = r["oof_prob"], r["oof_pred"]
+        models[k], platts[code], thresholds[code] = r["model"], r["platt"], r["threshold"]
+        cs[code], fold_cs[code] = r["C"], r["fold_C"]
+    del x_train
+    w = np.stack([models[k].w for k in coded], axis=1)
+    b = np.array([models[k].b for k in coded])
+    for idx in batches(units["session_id"].to_numpy(), batch_sessions):
+        s = np.asarray(_features(feat, texts, idx, context_weight) @ w, dtype=np.float64) + b
+        for j, k in enumerate(coded):
+            p = lm.apply_platt(s[:, j], platts[codes[k]])
+            prob[idx, k] = np.where(app[idx, k], p, np.nan)
     return Learned(units, codes, status, positives, train, labels, fold, prob, oof, oof_pred,
-                   thresholds, platts)
+                   thresholds, platts, app, cs, fold_cs)
 
 
 def _note(status: str, positives: int, min_positive: int, has_folds: bool) -> str:
@@ -178,11 +314,16 @@ def code_table(res: Learned, confidence: float, min_positive: int) -> pd.DataFra
                 prec = tp / (tp + fp) if tp + fp else nan
                 rec = tp / (tp + fn) if tp + fn else nan
                 f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan
-                abst = float(np.mean(np.maximum(p, 1 - p) < confidence))
-        rows.append({"code": code, "status": st, "units": int(res.train.sum()),
+                ok = ~np.isnan(p)
+                abst = float(np.mean(np.maximum(p[ok], 1 - p[ok]) < confidence)) \
+                    if ok.any() else nan
+        rows.append({"code": code, "status": st,
+                     "units": int(res.applies[res.train][:, k].sum()) if res.applies is not None
+                     else int(res.train.sum()),
                      "positives": res.positives[code], "true_positive": tp,
                      "false_positive": fp, "false_negative": fn, "precision": prec,
                      "recall": rec, "f1": f1, "abstained": abst, "coded_units": coded_units,
+                     "C": res.C.get(code, nan),
                      "note": _note(st, res.positives[code], min_positive, has_folds)})
     return pd.DataFrame(rows, columns=CODE_COLUMNS)
 
@@ -205,19 +346,27 @@ def agreement_table(res: Learned, codings: pd.DataFrame, coverage: pd.DataFrame,
     humans = sorted(set(coverage["coder"]) - set(NON_HUMAN))
     out = []
     has_folds = bool((res.fold >= 0).any())
+    off = ~res.applies[res.train] if res.applies is not None else \
+        np.zeros((len(units), len(codes)), bool)
+
+    def matrix(coder):   # NaN where the code does not apply to the unit's role
+        m = coder_matrix(codings, coverage, coder, units, codes)
+        m[off] = np.nan
+        return m
+
     if len(units) and humans:
-        hm = np.stack([coder_matrix(codings, coverage, h, units, codes) for h in humans])
-        two = (~np.isnan(hm[:, :, 0])).sum(axis=0) >= 2 if codes else np.zeros(len(units), bool)
+        hm = np.stack([matrix(h) for h in humans])
+        two = (~np.isnan(hm)).any(axis=2).sum(axis=0) >= 2 if codes else np.zeros(len(units), bool)
         if two.any():
             data = hm[:, two].transpose(2, 0, 1)  # codes x coders x units
             t, _, _, _ = agreement.code_table(data, codes, seed, bootstrap, ci, reliable,
                                               tentative, package_alpha=False)
             out.append(t.assign(rater="human", reference="human"))
-        learned = res.oof_pred.astype(float)
-        machine = coder_matrix(codings, coverage, "machine", units, codes)
+        learned = np.where(off, np.nan, res.oof_pred.astype(float))
+        machine = matrix("machine")
         for ref_name in humans + [CONSENSUS]:
-            ref = coder_matrix(codings, coverage, ref_name, units, codes)
-            sel = ~np.isnan(ref[:, 0]) if codes else np.zeros(len(units), bool)
+            ref = matrix(ref_name)
+            sel = (~np.isnan(ref)).any(axis=1) if codes else np.zeros(len(units), bool)
             if not sel.any():
                 continue
             if has_folds:
@@ -231,7 +380,7 @@ def agreement_table(res: Learned, codings: pd.DataFrame, coverage: pd.DataFrame,
                 t.loc[not_coded, "meets_threshold"] = False
                 t.loc[not_coded, "note"] = "not coded: too few positive examples"
                 out.append(t.assign(rater=LEARNED, reference=ref_name))
-            msel = sel & ~np.isnan(machine[:, 0])
+            msel = sel & (~np.isnan(machine)).any(axis=1)
             if msel.any():
                 t = _pair_table(machine[msel], ref[msel], codes, seed, bootstrap, ci,
                                 reliable, tentative)
@@ -302,12 +451,18 @@ def next_list(res: Learned, agree: pd.DataFrame, machine: pd.DataFrame, confiden
     score = contrib.sum(axis=1)
     pick = np.flatnonzero(cand & (score > 0))
     codes_arr = np.asarray(res.codes, dtype=object)
-    rows = []
-    for i in pick:
-        ks = [k for k in np.argsort(-contrib[i], kind="mergesort") if contrib[i, k] > 0]
-        rows.append((units["segment_id"].iat[i], units["session_id"].iat[i],
-                     round(float(score[i]), 6), ";".join(codes_arr[ks]), units["text"].iat[i]))
-    df = pd.DataFrame(rows, columns=NEXT_COLUMNS[1:])
+    sub = contrib[pick]
+    order = np.argsort(-sub, axis=1, kind="mergesort")      # per unit, largest first
+    names = np.full(len(pick), "", dtype=object)
+    for j in range(sub.shape[1]):
+        k = order[:, j]
+        on = sub[np.arange(len(pick)), k] > 0
+        sep = np.where(names == "", "", ";")
+        names = np.where(on, names + sep + codes_arr[k], names)
+    df = pd.DataFrame({"segment_id": units["segment_id"].to_numpy()[pick],
+                       "session_id": units["session_id"].to_numpy()[pick],
+                       "score": np.round(score[pick], 6), "codes": names,
+                       "text": units["text"].to_numpy()[pick]}, columns=NEXT_COLUMNS[1:])
     df = df.sort_values(["score", "segment_id"], ascending=[False, True], kind="mergesort")
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     return df.reset_index(drop=True)

@@ -141,3 +141,14 @@ def test_presidio_synth_places_held_out_half():
     n = sum(rec[t][1] for t in ("GPE", "STREET_ADDRESS", "ZIP_CODE"))
     assert hit / n >= 0.85, rec
     assert res["precision"] >= 0.95
+
+
+def test_a_place_name_inside_a_word_is_no_place():
+    """A capital inside a word ("deGrasse", as a WebVTT talk wrote the name) does not
+    start a place name: 'Grasse' (a French town) stays part of the name, while the town
+    on its own is still found."""
+    text = "Tonight with me is Neil deGrasse Tyson, and later we drove to Grasse."
+    spans = {text[s:e]: t for s, e, t, _ in find_spans(text)}
+    assert "Grasse" in spans and spans["Grasse"] == "LOCATION"
+    assert not any(s < text.index("deGrasse") + 8 and e > text.index("deGrasse")
+                   and t == "LOCATION" for s, e, t, _ in find_spans(text))

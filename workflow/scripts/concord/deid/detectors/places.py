@@ -147,7 +147,9 @@ def postcodes(text: str) -> list[Candidate]:
     return out
 
 
-_PLACE_TOKEN = re.compile(CAP_RE)
+# a capitalised word that starts a word: not the "Grasse" of "deGrasse" (a place inside a
+# name written with an inner capital is no place)
+_PLACE_TOKEN = re.compile(r"(?<![^\W\d_])" + CAP_RE)
 _PLACE_JOIN = re.compile(r" (?:(?:of|on|upon|de|del|la|le|am|an|en|sur|do|da|dos|das|di|du|"
                          r"des|nad|pod|u|v|y|e|el|al|im|in|bei)[ -]){0,2}")
 MAX_PLACE_WORDS = 4

@@ -198,9 +198,10 @@ def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: 
     a name that is also a common word (Hope, Will, May) only capitalised or in capitals,
     not where the roster rules make it a word (a sentence start, "in May"); any other
     name in any case and at any position -- the gate flags every such occurrence. A
-    name of the hand list of names that are words (Grace, Rose, Max: not common by
-    that rule) in lower case is redacted too, and goes to the review list (a person may
-    keep "by the grace of God": the decision applies to the lower-case form only)."""
+    name that is a word by a looser measure (the hand list of names that are words:
+    Grace, Rose, Max; a dictionary word: Mike) in lower case is redacted too, and goes
+    to the review list (a person may keep "by the grace of God", "a wireless mike": the
+    decision applies to the lower-case form only)."""
     forms: dict[str, tuple] = {}
     for name, type_ in cue_names.values():
         forms.setdefault(fold(" ".join(name.split())), (name, type_))
@@ -221,7 +222,8 @@ def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: 
             # a name that is also a word: capitalised or ALL CAPS only, where a name is
             if original not in (name, name.upper()) or not _name_ok(name, texts[i], s, e):
                 continue
-        elif not original[:1].isupper() and " " not in name.strip() and is_common(name):
+        elif (not original[:1].isupper() and " " not in name.strip()
+              and (is_common(name) or fold(name) in lexicons.dictionary_words())):
             d = decision_for(decisions, session, original)
             if d == "keep":
                 continue

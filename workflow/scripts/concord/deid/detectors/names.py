@@ -88,6 +88,10 @@ SURNAME_ZIPF = 3.5
 # in a coordination with a name ("Kadiev and Adams"), a capitalised census name counts
 # up to this word frequency (Adams 4.3, Wilson 4.5, Brown 5.0; not Young 5.6, Long 6.0)
 COORDINATED_ZIPF = 5.1
+# words that the multi-country first-name list holds but that a focus group says as
+# something else: holidays, voice assistants, practices (a name only with a surname or
+# a cue, like a first name that is also a word)
+NOT_PERSON_NAMES = frozenset({"ramadan", "pesach", "siri", "qigong"})
 # a lower-case word after a strong cue ("my name is borna") that is in no name list is
 # a name when rarer than this as a word and not in the dictionary
 LOWER_UNKNOWN_ZIPF = 2.5
@@ -122,10 +126,15 @@ def _surname_like(tok: str) -> bool:
 def _word_class(tok: str) -> tuple[str, bool, bool]:
     """(folded, a first name, also a word). A first name only in the multi-country
     list that is also a place (Florence, Asia, Sydney) is left to the place
-    detectors."""
+    detectors; one that is also a word (Tell, Grit) is a word."""
     k = fold(tok)
     first = k in lexicons.given_names()
     if first and k not in lexicons.first_names() and k in lexicons.places():
+        first = False
+    if first and k not in lexicons.first_names() and (
+            lexicons.given_name_is_word(k) or k in NOT_PERSON_NAMES):
+        # a word that the multi-country list also holds as a name (Tell, Grit, Kale):
+        # a word, even before a surname ("Tell Pearson and Katie ...")
         first = False
     if first:
         return k, True, lexicons.given_name_is_word(k)
@@ -156,7 +165,7 @@ def _lower_class(word: str) -> str:
         return "word"
     census = k in lexicons.first_names()
     if census or k in lexicons.given_names():
-        if lexicons.given_name_is_word(k) or k in COMMON_WORD_NAMES:
+        if lexicons.given_name_is_word(k) or k in COMMON_WORD_NAMES or k in NOT_PERSON_NAMES:
             return "word-name" if census or k in COMMON_WORD_NAMES else "word"
         if k in lexicons.dictionary_words():
             return "dict-name" if census else "word"
@@ -449,8 +458,8 @@ _LOWER_LIST = re.compile(rf"(?<![\w'’-])({_LWORD}(?:,[ \u00a0]+{_LWORD}){{1,}}
                          rf"(?:and|or|&)[ \u00a0]+{_LWORD})(?![\w'’-])")
 # a lower-case surname after a lower-case first name, an initial between allowed
 _LOWER_GAP = re.compile(r"[ \u00a0](?:[^\W\d_]\.?[ \u00a0])?")
+# punctuation around a word (the distinct words of a text: split, then strip)
 _STRIP = "\"'’‘“”()[]{}<>.,;:!?*…—–/"
-_POSSESSIVE = re.compile(r"['’]s$")
 _LOWER_NAME_REASON = ("lower-case word that is also a first name, without a strong cue "
                       "(my name is, said, a surname after it)")
 _LOWER_WORD_REASON = "lower-case word that is also a first name, after a name cue"
@@ -518,7 +527,8 @@ def _lower_names(text: str) -> list[Candidate]:
 def _in_name_list(text: str, s: int, e: int) -> bool:
     """Whether the lower-case first name at text[s:e] is an item of a list of three or
     more lower-case words, at least two of them first names and the others names or
-    rare words ("they had 6: silvana, adam, christopher, kristina, chad and caleb")."""
+    rare words, one of them no word at all ("they had 6: silvana, adam, christopher,
+    kristina, chad and caleb"; not "hope, faith and patience")."""
     if ", " not in text[max(0, s - 40):e + 40]:
         return False
     for m in _LOWER_LIST.finditer(text, max(0, s - 300), min(len(text), e + 300)):
@@ -529,9 +539,9 @@ def _in_name_list(text: str, s: int, e: int) -> bool:
         if len(items) < 3 or not all(w[:1].islower() for w in items):
             return False
         classes = [_lower_class(w) for w in items]
-        named = sum(c == "name" for c in classes)
-        return named >= 2 and named + sum(c in ("dict-name", "surname", "unknown")
-                                          for c in classes) >= len(items) - 1
+        named = sum(c in ("name", "dict-name") for c in classes)
+        return (named >= 2 and "name" in classes
+                and named + sum(c in ("surname", "unknown") for c in classes) >= len(items) - 1)
     return False
 
 
@@ -540,7 +550,12 @@ def _lower_first_names(text: str):
     :func:`_lower_class`) in ``text``: the distinct words of the text first (split,
     ASCII ones intersected with the name list in C), then one regex over the few
     that are names."""
-    words = {_POSSESSIVE.sub("", w.strip(_STRIP)) for w in set(text.split())}
+    words = set()
+    for w in set(text.split()):
+        w = w.strip(_STRIP)
+        if w.endswith(("'s", "’s")):   # "roberto's"
+            w = w[:-2]
+        words.add(w)
     ascii_words = {w for w in words if w.isascii()}
     pool = ascii_words & lexicons.given_names()          # lower-case ASCII: fold = itself
     pool |= {w for w in words - ascii_words

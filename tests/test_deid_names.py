@@ -114,6 +114,10 @@ def test_a_place_beside_a_name_is_a_place():
     ("follow up with monika žilková next week", ["monika žilková"]),
     ("we invited anna, maria, kristina and joe", ["anna", "maria", "kristina", "joe"]),
     ("roberto's daughter drives me", []),       # no cue: reviewed, kept
+    ("her nickname is lempi", ["lempi"]),
+    ("my surname is nyberg, like the town", ["nyberg"]),
+    ("i recalled borna from school", []),        # "recalled" is no "called"
+    ("we renamed selma's folder", []),           # "renamed" is no "named"
 ])
 def test_lower_case_names_need_a_strong_cue(text, expected):
     assert redacted(text) == expected

@@ -447,8 +447,10 @@ _LWORD = r"[^\W\d_]+(?:-[^\W\d_]+)*"
 _LOWER_TOKEN = re.compile(_LWORD)
 # strong cues before a name, each starting with a literal (a fast scan): "my name is",
 # "name's", "named", "call me", "called"
+# (a word of its own, or surname/nickname: not "renamed", "username", "recalled")
 _CUE_NAME = re.compile(r"name(?:d|['’]s|\s+(?:is|was))\s+(?P<w>" + _LWORD + ")")
 _CUE_CALL = re.compile(r"call(?:s|ed)?\s+(?:(?:me|him|her)\s+)?(?P<w>" + _LWORD + ")")
+_CUE_NAME_BEFORE = re.compile(r"(?:^|[^\w]|(?<![^\W\d_])(?:sur|nick|Sur|Nick))\Z")
 # weaker cues, only before or after a lower-case first name: "i'm kristina", "selma said"
 _CUE_IM = re.compile(r"(?:^|[^\w'’])(?:[Ii]['’]m|[Ii]\s+am)\s+$")
 _CUE_SAID = re.compile(r"\s+(?:said|says|asked|told|replied|mentioned|thinks|thought|"
@@ -504,7 +506,8 @@ def _lower_names(text: str) -> list[Candidate]:
     for rx in (_CUE_NAME, _CUE_CALL):
         for m in rx.finditer(text):
             w = m.group("w")
-            if not w[:1].islower():
+            if not w[:1].islower() or not _CUE_NAME_BEFORE.search(text, max(0, m.start() - 4),
+                                                                 m.start()):
                 continue
             cls = _lower_class(w)
             if cls == "word-name":

@@ -266,3 +266,20 @@ def test_real_meeting_speech_loses_no_lower_case_word():
         assert len(reviewed_lower) <= 2, sid
     bed = results["qmsum_Bed003"][1].text
     assert "question mark" in bed and "wireless mike" in bed
+
+
+def test_a_common_word_name_at_a_sentence_start_elsewhere_goes_to_review():
+    """'Bill' found as a name ("Bill is what my wife calls me") and then a sentence that
+    starts with the word: the gate would flag it, so a person decides (kept until then);
+    a sentence that makes it a name redacts it; a keep decision passes the gate."""
+    raw = ("A: Bill is what my wife calls me.\n"
+           "B: Bill payments are the worst part, honestly.\n"
+           "A: Bill said so too.\n")
+    res = deid.deidentify_session(raw, ROSTER, "S1")
+    assert "Bill payments are the worst part" in res.text
+    assert "Bill said" not in res.text and "Bill is what" not in res.text
+    assert [(r["text"], r["suggestion"]) for r in res.review] == [("Bill", "keep")]
+    assert _gate_hits(res) == 1        # undecided: the gate stops the run
+    decided = deid.deidentify_session(raw, ROSTER, "S1", decisions={("S1", "bill"): "keep"})
+    assert decided.review == [] and "Bill payments" in decided.text
+    assert _gate_hits(decided, {("S1", "Bill"): "keep"}) == 0

@@ -184,6 +184,8 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
 
 _WORD_FORM_REASON = ("a name found elsewhere in the session, here in the form of a word "
                      "(lower case)")
+_START_REASON = ("a name found elsewhere in the session that is also a common word, here at "
+                 "a sentence start")
 
 
 def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: set,
@@ -196,7 +198,9 @@ def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: 
     (case, accents, apostrophes: "Jose" for "José", "O’Brien" for "O'Brien"),
     word-bounded, and by the same case rule, :func:`concord.deid.lexicons.is_common_word`:
     a name that is also a common word (Hope, Will, May) only capitalised or in capitals,
-    not where the roster rules make it a word (a sentence start, "in May"); any other
+    not where the roster rules make it a word ("in May"; at a sentence start it is a
+    name if the sentence makes it one, "Bill here again", else it goes to the review
+    list, kept until a person decides: the gate flags it); any other
     name in any case and at any position -- the gate flags every such occurrence. A
     name that is a word by a looser measure (the hand list of names that are words:
     Grace, Rose, Max; a dictionary word: Mike) in lower case is redacted too, and goes
@@ -212,6 +216,7 @@ def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: 
     ffull = fold_text(full.text)  # same length: turn i is still at full.starts[i]
     folded = [ffull[a:a + len(t)] for a, t in zip(full.starts, texts)]
     extra: dict[int, list[Candidate]] = {}
+    pending: dict[int, list[Candidate]] = {}   # reviewed, kept
     for i, s, e, found in _word_hits(matcher, ffull, full.starts, folded):
         name, type_ = forms[" ".join(found.split())]
         original = texts[i][s:e]
@@ -220,8 +225,20 @@ def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: 
         c = Candidate(s, e, type_, "propagated")
         if lexicons.is_common_word(name):
             # a name that is also a word: capitalised or ALL CAPS only, where a name is
-            if original not in (name, name.upper()) or not _name_ok(name, texts[i], s, e):
+            if original not in (name, name.upper()):
                 continue
+            if not _name_ok(name, texts[i], s, e):
+                # at a sentence start the gate still sees a name: a name if the sentence
+                # makes it one ("Bill here again"), else a person decides (kept until then)
+                if not _sentence_initial(texts[i], s) or not original[:1].isupper():
+                    continue
+                d = decision_for(decisions, session, original)
+                if d == "keep":
+                    continue
+                if d is None and _CLEARLY_NAME.match(texts[i], e) is None:
+                    c.reason, c.suggest = _START_REASON, "keep"
+                    pending.setdefault(i, []).append(c)
+                    continue
         elif (not original[:1].isupper() and " " not in name.strip()
               and (is_common(name) or fold(name) in lexicons.dictionary_words())):
             d = decision_for(decisions, session, original)
@@ -246,6 +263,13 @@ def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: 
     if covered:
         review[:] = [r for r in review if r["suggestion"] != "keep"
                      or not any(a <= r["start"] and r["end"] <= b for a, b in covered)]
+    for i in sorted(pending):
+        t = turns[i]
+        for c in pending[i]:
+            if not any(o.start < c.end and c.start < o.end for o in per_turn[i]):
+                review.append(review_row(session, t.line, t.offset + c.start,
+                                         t.offset + c.end, t.text, c.start, c.end, c.type,
+                                         c.reason, c.suggest))
 
 
 _CODEBOOK_REASON = "also a codebook term or code label"

@@ -18,7 +18,7 @@ from concord.deid.gates import _View
 from concord.deid.matcher import _word_hits, _word_regex, fold_text
 from concord.deid.review import decision_for, review_row
 from concord.deid.roster import (_CLEARLY_NAME, NameIndex, _name_ok, _roster_cache,
-                                 _sentence_initial)
+                                 _sentence_initial, is_common)
 from concord.deid.surrogates import (RosterSurrogates, Surrogates, _contains_any, _gate_strings,
                                      date_offset, shift_date)
 from concord.textnorm import fold
@@ -107,21 +107,8 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
                         cue_names.setdefault(n.casefold(), (n, c.type))
                         own.setdefault(n.casefold(), (n, c.type))
     if cue_names:
-        prop_regex = _word_regex(n for n, _ in cue_names.values())
-        full = _View(texts, range(len(texts)))
-        extra: dict[int, list[Candidate]] = {}
-        for i, s, e, found in _word_hits(prop_regex, full.text, full.starts, texts):
-            name, type_ = cue_names[" ".join(found.split()).casefold()]
-            if found not in (name, name.upper()) and lexicons.is_common_word(name):
-                continue  # a name that is also a word: capitalised or ALL CAPS only
-            # (any other name in any case: the leak gate looks for it case-insensitively)
-            if not _name_ok(name, texts[i], s, e):
-                continue
-            if allow and fold(found) in allow:
-                continue
-            extra.setdefault(i, []).append(Candidate(s, e, type_, "propagated"))
-        for i in sorted(extra):
-            per_turn[i] = resolve(per_turn[i] + extra[i], texts[i])
+        _propagate(turns, texts, per_turn, cue_names, allow or set(), decisions or {},
+                   session, review)
 
     # assemble the de-identified text, numbering generic names per session
     sur = None
@@ -193,6 +180,96 @@ def deidentify_session(raw_text: str, roster: pd.DataFrame, session: str,
     res = Result(content, red, key, raw_spans, dict(sorted(own.items())))
     res.review = review
     return res
+
+
+_WORD_FORM_REASON = ("a name found elsewhere in the session, here in the form of a word "
+                     "(lower case)")
+_START_REASON = ("a name found elsewhere in the session that is also a common word, here at "
+                 "a sentence start")
+
+
+def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: set,
+               decisions: dict, session: str, review: list) -> None:
+    """Redact the names and places that were found once (by a cue, without a cue, or
+    in another session) wherever they recur in the session, in ``per_turn`` (and
+    review rows in ``review``).
+
+    Matched as the leak gate matches a key entry (:mod:`concord.privacy`): folded
+    (case, accents, apostrophes: "Jose" for "José", "O’Brien" for "O'Brien"),
+    word-bounded, and by the same case rule, :func:`concord.deid.lexicons.is_common_word`:
+    a name that is also a common word (Hope, Will, May) only capitalised or in capitals,
+    not where the roster rules make it a word ("in May"; at a sentence start it is a
+    name if the sentence makes it one, "Bill here again", else it goes to the review
+    list, kept until a person decides: the gate flags it); any other
+    name in any case and at any position -- the gate flags every such occurrence. A
+    name that is a word by a looser measure (the hand list of names that are words:
+    Grace, Rose, Max; a dictionary word: Mike) in lower case is redacted too, and goes
+    to the review list (a person may keep "by the grace of God", "a wireless mike": the
+    decision applies to the lower-case form only)."""
+    forms: dict[str, tuple] = {}
+    for name, type_ in cue_names.values():
+        forms.setdefault(fold(" ".join(name.split())), (name, type_))
+    matcher = _word_regex(forms)
+    if matcher is None:
+        return
+    full = _View(texts, range(len(texts)))
+    ffull = fold_text(full.text)  # same length: turn i is still at full.starts[i]
+    folded = [ffull[a:a + len(t)] for a, t in zip(full.starts, texts)]
+    extra: dict[int, list[Candidate]] = {}
+    pending: dict[int, list[Candidate]] = {}   # reviewed, kept
+    for i, s, e, found in _word_hits(matcher, ffull, full.starts, folded):
+        name, type_ = forms[" ".join(found.split())]
+        original = texts[i][s:e]
+        if allow and fold(original) in allow:
+            continue
+        c = Candidate(s, e, type_, "propagated")
+        if lexicons.is_common_word(name):
+            # a name that is also a word: capitalised or ALL CAPS only, where a name is
+            if original not in (name, name.upper()):
+                continue
+            if not _name_ok(name, texts[i], s, e):
+                # at a sentence start the gate still sees a name: a name if the sentence
+                # makes it one ("Bill here again"), else a person decides (kept until then)
+                if not _sentence_initial(texts[i], s) or not original[:1].isupper():
+                    continue
+                d = decision_for(decisions, session, original)
+                if d == "keep":
+                    continue
+                if d is None and _CLEARLY_NAME.match(texts[i], e) is None:
+                    c.reason, c.suggest = _START_REASON, "keep"
+                    pending.setdefault(i, []).append(c)
+                    continue
+        elif (not original[:1].isupper() and " " not in name.strip()
+              and (is_common(name) or fold(name) in lexicons.dictionary_words())):
+            d = decision_for(decisions, session, original)
+            if d == "keep":
+                continue
+            if d is None:
+                c.reason, c.suggest = _WORD_FORM_REASON, "redact"
+        extra.setdefault(i, []).append(c)
+    covered = []   # raw spans now redacted: a review row "kept" there is moot
+    for i in sorted(extra):
+        per_turn[i] = resolve(per_turn[i] + extra[i], texts[i])
+        chosen = {id(c) for c in per_turn[i]}
+        t = turns[i]
+        for c in extra[i]:
+            if id(c) not in chosen:
+                continue
+            covered.append((t.offset + c.start, t.offset + c.end))
+            if c.reason is not None:
+                review.append(review_row(session, t.line, t.offset + c.start,
+                                         t.offset + c.end, t.text, c.start, c.end, c.type,
+                                         c.reason, c.suggest))
+    if covered:
+        review[:] = [r for r in review if r["suggestion"] != "keep"
+                     or not any(a <= r["start"] and r["end"] <= b for a, b in covered)]
+    for i in sorted(pending):
+        t = turns[i]
+        for c in pending[i]:
+            if not any(o.start < c.end and c.start < o.end for o in per_turn[i]):
+                review.append(review_row(session, t.line, t.offset + c.start,
+                                         t.offset + c.end, t.text, c.start, c.end, c.type,
+                                         c.reason, c.suggest))
 
 
 _CODEBOOK_REASON = "also a codebook term or code label"

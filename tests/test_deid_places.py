@@ -3,7 +3,6 @@ national formats, written on one line, over several lines (turns) and spoken; wh
 not an address stays. Sentences and addresses written here for the tests (invented
 streets and numbers); the presidio-research check skips when its file is absent."""
 
-import json
 import os
 from pathlib import Path
 

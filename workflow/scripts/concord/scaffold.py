@@ -165,19 +165,19 @@ def assign_ids(sessions: list[Session]) -> None:
 def study_design(sessions: list[Session]) -> tuple[str, str]:
     """The study design as the speakers suggest it (the schema's ``study.design``) and
     why: one participant speaker in every session is an interview study, two a dyad
-    study, three or more a focus-group study, a mixture of one and several mixed. It is a
+    study, at most two with some of one an interview study, three or more a focus-group
+    study, a mixture of two or fewer and three or more mixed. It is a
     suggestion written into the config with its reason, for the researcher to check."""
     counts = sorted({sum(1 for pid in s.ids.values() if pid.startswith("P")) for s in sessions})
     said = "/".join(map(str, counts))
-    if counts == [1]:
-        return "interview", "every session has one participant speaker"
     if counts == [2]:
         return "dyad", "every session has two participant speakers"
+    if counts[-1] <= 2:
+        return "interview", ("every session has one participant speaker" if counts == [1] else
+                             f"sessions have {said} participant speakers")
     if counts[0] >= 3:
         return "focus_group", f"every session has {counts[0]} or more participant speakers"
-    if counts[0] == 1 or (counts[0] == 2 and counts[-1] >= 3):
-        return "mixed", f"sessions have {said} participant speakers"
-    return "focus_group", f"sessions have {said} participant speakers"
+    return "mixed", f"sessions have {said} participant speakers"
 
 
 def placeholder_name(label: str, pid: str, session_id: str) -> str:

@@ -151,3 +151,14 @@ def test_a_place_name_inside_a_word_is_no_place():
     assert "Grasse" in spans and spans["Grasse"] == "LOCATION"
     assert not any(s < text.index("deGrasse") + 8 and e > text.index("deGrasse")
                    and t == "LOCATION" for s, e, t, _ in find_spans(text))
+
+
+@pytest.mark.parametrize("text, kept", [
+    # a simulated 2,000-session study: "[LOCATION] [LOCATION] now" took the age and the
+    # next sentence's first word into an address, and merged two sentences
+    ("I switched clinics after we moved to Kestrel Point. I'm 62 now.", "I'm"),
+    ("It was on Elm Avenue. Sarah 12 was there.", "."),
+])
+def test_an_address_does_not_run_on_into_the_next_sentence(text, kept):
+    i = text.index(". ") if kept == "." else text.index(kept)
+    assert left(text, text[i:i + len(kept)]) == kept.replace(" ", "")

@@ -82,6 +82,9 @@ _NUM = r"\d{1,6}[A-Za-z]?\.?(?![\w])"
 _NUMWORD = r"(?:\d{1,6}[A-Za-z]?)"
 _W = r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*"      # a word of letters, any script
 _CAPW = r"(?:[ODL]['’])?(?=[^\W\d_])(?=\w)[^\W\d_a-zß-öø-ÿ][^\W\d_]*(?:[-'’][^\W\d_]+)*\.?"
+# the same without a period: after a cue, "moved to Kestrel Point. I'm 62 now" holds no
+# street and number (the period ends the sentence)
+_CAPW_NO_STOP = _CAPW[:-len(r"\.?")]
 _PART = r"(?:de|del|della|delle|dei|des|du|do|da|dos|das|di|la|le|les|van|der|den|von|e|y|u|" \
         r"nad|pod|na|am|im|an|sur|sous|upon|on|of|al|el|ter|ten|het|St\.?|Ste?\.?|Sankt)"
 _UNIT = r"(?i:apt\.?|apartment|suite|ste\.?|unit|flat|floor|fl\.|room|bldg\.?|building|box)"
@@ -111,7 +114,7 @@ _ANCHOR = re.compile(
     # building number, street, house number ("92597 Jahu 80")
     rf"|(?<![\w.,])\d{{2,6}}\s+(?:{_CAPW}\s+){{1,3}}\d{{1,4}}[A-Za-z]?(?![\w])"
     # a street and number after an address cue
-    rf"|(?:{_CUE})\s+(?P<c>(?:{_CAPW}\s+){{1,3}}(?:[a-z]{{2,}}\s+)?\d{{1,5}}[A-Za-z]?\.?)(?![\w])"
+    rf"|(?:{_CUE})\s+(?P<c>(?:{_CAPW_NO_STOP}\s+){{1,3}}(?:[a-z]{{2,}}\s+)?\d{{1,5}}[A-Za-z]?\.?)(?![\w])"
     # a street and number before "street"/"St."
     rf"|(?:{_CAPW}\s+){{1,3}}\d{{1,5}}\s+(?:St\.|[Ss]treet)"
     # a named street without a number ("Main Street", "Elm Avenue")
@@ -208,6 +211,17 @@ def _part(tok: str, nxt: str | None, strict: bool) -> bool:
     return len(tok) > 3 and lexicons.fold_word(tok.rstrip(".")) in lexicons.places()
 
 
+_LAST_WORD = re.compile(r"[^\W\d_]+$")
+
+
+def _ends_on_abbreviation(text: str, pos: int) -> bool:
+    """Does the anchor end on an abbreviation whose period follows ("Elm St" + ".")?
+    A full word before a period ends a sentence: "we moved to Kestrel Point. I'm 62
+    now" is no address running on into the next sentence."""
+    m = _LAST_WORD.search(text, max(0, pos - 12), pos)
+    return m is not None and m.group().lower() + "." in _ABBREV
+
+
 def _extend_right(text: str, pos: int, limit: int) -> int:
     """The end of the block that starts before ``pos`` (tokens up to ``limit``)."""
     toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text, pos, limit)]
@@ -219,7 +233,7 @@ def _extend_right(text: str, pos: int, limit: int) -> int:
         if tok.lower() == "and" and _CROSSING.match(text, toks[i][1]):
             i += 1     # a crossing: "... and Mathias Pass", "... and Kuusiku 7"
             continue
-        if tok == "." and i == 0 and pos > 0 and text[pos - 1].isalpha():
+        if tok == "." and i == 0 and _ends_on_abbreviation(text, pos):
             end = e       # the period of an abbreviation the anchor ended on ("Apt.")
             i += 1
             continue

@@ -73,7 +73,9 @@ def demo() -> dict:
     return out
 
 
-def qmsum(folder: Path) -> dict:
+def deidentify_qmsum(folder: Path) -> dict:
+    """{meeting: (raw text, deidentify_session result)} for the QMSum meetings in
+    ``folder``, each with a roster of its speaker labels and invented names."""
     import pandas as pd
     from concord import deid, transcripts
     out = {}
@@ -83,9 +85,15 @@ def qmsum(folder: Path) -> dict:
         roster = pd.DataFrame([dict(participant_id=f"P{i}", session_id=p.stem, speaker_label=s,
                                     full_name=f"Xq{i} Zv{i}", aliases="")
                                for i, s in enumerate(doc["speakers"])])
-        res = deid.deidentify_session(raw, roster, p.stem, fmt="qmsum")
+        out[p.stem] = (raw, deid.deidentify_session(raw, roster, p.stem, fmt="qmsum"))
+    return out
+
+
+def qmsum(folder: Path) -> dict:
+    out = {}
+    for stem, (_, res) in deidentify_qmsum(folder).items():
         names = res.redactions[res.redactions["type"] == "NAME"]
-        out[p.stem] = {
+        out[stem] = {
             "name_redactions": len(names),
             "name_entries": sorted(e["original"] for e in res.key["entries"]
                                    if e["type"] == "NAME"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -256,16 +257,9 @@ def test_person_recall_on_the_held_out_half_of_a_public_set():
 def _qmsum_results():
     if not QMSUM.is_dir():
         pytest.skip("../shared/fixtures/transcripts absent (real QMSum meetings)")
-    from concord import transcripts
-    out = {}
-    for p in sorted(QMSUM.glob("qmsum_*.json")):
-        raw = transcripts.read_raw(p)
-        doc = json.loads(raw)
-        roster = pd.DataFrame([dict(participant_id=f"P{i}", session_id=p.stem, speaker_label=s,
-                                    full_name=f"Xq{i} Zv{i}", aliases="")
-                               for i, s in enumerate(doc["speakers"])])
-        out[p.stem] = (raw, deid.deidentify_session(raw, roster, p.stem, fmt="qmsum"))
-    return out
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from deid_names_bench import deidentify_qmsum
+    return deidentify_qmsum(QMSUM)
 
 
 def test_real_meeting_speech_loses_no_lower_case_word():

@@ -44,10 +44,15 @@ def test_default_codebook_loads():
     (lambda b: b["codes"][2]["patterns"].update(regex=["[unclosed"]),
      "code HOPE: field 'patterns.regex[0]': invalid regular expression"),
     (lambda b: b["codes"][1].update(id="family"),
-     "code family: field 'id': 'family' does not match"),
+     "code family: field 'id': 'family' is not in the expected form: upper-case letters"),
+    (lambda b: b.update(version="1.0"),
+     "field 'version': '1.0' is not in the expected form: three numbers major.minor.patch"),
+    (lambda b: b.update(version=1.0),
+     "field 'version': 1.0 is not of type 'string': three numbers major.minor.patch"),
     (lambda b: b.pop("version"),
      "field '(top level)': 'version' is a required property"),
-], ids=["duplicate-id", "unknown-category", "parent-cycle", "bad-regex", "bad-id", "no-version"])
+], ids=["duplicate-id", "unknown-category", "parent-cycle", "bad-regex", "bad-id", "version-two-numbers",
+    "version-unquoted", "no-version"])
 def test_codebook_errors_name_code_and_field(tmp_path, mutate, message):
     path = write_codebook(tmp_path, mutate)
     with pytest.raises(InputError) as err:

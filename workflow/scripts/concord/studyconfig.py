@@ -33,6 +33,17 @@ def _field_path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
+def _explain(err) -> str:
+    """A schema error in words: a value that fails a pattern or a type is named with
+    the schema's description of the expected form (not the raw regex)."""
+    desc = err.schema.get("description") if isinstance(err.schema, dict) else None
+    if err.validator == "pattern" and desc:
+        return f"{err.instance!r} is not in the expected form: {desc}"
+    if err.validator == "type" and desc:
+        return f"{err.message}: {desc}"
+    return err.message
+
+
 def _schema_error(data, schema_path):
     """Validate with ``snakemake.utils.validate``; return the first
     ``(row index or None, jsonschema.ValidationError)`` or ``None`` if valid."""
@@ -93,7 +104,7 @@ def validate_config(config: dict, schema_path, source: str = "config") -> dict:
             raise InputError(f"{source}: key 'groups': declare at least {err.validator_value} "
                              f"groups (id, label) and set each session's and participant's "
                              f"group in the sessions and participants sheets")
-        raise InputError(f"{source}: key '{where}': {err.message} (see "
+        raise InputError(f"{source}: key '{where}': {_explain(err)} (see "
                          f"workflow/schemas/config.schema.yaml and config/README.md)")
     validate(config, schema=str(Path(schema_path).resolve()), set_default=True)
     return config
@@ -223,8 +234,8 @@ def load_codebook(path, schema_path) -> dict:
             code = book["codes"][parts[1]]
             code_id = code.get("id", f"#{parts[1] + 1}") if isinstance(code, dict) else f"#{parts[1] + 1}"
             field = ".".join(str(p) for p in parts[2:]) or "(the code entry)"
-            raise InputError(f"{path}: code {code_id}: field '{field}': {err.message}")
-        raise InputError(f"{path}: field '{where}': {err.message}")
+            raise InputError(f"{path}: code {code_id}: field '{field}': {_explain(err)}")
+        raise InputError(f"{path}: field '{where}': {_explain(err)}")
 
     ids: dict[str, int] = {}
     for i, code in enumerate(book["codes"]):

@@ -304,7 +304,7 @@ def test_numbers_script_merges_and_adds_study(tmp_path, monkeypatch):
         log=[str(tmp_path / "numbers.log")],
         params=SimpleNamespace(study={"id": "s", "title": "T", "synthetic": True,
                                       "design": "interview", "nested": {"x": 1}}, groups=[],
-                               unit="turn",
+                               unit="turn", roles=["participant"],
                                configfile=str(ROOT / "config" / "config.yaml")))
     runpy.run_path(str(ROOT / "workflow/scripts/registry.py"), init_globals={"snakemake": sm})
     reg = json.loads((tmp_path / "numbers.json").read_text(encoding="utf-8"))

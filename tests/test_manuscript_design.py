@@ -17,7 +17,7 @@ from test_manuscript import ROOT, _template_registry
 
 # the keys study_design_entries registers (stand-ins removed so that the real ones count)
 OWN = ("design.sessions.noun", "design.method", "design.limitation", "segment.unit",
-       "design.facilitators", "codebook.")
+       "design.facilitators", "design.units", "codebook.")
 
 FULL_BOOK = """codes:
   - id: A
@@ -54,7 +54,7 @@ def _config(tmp_path, design, unit):
 
 
 def _manuscript(tmp_path, design="focus_group", unit="sentence", book=FULL_BOOK,
-                sessions=9, groups=1, **values):
+                sessions=9, groups=1, roles=("participant",), **values):
     """The resolved main text and supplement (no links, whitespace normalised)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     values = {"agreement.status": "pending", "design.groups": groups,
@@ -68,7 +68,7 @@ def _manuscript(tmp_path, design="focus_group", unit="sentence", book=FULL_BOOK,
     (tmp_path / "codebook.yaml").write_text(book, encoding="utf-8")
     reg["numbers"].update(ms.study_design_entries(
         reg["numbers"], design, unit, _config(tmp_path, design, unit),
-        str(tmp_path / "codebook.yaml")))
+        str(tmp_path / "codebook.yaml"), roles=roles))
     cfg = {"study": {"id": "s", "title": "T", "synthetic": False}, "groups": []}
     blocks = {"checklist": ms.checklist_markdown(checklist, cfg), "colophon": "",
               **ms.MISSING_SECTION}
@@ -115,6 +115,23 @@ def test_a_focus_group_study_says_focus_groups(tmp_path):
     assert "### What each group talked about" in text
     assert "- Facilitators: the first author" in text
     assert "Saturation was reached in 2 of 4 groups; " in text
+
+
+def test_coding_units_sentence_names_the_coded_roles(tmp_path):
+    """A counselling study codes both sides (config code.roles [therapist, client]): the
+    methods must not say the units are participants' talk, not the facilitators'."""
+    text, _ = _manuscript(tmp_path / "dyad", design="dyad", sessions=6,
+                          roles=("therapist", "client"))
+    assert "Segments spoken in the speaker roles therapist and client are the coding " \
+           "units; each keeps a stable identifier" in text
+    assert "(not by facilitators)" not in text
+    text, _ = _manuscript(tmp_path / "three", design="focus_group", sessions=3,
+                          roles=("patient", "family_caregiver", "nurse"))
+    assert "Segments spoken in the speaker roles patient, family caregiver and nurse are " \
+           "the coding units" in text
+    text, _ = _manuscript(tmp_path / "one", design="interview", sessions=3,
+                          roles=("client",))
+    assert "Segments spoken in the speaker role client are the coding units" in text
 
 
 def test_one_interview_is_singular_and_a_mixed_design_names_both(tmp_path):

@@ -20,6 +20,7 @@ rule numbers:
         study=config["study"],
         groups=config["groups"],
         unit=config["segment"]["unit"],
+        roles=config["code"]["roles"],   # whose segments are the coding units
         # the config file the study metadata came from (a --configfile wins over the default)
         # (relative to the working directory when inside it: moving the folder is no change)
         configfile=os.path.relpath(str((list(workflow.overwrite_configfiles) or workflow.configfiles

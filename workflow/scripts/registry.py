@@ -62,7 +62,8 @@ def main(sm):
     for key, entry in design_entries(registry["numbers"], groups, config).items():
         registry["numbers"][key] = entry
     for key, entry in study_design_entries(registry["numbers"], params_study["design"],
-                                           sm.params.unit, config, sm.input.codebook).items():
+                                           sm.params.unit, config, sm.input.codebook,
+                                           roles=sm.params.roles).items():
         registry["numbers"][key] = entry
     write_json(registry, sm.output.registry)
     print(f"numbers: {len(registry['numbers'])} numbers, {len(registry['tables'])} tables "

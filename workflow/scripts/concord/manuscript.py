@@ -196,8 +196,20 @@ def _config_line(config_file: str, section: str, field: str) -> list[int]:
     return []
 
 
+def units_phrase(roles, facilitators: str) -> str:
+    """Who speaks the coding units, as the methods' sentence subject: the default
+    (participants only) contrasts them with the design's facilitators; other roles
+    (config ``code.roles``: therapist and client, caregiver …) are named as roles."""
+    roles = list(roles)
+    if roles == ["participant"]:
+        return f"Segments spoken by participants (not by {facilitators})"
+    names = [r.replace("_", " ") for r in roles]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"Segments spoken in the speaker role{'s' if len(names) > 1 else ''} {listed}"
+
+
 def study_design_entries(numbers: dict, design: str, unit: str, config_file: str,
-                         codebook_file: str) -> dict:
+                         codebook_file: str, roles=("participant",)) -> dict:
     """Registry entries for the words and facts the methods sentences follow, each
     added only when no stage registered it:
 
@@ -205,6 +217,8 @@ def study_design_entries(numbers: dict, design: str, unit: str, config_file: str
       study has one session), ``design.method``, ``design.limitation``
       ``design.facilitators`` (and ``.heading``, capitalised) (:data:`DESIGN_WORDS`;
       config ``study.design``);
+    * ``design.units``: who speaks the coding units (:func:`units_phrase`; config
+      ``code.roles``);
     * ``segment.unit`` ("sentence" or "turn"; config ``segment.unit``);
     * ``codebook.codes.<part>``: how many codes have a non-empty definition, include,
       exclude and examples, and ``codebook.described`` (every code has all four)."""
@@ -232,6 +246,10 @@ def study_design_entries(numbers: dict, design: str, unit: str, config_file: str
     lead = words["facilitators"][0].upper() + words["facilitators"][1:]
     add("design.facilitators.heading", lead, f"who led the sessions, as a list heading "
         f"({design} design; config: study.design)", config_file, where, shown=lead)
+    units = units_phrase(roles, words["facilitators"])
+    add("design.units", units, f"whose segments are the coding units (config: code.roles "
+        f"{', '.join(roles)}; {design} design)", config_file,
+        _config_line(config_file, "code", "roles") or where, shown=units)
     add("design.limitation", words["limitation"], f"the first limitation of a {design} "
         f"design (config: study.design)", config_file, where, shown=words["limitation"])
     add("segment.unit", unit, "the coding unit: sentence or whole speaker turn "

@@ -71,6 +71,13 @@ UPPER = ("A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶ�
 # lookahead (such a word starts with an upper-case letter) changes no match but lets a
 # scan for capitalised words reject a position in one test (4x faster).
 CAP_RE = (rf"(?=[{UPPER}])(?:[ODL]['’])?[{UPPER}][^\W\d_]+(?:[-'’][{UPPER}][^\W\d_]+)*")
+# CAP_RE at the start of a word (no letter before it), written to open with a character
+# class: Python's re then skips to the next upper-case letter in C, 2-3x faster than
+# testing a lookbehind at every position. The lookbehind is tested after the first
+# letter (two characters back), the O'/D'/L' prefix by a lookbehind on that letter.
+# Same matches as ``(?<![^\W\d_])`` + CAP_RE (tests/test_deid_speed.py).
+CAP_WORD_RE = (rf"[{UPPER}](?<![^\W\d_].)(?:(?<=[ODL])['’][{UPPER}])?[^\W\d_]+"
+               rf"(?:[-'’][{UPPER}][^\W\d_]+)*")
 
 # the title in any case ("dr. Castellanos" as transcribed), the name capitalised
 TITLE_RE = (r"\b(?i:Dr\.?|Doctor|Mr\.?|Mrs\.?|Ms\.?|Miss|Mx\.?|Prof\.?|Professor|"

@@ -37,8 +37,8 @@ import bisect
 import functools
 import re
 
-from concord.deid.common import (CAP_RE, COMMON_WORD_NAMES, MONTH_NAMES_AS_NAMES, ORD_RE,
-                                 STOP_CAPS, Candidate)
+from concord.deid.common import (CAP_RE, CAP_WORD_RE, COMMON_WORD_NAMES, MONTH_NAMES_AS_NAMES,
+                                 ORD_RE, STOP_CAPS, Candidate)
 
 _DAY_AFTER = re.compile(r"\s+(?:the\s+)?\d|\s+" + ORD_RE)
 
@@ -71,7 +71,7 @@ from concord.textnorm import fold  # noqa: E402
 
 # a capitalised word: a whole word (not the "Grasse" of "deGrasse"), and not the verb of
 # a contraction ("Don't", "Didn't", "Won't": "Don" before "'t" is never a name)
-_CAP_TOKEN = re.compile(r"(?<![^\W\d_])" + CAP_RE + r"(?![^\W\d_]|['’]t\b)")
+_CAP_TOKEN = re.compile(CAP_WORD_RE + r"(?![^\W\d_]|['’]t\b)")
 # a sentence start: the text start, a turn separator (NUL) or an end mark before
 _SENT_START = re.compile(r"(?:^|[.!?\x00]['\"”’)\]]*)\s*$")
 # one space, or a middle initial between spaces ("Ruth R Montez", "R. Vizirov", "Á")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from concord.deid.common import (CAP_RE, FACILITY_CAP, FACILITY_CUES, FACILITY_LEAD_STOP,
-                                 MONTHS, STOP_CAPS, UPPER, Candidate)
+from concord.deid.common import (CAP_RE, CAP_WORD_RE, FACILITY_CAP, FACILITY_CUES, FACILITY_LEAD_STOP,
+                                 MONTHS, STOP_CAPS, UPPER, Candidate, guarded)
 
 _STREET_TYPES = (r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.?|Lane|Ln\.?|"
                  r"Boulevard|Blvd\.?|Court|Ct\.?|Way|Place|Pl\.?|Terrace|Circle|Cir\.?|"
@@ -138,18 +138,20 @@ _UNIT = re.compile(r"\b(?:Apt\.?|Apartment|Suite|Unit|Flat|Ste\.?)\s*#?\s*\d{1,5
 
 def postcodes(text: str) -> list[Candidate]:
     out = [Candidate(m.start(), m.end(), "LOCATION", "postcode")
-           for m in _POSTCODE.finditer(text)]
-    out += [Candidate(m.start(), m.end(), "LOCATION", "zip") for m in _BARE_ZIP.finditer(text)]
+           for m in guarded(_POSTCODE).finditer(text)]
+    out += [Candidate(m.start(), m.end(), "LOCATION", "zip")
+            for m in guarded(_BARE_ZIP).finditer(text)]
     out += [Candidate(m.start("v"), m.end("v"), "LOCATION", "zip")
             for m in _POSTAL_CUE.finditer(text) if any(ch.isdigit() for ch in m.group("v"))]
     for rx in (_STREET_BEFORE, _STREET_SUFFIX, _UNIT):
-        out += [Candidate(m.start(), m.end(), "LOCATION", "address") for m in rx.finditer(text)]
+        out += [Candidate(m.start(), m.end(), "LOCATION", "address")
+                for m in guarded(rx).finditer(text)]
     return out
 
 
 # a capitalised word that starts a word: not the "Grasse" of "deGrasse" (a place inside a
 # name written with an inner capital is no place)
-_PLACE_TOKEN = re.compile(r"(?<![^\W\d_])" + CAP_RE)
+_PLACE_TOKEN = re.compile(CAP_WORD_RE)
 _PLACE_JOIN = re.compile(r" (?:(?:of|on|upon|de|del|la|le|am|an|en|sur|do|da|dos|das|di|du|"
                          r"des|nad|pod|u|v|y|e|el|al|im|in|bei)[ -]){0,2}")
 MAX_PLACE_WORDS = 4

@@ -67,3 +67,127 @@ def test_capitalised_word_scans_equal_the_lookbehind_forms():
     from concord.deid.detectors import names, places
     assert names._CAP_TOKEN.pattern == pairs[1][1].pattern
     assert places._PLACE_TOKEN.pattern == pairs[0][1].pattern
+
+
+def test_every_whitespace_but_space_is_unprintable():
+    """What ``transcripts._other_space`` relies on: a printable text holds no
+    whitespace other than a space (every code point checked)."""
+    import sys
+    from concord import transcripts
+    bad = [hex(c) for c in range(sys.maxunicode + 1)
+           if chr(c) != " " and re.match(r"\s", chr(c)) and chr(c).isprintable()]
+    assert bad == []
+    for t in ["a\tb", "a\u00a0b", "a b", "", "x\u3000", "\u2028", "plain"]:
+        assert transcripts._other_space(t) == (re.search(r"[^\S ]", t) is not None)
+
+
+def test_parse_keeps_blank_and_bom_lines_as_before():
+    from concord import transcripts
+    raw = "\ufeff\nA: hi there\n \t \n\ufeff \nB:  two\u00a0 spaces\tand tab\n\nA: bye\n"
+    turns = transcripts.parse(raw, {"A", "B"}, "t.txt", fmt="labelled")
+    # offsets counted by hand: line 2 starts at 2 (its text at 2 + 3), line 5 at
+    # 2 + 12 + 4 + 3 = 21 (text at 21 + 4), line 7 at 21 + 24 + 1 = 46 (text at 46 + 3)
+    assert [(t.line, t.label, t.text, t.offset) for t in turns] == [
+        (2, "A", "hi there", 5), (5, "B", "two spaces and tab", 25), (7, "A", "bye", 49)]
+
+
+def _old_trigger_hits(text):
+    from concord.deid.detectors.addresses import _TRIGGER_WORDS
+    hits = []
+    for w in _TRIGGER_WORDS:
+        i = text.find(w)
+        while i >= 0:
+            if i == 0 or w[0] == " " or not text[i - 1].isalnum():
+                hits.append(i)
+            i = text.find(w, i + len(w))
+    return sorted(hits)
+
+
+def test_trigger_word_scan_equals_one_find_loop_per_word():
+    from concord.deid.detectors.addresses import _TRIGGER_WORDS, _trigger_hits
+    # (no word overlaps itself: one find loop per word gives every occurrence)
+    for w in _TRIGGER_WORDS:
+        assert not any(w.startswith(w[k:]) for k in range(1, len(w))), w
+    words = "".join(_TRIGGER_WORDS)
+    texts = _real_texts() + _random_texts(words + "xX1 .", n=3000)
+    rnd = random.Random(8)
+    texts += ["".join(rnd.choice(list(_TRIGGER_WORDS) + ["x", " ", "1", "\n", "a"])
+                      for _ in range(rnd.randint(1, 15))) for _ in range(2000)]
+    texts += [" ".join(_TRIGGER_WORDS), "".join(_TRIGGER_WORDS), "Via Viale Street Road",
+              "xRue Rue  Street\tStreet uss USS 5 Avenue Avenue Boulevard "]
+    n = 0
+    for t in texts:
+        got = sorted(_trigger_hits(t))
+        assert got == _old_trigger_hits(t), t[:80]
+        n += len(got)
+    assert n > 5000
+
+
+def _old_place_names(text):
+    """places.place_names as on main f2e2e88 (every token tested in turn)."""
+    from concord.deid import lexicons
+    from concord.deid.common import Candidate
+    from concord.deid.detectors.places import (MAX_PLACE_WORDS, _PLACE_JOIN, _PLACE_TOKEN,
+                                               _places)
+    places, firsts = _places()
+    fold_word = lexicons.fold_word
+    toks = list(_PLACE_TOKEN.finditer(text))
+    out = []
+    i = 0
+    while i < len(toks):
+        if fold_word(toks[i].group()).split("-")[0] not in firsts and \
+                fold_word(toks[i].group()) not in firsts:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(toks) and j - i < MAX_PLACE_WORDS:
+            gap = _PLACE_JOIN.fullmatch(text, toks[j - 1].end(), toks[j].start())
+            if gap is None:
+                break
+            j += 1
+        for k in range(j, i, -1):
+            s, e = toks[i].start(), toks[k - 1].end()
+            found = text[s:e]
+            if fold_word(found) in places and not (found.isupper() and len(found) <= 3):
+                out.append(Candidate(s, e, "LOCATION", "place-name"))
+                i = k
+                break
+        else:
+            i += 1
+    return out
+
+
+def test_place_names_equal_the_token_by_token_loop():
+    from concord.deid.detectors.places import place_names
+    rnd = random.Random(5)
+    towns = ["New York", "San Francisco", "Stoke-on-Trent", "Rio de Janeiro", "York",
+             "Paris", "London", "NY", "Newcastle upon Tyne", "Ho Chi Minh City", "Reading"]
+    texts = _real_texts() + [" ".join(rnd.choice(towns + ["of", "the", "and", "New", "Lake",
+                                                         "moved", "to", "-", ","])
+                                      for _ in range(rnd.randint(1, 12)))
+                             for _ in range(3000)]
+    n = 0
+    for t in texts:
+        got = [(c.start, c.end) for c in place_names(t)]
+        assert got == [(c.start, c.end) for c in _old_place_names(t)], t[:80]
+        n += len(got)
+    assert n > 1000
+
+
+def test_a_month_cue_needs_a_month_prefix():
+    """The date-month detector runs only over turns holding a month's first three
+    letters (gate ``month``): every match of its pattern holds one."""
+    from concord.deid.detectors.dates import _DATE_MONTH
+    from concord.deid.gates import _MONTH_PREFIXES
+    rnd = random.Random(3)
+    words = ["in", "since", "May", "June", "Sept.", "Dec", "Decem", "of", "back", "İN", "mid-",
+             "SINCE", "may", "x"]
+    texts = _real_texts() + [rnd.choice(["", " "]).join(rnd.choice(words) + rnd.choice(" \n")
+                                                         for _ in range(rnd.randint(1, 9)))
+                             for _ in range(3000)]
+    n = 0
+    for t in texts:
+        for m in _DATE_MONTH.finditer(t):
+            assert any(p in m.group() for p in _MONTH_PREFIXES)
+            n += 1
+    assert n > 100

@@ -186,13 +186,20 @@ def place_names(text: str) -> list[Candidate]:
     places, firsts = _places()
     fold_word = lexicons.fold_word
     toks = list(_PLACE_TOKEN.finditer(text))
+    words = [m.group() for m in toks]
+    known = _CAN_START
+    if len(known) > 200_000:
+        known.clear()
+    for w in set(words).difference(known):
+        f = fold_word(w)
+        known[w] = f.split("-")[0] in firsts or f in firsts
     out = []
     i = 0
-    while i < len(toks):
-        if fold_word(toks[i].group()).split("-")[0] not in firsts and \
-                fold_word(toks[i].group()) not in firsts:
-            i += 1
+    # only the tokens a place name can start with (the first word of one, folded)
+    for c in [x for x, w in enumerate(words) if known[w]]:
+        if c < i:
             continue
+        i = c
         # the run of words that can continue a place name from token i
         j = i + 1
         while j < len(toks) and j - i < MAX_PLACE_WORDS:
@@ -210,3 +217,8 @@ def place_names(text: str) -> list[Candidate]:
         else:
             i += 1
     return out
+
+
+# capitalised token -> whether a place name can start with it (its folded form, or the
+# part before a hyphen, is the first word of a place name); the same words recur
+_CAN_START: dict[str, bool] = {}

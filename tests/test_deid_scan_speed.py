@@ -191,3 +191,56 @@ def test_a_month_cue_needs_a_month_prefix():
             assert any(p in m.group() for p in _MONTH_PREFIXES)
             n += 1
     assert n > 100
+
+
+def test_word_and_space_classes_are_the_str_methods():
+    """What ``matcher._LowerString`` relies on, over every code point: ``\\w`` is
+    ``str.isalnum()`` or "_", ``\\s`` is ``str.isspace()``."""
+    import sys
+    w, sp = re.compile(r"\w"), re.compile(r"\s")
+    for c in map(chr, range(sys.maxunicode + 1)):
+        assert bool(w.match(c)) == (c.isalnum() or c == "_"), hex(ord(c))
+        assert bool(sp.match(c)) == c.isspace(), hex(ord(c))
+
+
+def test_lower_string_matcher_equals_its_pattern():
+    """``_LowerString.match`` gives the match of the regex it replaces, at every
+    position of real text (lower-cased) and of random strings, for roster-like strings
+    of one to three words."""
+    from concord.deid.matcher import _LowerString
+    strings = ["ana", "maria", "o'brien", "jose nunez", "mary ann smith", "al", "dr. who",
+               "st. louis", "ed", "a.b", "x-ray", "smith-jones"]
+    rnd = random.Random(4)
+    texts = [t.lower() for t in _real_texts()[:30]]
+    texts += ["".join(rnd.choice(strings + [" ", "  ", "\t", ".", "@", "_", "x", "é", "1",
+                                            "\u00a0", ",", "'"])
+                      for _ in range(rnd.randint(1, 12))) for _ in range(3000)]
+    n = 0
+    for s in strings:
+        rx = re.compile(r"(?<![\w@.])" + re.escape(s).replace(r"\ ", r"\s+")
+                        + r"(?![\w@]|\.\w)")
+        fast = _LowerString(s)
+        for t in texts:
+            p = t.find(s.split()[0])
+            while p != -1:
+                m, f = rx.match(t, p), fast.match(t, p)
+                assert (m.span() if m else None) == (f.span() if f else None), (s, t[p:p + 30])
+                n += m is not None
+                p = t.find(s.split()[0], p + 1)
+    assert n > 1000
+
+
+def test_sentence_crossing_prefilter():
+    from concord.deid.common import _CROSSES_SENTENCE
+    from concord.deid.detect import _crosses_sentence
+    rnd = random.Random(6)
+    texts = _real_texts()[:40] + _random_texts("Aa. !?Dr St\u00a0xM", n=2000)
+    n = 0
+    for t in texts:
+        for _ in range(300):
+            a = rnd.randrange(len(t))
+            b = min(len(t), a + rnd.randint(1, 40))
+            exp = _CROSSES_SENTENCE.search(t, a, b) is not None
+            assert _crosses_sentence(t, a, b) == exp
+            n += exp
+    assert n > 1000

@@ -162,12 +162,52 @@ def _string_pattern(s: str) -> re.Pattern:
 
 
 @functools.lru_cache(maxsize=65536)
-def _lower_string_pattern(s: str) -> re.Pattern:
+def _lower_string_pattern(s: str):
     """:func:`_string_pattern` of a lower-case ASCII string, for lower-cased text:
     case-sensitive (in such a text an ASCII letter matches case-insensitively only
-    its own two cases; tests/test_deid_speed.py)."""
+    its own two cases; tests/test_deid_speed.py). A string of words joined by single
+    spaces is matched without a regex (:class:`_LowerString`: no pattern to compile,
+    and a study roster holds thousands of strings)."""
+    if s == " ".join(s.split()):
+        return _LowerString(s)
     body = re.escape(s).replace(r"\ ", r"\s+")
     return re.compile(r"(?<![\w@.])" + body + r"(?![\w@]|\.\w)")
+
+
+class _LowerString:
+    r"""``re.compile(r"(?<![\w@.])" + re.escape(s).replace(r"\ ", r"\s+") +
+    r"(?![\w@]|\.\w)")`` for words joined by single spaces, as plain string tests
+    (``match`` only): ``\w`` is ``str.isalnum()`` or ``_``, ``\s`` is ``str.isspace()``
+    (tests/test_deid_scan_speed.py checks both over every code point and compares the
+    matches with the pattern's)."""
+    __slots__ = ("words", "first")
+
+    def __init__(self, s: str):
+        self.words = s.split(" ")
+        self.first = self.words[0]
+
+    def match(self, text: str, pos: int) -> _Hit | None:
+        if not text.startswith(self.first, pos):
+            return None
+        if pos > 0:
+            c = text[pos - 1]
+            if c.isalnum() or c in "_@.":
+                return None
+        p = pos + len(self.first)
+        n = len(text)
+        for w in self.words[1:]:
+            q = p
+            while q < n and text[q].isspace():
+                q += 1
+            if q == p or not text.startswith(w, q):
+                return None
+            p = q + len(w)
+        if p < n:
+            c = text[p]
+            if c.isalnum() or c in "_@" or (c == "." and p + 1 < n
+                                            and (text[p + 1].isalnum() or text[p + 1] == "_")):
+                return None
+        return _Hit(pos, p, "")
 
 
 def _word_regex(strings) -> WordMatcher | None:

@@ -244,3 +244,29 @@ def test_sentence_crossing_prefilter():
             assert _crosses_sentence(t, a, b) == exp
             n += exp
     assert n > 1000
+
+
+def test_anchor_starts_equal_the_tail_pattern_scan():
+    """``WordMatcher._starts_lower`` (str.find per first word) gives the positions the
+    regex scan per first word gave (``_tail_pattern(w).finditer`` on the lower-cased
+    text, no word character before)."""
+    from concord.deid import matcher
+    words = ["ana", "maria", "o", "ed", "will", "hope", "jose nunez", "o'brien", "smith-jones",
+             "al", "a", "anna", "x_y", "n"]
+    m = matcher.WordMatcher(words)
+    rnd = random.Random(9)
+    texts = _real_texts()[:40] + ["".join(rnd.choice(words + ["A", "Ana", " ", "_", "é", "1",
+                                                               ".", "\n", "-", "NA"])
+                                          for _ in range(rnd.randint(1, 14)))
+                                  for _ in range(3000)]
+    n = 0
+    for t in texts:
+        if any(ch in t for ch in "\u0130\u0131\u017f\u212a"):
+            continue
+        low = t.lower()
+        old = sorted((x.start(), w) for w in m.anchors if w.isascii()
+                     for x in matcher._tail_pattern(w).finditer(low)
+                     if not x.start() or not re.match(r"\w", t[x.start() - 1]))
+        assert m._starts_lower(t) == old, t[:80]
+        n += len(old)
+    assert n > 5000

@@ -104,14 +104,24 @@ class WordMatcher:
         fast in a long text (no case-insensitive pattern per word is compiled)."""
         low, tokens = _lower_tokens(text)
         out = []
+        end = len(low)
         for w in self.anchors & tokens:
             if not w.isascii():
                 continue
             # the word pattern's remaining test, (?<!\w): lower-casing keeps \w-ness
             # (tests/test_deid_speed.py), and here a case-insensitive match of an ASCII
-            # word is a lower-cased one
-            out += [(m.start(), w) for m in self._tail_pat(w).finditer(low)
-                    if not m.start() or not _WORD_CHAR.match(text, m.start() - 1)]
+            # word is a lower-cased one. The occurrences of ``w`` followed by no word
+            # character (what ``_tail_pattern(w).finditer(low)`` gives: two such
+            # occurrences never overlap, ``w`` being all word characters) found with
+            # str.find, 5x faster; \w is str.isalnum() or "_" (tests/test_deid_scan_speed.py)
+            n = len(w)
+            p = low.find(w)
+            while p != -1:
+                e = p + n
+                if ((e == end or not (low[e].isalnum() or low[e] == "_"))
+                        and (not p or not (text[p - 1].isalnum() or text[p - 1] == "_"))):
+                    out.append((p, w))
+                p = low.find(w, p + 1)
         if self._nonascii:
             present = self._nonascii & set(_TOKEN.findall(text.casefold()))
             out += [(m.start(), w) for w in present for m in self._word_pat(w).finditer(text)]

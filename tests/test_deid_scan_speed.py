@@ -270,3 +270,19 @@ def test_anchor_starts_equal_the_tail_pattern_scan():
         assert m._starts_lower(t) == old, t[:80]
         n += len(old)
     assert n > 5000
+
+
+def test_lower_casing_keeps_whitespace_and_makes_none():
+    """What ``matcher._lower_tokens`` relies on: the chunks of ``text.lower()`` are the
+    lower-cased chunks of ``text`` (every code point; real text; Greek final sigma)."""
+    import sys
+    for c in map(chr, range(sys.maxunicode + 1)):
+        low = c.lower()
+        if c.isspace():
+            assert low == c, hex(ord(c))
+        else:
+            assert not any(x.isspace() for x in low), hex(ord(c))
+    texts = _real_texts() + _random_texts("ΣΟΔΟΣσς aA İ\u00a0\t.'", n=3000)
+    texts += ["ΟΔΟΣ ΟΔΟΣ. Σ ΣΣ aΣ Σa", "İstanbul İ"]
+    for t in texts:
+        assert set(t.lower().split()) == {c.lower() for c in set(t.split())}, t[:80]

@@ -146,10 +146,23 @@ def _lower_tokens(text: str) -> tuple[str, set[str]]:
     if _LAST_TOKENS[0] != text:
         low = text.lower()
         # the words of the distinct whitespace-separated chunks (no word crosses
-        # whitespace): the same set as findall over the text, 3x faster
-        words = set(_TOKEN.findall(" ".join(set(low.split()))))
+        # whitespace): the same set as findall over the text, 3x faster; the chunks of
+        # the lower-cased text are the lower-cased chunks of the text (lower-casing
+        # keeps whitespace and makes none; tests/test_deid_scan_speed.py)
+        words = set(_TOKEN.findall(" ".join({c.lower() for c in chunks(text)})))
         _LAST_TOKENS[:] = [text, low, words]
     return _LAST_TOKENS[1], _LAST_TOKENS[2]
+
+
+_LAST_CHUNKS: list = [None, None]
+
+
+def chunks(text: str) -> set[str]:
+    """``set(text.split())``, kept for the last text (the name detectors and the
+    matchers read the distinct chunks of the same session text)."""
+    if _LAST_CHUNKS[0] != text:
+        _LAST_CHUNKS[:] = [text, set(text.split())]
+    return _LAST_CHUNKS[1]
 
 
 # compiled once per process, shared by every matcher (a session's propagated-name

@@ -66,6 +66,7 @@ def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
 
 from concord.deid import lexicons  # noqa: E402
 from concord.deid.common import UPPER  # noqa: E402
+from concord.deid.matcher import chunks  # noqa: E402
 from concord.deid.roster import _CLEARLY_NAME  # noqa: E402
 from concord.textnorm import fold  # noqa: E402
 
@@ -555,12 +556,8 @@ def _lower_first_names(text: str):
     :func:`_lower_class`) in ``text``: the distinct words of the text first (split,
     ASCII ones intersected with the name list in C), then one regex over the few
     that are names."""
-    words = set()
-    for w in set(text.split()):
-        w = w.strip(_STRIP)
-        if w.endswith(("'s", "’s")):   # "roberto's"
-            w = w[:-2]
-        words.add(w)
+    stripped = {w.strip(_STRIP) for w in chunks(text)}
+    words = {w[:-2] if w.endswith(("'s", "’s")) else w for w in stripped}   # "roberto's"
     ascii_words = {w for w in words if w.isascii()}
     pool = ascii_words & lexicons.given_names()          # lower-case ASCII: fold = itself
     pool |= {w for w in words - ascii_words

@@ -235,9 +235,11 @@ def _capitalised_names(text: str, toks: list | None = None) -> list[Candidate]:
         # the surname-like words that follow, separated by one space
         j, end, initial = i, m.end(), False
         while j < len(toks):
+            # (the cached word test before the regex: most next words are no surname)
+            if not _surname_like(toks[j].group()):
+                break
             gap = _GAP.match(text, end)
-            if (gap is None or toks[j].start() != gap.end()
-                    or not _surname_like(toks[j].group())):
+            if gap is None or toks[j].start() != gap.end():
                 break
             initial = initial or gap.end() - gap.start() > 1
             end = toks[j].end()
@@ -273,8 +275,11 @@ def _capitalised_names(text: str, toks: list | None = None) -> list[Candidate]:
         if k in places:
             continue
         z = lexicons.zipf(k)
+        surname = k in lexicons.surnames() and z < SURNAME_ZIPF
+        if not surname and (first or z >= max(UNKNOWN_ZIPF, START_UNKNOWN_ZIPF)):
+            continue   # (neither branch below can hold, whatever the sentence start)
         start = _sentence_start(text, m.start())
-        if not start and k in lexicons.surnames() and z < SURNAME_ZIPF:
+        if not start and surname:
             out.append(Candidate(m.start(), end, "NAME", "name-freq"))
             i = j
         elif not first and (z < (START_UNKNOWN_ZIPF if start else UNKNOWN_ZIPF)

@@ -286,3 +286,43 @@ def test_lower_casing_keeps_whitespace_and_makes_none():
     texts += ["ΟΔΟΣ ΟΔΟΣ. Σ ΣΣ aΣ Σa", "İstanbul İ"]
     for t in texts:
         assert set(t.lower().split()) == {c.lower() for c in set(t.split())}, t[:80]
+
+
+# the digit patterns as they were (lookbehind first), and their modules' names
+_OLD_DIGIT_FORMS = {
+    ("ids", "_LONGNUM"): r"(?<![\w.,])\d{6,}(?![\w.,]\d)",
+    ("ids", "_SSN"): r"(?<![\w-])\d{3}([- ]?)\d{2}\1\d{4}(?![\w-]|[.,]\d)",
+    ("ids", "_NHS"): r"(?<![\w-])\d{3}([- ]?)\d{3}\1\d{4}(?![\w-]|[.,]\d)",
+    ("ids", "_CARD"): r"(?<![\w-])\d{4}([- ]?)\d{4}\1\d{4}\1\d{1,7}(?![\w-]|[.,]\d)",
+    ("contact", "_IP4"): r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)",
+    ("places", "_BARE_ZIP"):
+        r"(?<![\w$£€#.,/:-])\d{5}(?:-\d{4})?(?![\w%/:-]|[.,]\d)"
+        r"(?!\s*(?:%|percent|dollars|bucks|pounds|euros|steps|miles|km|feet|people|patients|"
+        r"times|words|calories|mg|units|cases|deaths|a\s+year|a\s+month|per))",
+}
+
+
+def test_digit_patterns_opening_with_the_digit_equal_the_lookbehind_forms():
+    """Same spans and groups as the forms they replace, from every start position used
+    by finditer, on real text and random digit strings."""
+    import importlib
+    from concord.deid.common import guarded
+    rnd = random.Random(13)
+    texts = _real_texts() + _random_texts("0123456789 -.,:/$£#%x\n", n=4000)
+    texts += ["".join(rnd.choice(["123", "45", "6789", "-", " ", ".", "1.2.3.4", "192.168.0.1",
+                                  "123-45-6789", "4111 1111 1111 1111", "02139", "x", "a",
+                                  " percent", " people", "-1234", "999999"])
+                      for _ in range(rnd.randint(1, 10))) for _ in range(4000)]
+    n = 0
+    for (mod, name), old in _OLD_DIGIT_FORMS.items():
+        new = getattr(importlib.import_module(f"concord.deid.detectors.{mod}"), name)
+        old = re.compile(old)
+        assert guarded(new) is new      # (opens with \d: no guard in front)
+        for t in texts:
+            got = [(m.span(), m.groups()) for m in new.finditer(t)]
+            assert got == [(m.span(), m.groups()) for m in old.finditer(t)], (name, t[:80])
+            n += len(got)
+            if len(t) > 3:
+                assert ([m.span() for m in new.finditer(t, 2)]
+                        == [m.span() for m in old.finditer(t, 2)])
+    assert n > 4000

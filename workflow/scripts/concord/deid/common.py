@@ -225,6 +225,9 @@ def first_char_class(regex: re.Pattern) -> str | None:
 @functools.lru_cache(maxsize=None)
 def guarded(regex: re.Pattern) -> re.Pattern:
     """``regex`` with a first-character guard (same matches, faster scans)."""
+    parsed = _sre_parse.parse(regex.pattern, regex.flags)
+    if parsed.data and parsed.data[0][0] in (_sre.IN, _sre.LITERAL):
+        return regex   # opens with a class: re already skips to it (a guard would not)
     cls = first_char_class(regex)
     if cls is None:
         return regex

@@ -94,7 +94,8 @@ def handles(text: str) -> list[Candidate]:
     return [Candidate(m.start(), m.end(), "URL", "handle") for m in guarded(_HANDLE).finditer(text)]
 
 
-_IP4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+# (opens with its first digit, tested for what precedes it after: re skips to digits)
+_IP4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w]|\.\d)")
 _IP6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 
 

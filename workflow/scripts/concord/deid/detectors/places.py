@@ -112,8 +112,9 @@ from concord.deid import lexicons  # noqa: E402
 _POSTCODE = re.compile(r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:[A-HK-Y]?\d[A-Z\d]?|\d[A-HJKPSTUW])"
                        r" ?\d[ABD-HJLNP-UW-Z]{2})\b")
 # a five-digit number on its own (ZIP or ZIP+4), not an amount, measure or count
+# (opens with its first digit, tested for what precedes it after: re skips to digits)
 _BARE_ZIP = re.compile(
-    r"(?<![\w$£€#.,/:-])\d{5}(?:-\d{4})?(?![\w%/:-]|[.,]\d)"
+    r"\d(?<![\w$£€#.,/:-]\d)\d{4}(?:-\d{4})?(?![\w%/:-]|[.,]\d)"
     r"(?!\s*(?:%|percent|dollars|bucks|pounds|euros|steps|miles|km|feet|people|patients|"
     r"times|words|calories|mg|units|cases|deaths|a\s+year|a\s+month|per))")
 

@@ -326,3 +326,26 @@ def test_digit_patterns_opening_with_the_digit_equal_the_lookbehind_forms():
                 assert ([m.span() for m in new.finditer(t, 2)]
                         == [m.span() for m in old.finditer(t, 2)])
     assert n > 4000
+
+
+def test_name_answer_scan_opens_with_a_class():
+    """``[aA][mM][eE]`` is ``(?i:ame)`` (every code point), and the name-answer pattern
+    finds the same matches as with ``(?i:ame)``."""
+    import sys
+    from concord.deid.detectors import names
+    for a in "ame":
+        found = {c for c in map(chr, range(sys.maxunicode + 1)) if re.fullmatch(f"(?i:{a})", c)}
+        assert found == {a, a.upper()}
+    old = re.compile(names._NAME_ANSWER.pattern.replace("[aA][mM][eE]", "(?i:ame)", 1))
+    assert old.pattern != names._NAME_ANSWER.pattern
+    rnd = random.Random(17)
+    texts = _real_texts() + ["".join(rnd.choice(["name", "NAME", "Name", "nAmE", "game", "ame",
+                                                 "?", ":", " ", "  ", "Magnusson", "hope",
+                                                 "Fredrik L Sommerseth", "\n", "İ"])
+                                     for _ in range(rnd.randint(1, 9))) for _ in range(3000)]
+    n = 0
+    for t in texts:
+        got = [(m.span(), m.groups()) for m in names._NAME_ANSWER.finditer(t)]
+        assert got == [(m.span(), m.groups()) for m in old.finditer(t)]
+        n += len(got)
+    assert n > 100

@@ -403,9 +403,10 @@ def _coordination(text: str, toks: list, tstarts: list[int], anchor) -> list | N
 # ---------------------------------------------------------------------------
 # a question for a name and its answer; a form's name field
 
-# (from the literal "ame": a fast scan; "name"/"Name"/"NAME" checked after)
+# (from "ame" in any case: a fast scan; "name"/"Name"/"NAME" checked after; written as
+# classes, [aA][mM][eE] = (?i:ame), so that re skips to an a/A in C)
 _NAME_ANSWER = re.compile(
-    r"(?i:ame)(?:\s+on\s+the\s+\w+)?\s*[?:]\s+(?:[A-Z][a-z]+:\s+)?"
+    r"[aA][mM][eE](?:\s+on\s+the\s+\w+)?\s*[?:]\s+(?:[A-Z][a-z]+:\s+)?"
     rf"(?P<n>{CAP_RE}(?:{_GAP.pattern}{CAP_RE}){{0,3}}"
     r"|[^\W\d_]+(?:[ \u00a0](?:[^\W\d_]\.?[ \u00a0])?[^\W\d_]+)?)")
 

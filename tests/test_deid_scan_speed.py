@@ -349,3 +349,31 @@ def test_name_answer_scan_opens_with_a_class():
         assert got == [(m.span(), m.groups()) for m in old.finditer(t)]
         n += len(got)
     assert n > 100
+
+
+def test_word_matcher_with_many_strings_per_first_word_equals_one_alternation():
+    """A large roster: many full names per first name (``WordMatcher._plausible`` tries
+    only those that can match); the matches are those of one alternation, longest
+    first, on real text and on random strings of the names."""
+    from concord.deid.matcher import WordMatcher
+    rnd = random.Random(21)
+    firsts = ["maria", "ana", "o'brien", "will", "jose"]
+    lasts = ["smith", "szabo", "smithson", "sm", "o'neil", "lee", "li", "ng", "x-y", "st. john",
+             "van der berg", "nunez", "ed", "a"]
+    strings = {f"{f} {last}" for f in firsts for last in lasts} | set(firsts) | {"maria-jose",
+                                                                              "ana lee smith"}
+    alternation = re.compile(r"(?<![\w@.])(?:" + "|".join(
+        re.escape(s).replace(r"\ ", r"\s+") for s in sorted(strings, key=lambda s: (-len(s), s)))
+        + r")(?![\w@]|\.\w)", re.IGNORECASE)
+    words = firsts + lasts + ["Maria", "ANA", " ", "  ", "\t", ".", ",", "x", "smithy", "\n"]
+    texts = _real_texts()[:20] + ["".join(rnd.choice(words) + rnd.choice(["", " ", " ", "\u00a0"])
+                                          for _ in range(rnd.randint(1, 12)))
+                                  for _ in range(4000)]
+    m = WordMatcher(strings)
+    n = 0
+    for t in texts:
+        got = [(h.start(), h.end()) for h in m.finditer(t)]
+        assert got == [x.span() for x in alternation.finditer(t)], t[:80]
+        n += len(got)
+    assert n > 4000
+    assert len(m._index) >= 4   # (the bucketed path ran)

@@ -49,6 +49,7 @@ class WordMatcher:
         # costs only the anchors that occur in the texts searched
         self._strings: dict[str, list[str]] = {}
         self._compiled: dict[tuple, list[tuple[re.Pattern, bool]]] = {}
+        self._index: dict[str, tuple] = {}   # anchor -> :meth:`_plausible`'s buckets
         for s in sorted(set(strings), key=lambda s: (-len(s), s)):
             first = _TOKEN.match(s)
             if first is None:  # a string not starting with a word character
@@ -79,15 +80,54 @@ class WordMatcher:
             starts = self._starts_general(text)
             low = text
         pos = 0
+        n = len(low)
         for start, w in starts:
             if start < pos:
                 continue
-            for pat, on_lower in self._patterns(w, lower):
+            pats = self._patterns(w, lower)
+            if len(pats) > 8 and lower:
+                # many strings share this first word (full names of a large roster):
+                # only those that can match here, in their order (:meth:`_plausible`)
+                pats = [pats[k] for k in self._plausible(w, low, start, n)]
+            for pat, on_lower in pats:
                 hit = pat.match(low if on_lower else text, start)
                 if hit:
                     pos = hit.end()
                     yield _Hit(hit.start(), hit.end(), text[hit.start():hit.end()])
                     break
+
+    def _plausible(self, anchor: str, low: str, start: int, n: int) -> list[int]:
+        """Indexes (in :meth:`_patterns` order) of the strings of ``anchor`` that can
+        match at ``start`` of the lower-cased text: a string of words joined by single
+        spaces (:class:`_LowerString`) only if its first word is there and, for more
+        than one word, whitespace follows and then its second word's first character;
+        any other string always. Skipping the others changes no match (they fail)."""
+        index = self._index.get(anchor)
+        if index is None:
+            always, buckets, firsts = [], {}, []
+            for k, (pat, _) in enumerate(self._patterns(anchor, True)):
+                if not isinstance(pat, _LowerString):
+                    always.append(k)
+                    continue
+                fw = pat.first
+                if fw not in firsts:
+                    firsts.append(fw)
+                key = (fw, pat.words[1][0] if len(pat.words) > 1 else None)
+                buckets.setdefault(key, []).append(k)
+            index = self._index[anchor] = (always, buckets, firsts)
+        always, buckets, firsts = index
+        out = list(always)
+        for fw in firsts:
+            if not low.startswith(fw, start):
+                continue
+            out += buckets.get((fw, None), ())
+            e = q = start + len(fw)
+            while q < n and low[q].isspace():
+                q += 1
+            if e < q < n:
+                out += buckets.get((fw, low[q]), ())
+        out.sort()
+        return out
 
     def _starts_general(self, text: str) -> list[tuple[int, str]]:
         # which first words occur at all (tokenising and set lookups run in C), then

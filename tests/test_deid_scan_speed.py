@@ -8,8 +8,6 @@ import random
 import re
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures" / "transcripts"
 PRESIDIO = Path("/tmp/deid/data/synth_dataset_v2.json")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
-from concord.deid.common import (CAP_RE, CAP_WORD_RE, FACILITY_CAP, FACILITY_CUES, FACILITY_LEAD_STOP,
-                                 MONTHS, STOP_CAPS, UPPER, Candidate, guarded)
+from concord.deid.common import (CAP_RE, CAP_WORD_RE, FACILITY_CAP, FACILITY_CUES,
+                                 FACILITY_LEAD_STOP, MONTHS, STOP_CAPS, UPPER, Candidate,
+                                 guarded)
 
 _STREET_TYPES = (r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.?|Lane|Ln\.?|"
                  r"Boulevard|Blvd\.?|Court|Ct\.?|Way|Place|Pl\.?|Terrace|Circle|Cir\.?|"

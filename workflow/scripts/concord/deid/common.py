@@ -193,6 +193,17 @@ def _first_items(items) -> tuple[list | None, bool]:
             out += f
             if not n:
                 return out, False
+        elif op is _sre.SUBPATTERN and av[1] == _sre.SRE_FLAG_IGNORECASE and not av[2]:
+            # (?i:...) of ASCII literals: each in both cases, and the four characters
+            # that match an ASCII letter case-insensitively (a superset: still a guard)
+            f, n = _first_items(av[3])
+            if f is None or any(o is not _sre.LITERAL or a > 0x7F for o, a in f):
+                return None, False
+            out += [(_sre.LITERAL, ord(x)) for o, a in f
+                    for x in dict.fromkeys((chr(a).lower(), chr(a).upper()))]
+            out += [(_sre.LITERAL, ord(x)) for x in _EXOTIC_CASE]
+            if not n:
+                return out, False
         elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
             f, n = _first_items(av[2])
             if f is None:

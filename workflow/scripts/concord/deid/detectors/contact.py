@@ -59,7 +59,7 @@ def phones(text: str) -> list[Candidate]:
             if span not in seen:
                 seen.add(span)
                 out.append(Candidate(span[0], span[1], "PHONE", "phone"))
-    for m in _PHONE_CUE.finditer(text):
+    for m in guarded(_PHONE_CUE).finditer(text):
         out.append(Candidate(m.start("v"), m.end("v"), "PHONE", "phone"))
     return out
 

@@ -52,7 +52,7 @@ def checked_numbers(text: str) -> list[Candidate]:
         for m in (rx if rx is _IBAN else guarded(rx)).finditer(text):
             if ok(m.group()):
                 out.append(Candidate(m.start(), m.end(), "ID", "id-checked"))
-    for m in _DOC_CUE.finditer(text):
+    for m in guarded(_DOC_CUE).finditer(text):
         v = m.group("v")
         if sum(ch.isdigit() for ch in v) >= 5:
             s, e = m.span("v")

@@ -144,7 +144,7 @@ def postcodes(text: str) -> list[Candidate]:
     out += [Candidate(m.start(), m.end(), "LOCATION", "zip")
             for m in guarded(_BARE_ZIP).finditer(text)]
     out += [Candidate(m.start("v"), m.end("v"), "LOCATION", "zip")
-            for m in _POSTAL_CUE.finditer(text) if any(ch.isdigit() for ch in m.group("v"))]
+            for m in guarded(_POSTAL_CUE).finditer(text) if any(ch.isdigit() for ch in m.group("v"))]
     for rx in (_STREET_BEFORE, _STREET_SUFFIX, _UNIT):
         out += [Candidate(m.start(), m.end(), "LOCATION", "address")
                 for m in guarded(rx).finditer(text)]

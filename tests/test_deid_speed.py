@@ -153,7 +153,8 @@ def _detector_patterns():
 @pytest.mark.parametrize("pattern,expected", [
     (r"\b(?:on|by)\s+\d", "ob"), (r"(?<![\w-])\d{3}", r"\d"), (r"x?y", "xy"),
     (r"(?:a|b?)c", "abc"), (r"a*", None), (r"[^a]b", None), (r".b", None),
-    (r"(?i:dr)\.? [A-Z]", None), (r"\w+", None), (r"(?:\s|-)x", r"\s\-")])
+    (r"(?i:dr)\.? [A-Z]", "dD\u0130\u0131\u017f\u212a"), (r"(?i:é)x", None), (r"\w+", None),
+    (r"(?:\s|-)x", r"\s\-")])
 def test_first_char_class(pattern, expected):
     import re
     from concord.deid.common import first_char_class

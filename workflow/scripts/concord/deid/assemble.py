@@ -3,6 +3,7 @@ assemble the de-identified text, redactions and key."""
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -275,6 +276,14 @@ def _propagate(turns, texts: list[str], per_turn: list, cue_names: dict, allow: 
 _CODEBOOK_REASON = "also a codebook term or code label"
 
 
+@functools.lru_cache(maxsize=65536)
+def _triage_forms(original: str) -> tuple[str, tuple, tuple]:
+    """(folded form, its words, its runs of letters) of a candidate's text (the same
+    names recur in every turn: cached)."""
+    fo = fold(" ".join(original.split()))
+    return fo, tuple(fo.split()), tuple(re.findall(r"[^\W\d_]+", fo))
+
+
 def _triage(cands: list[Candidate], text: str, session: str, allow: set[str],
             decisions: dict, codebook: set[str]):
     """Split candidates into those to resolve (redacted unless a longer one wins) and
@@ -284,12 +293,12 @@ def _triage(cands: list[Candidate], text: str, session: str, allow: set[str],
     kept, pending = [], []
     for c in cands:
         original = text[c.start:c.end]
-        fo = fold(" ".join(original.split()))
-        if c.detector != "deny" and (fo in allow or all(w in allow for w in fo.split())):
+        fo, fo_words, letter_words = _triage_forms(original)
+        if c.detector != "deny" and (fo in allow or all(w in allow for w in fo_words)):
             continue
         if (c.reason is None and c.detector != "deny" and codebook
                 and c.type in ("NAME", "LOCATION", "FACILITY")
-                and any(w in codebook for w in re.findall(r"[^\W\d_]+", fo))):
+                and any(w in codebook for w in letter_words)):
             # a capitalised roster name that the sentence makes a name stays redacted
             clearly = (c.detector.startswith("roster") and original[:1].isupper()
                        and (" " in original.strip() or not _sentence_initial(text, c.start)

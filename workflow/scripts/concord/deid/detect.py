@@ -46,8 +46,15 @@ def detect_turns(texts: list[str], names: NameIndex, gazetteer_regex=None,
                 v.place(d.find(v.text), out)
     # An identifier never runs across a sentence end ("... Tarrow. Clinically"):
     # such a match is a detector error and would also merge two coding units.
-    return [[x for x in c if not _CROSSES_SENTENCE.search(t, x.start, x.end)] if c else c
+    # (a sentence end needs one of ".!?" inside the match: tested first, in C)
+    return [[x for x in c if not _crosses_sentence(t, x.start, x.end)] if c else c
             for t, c in zip(texts, out)]
+
+
+def _crosses_sentence(text: str, start: int, end: int) -> bool:
+    return ((text.find(".", start, end) != -1 or text.find("!", start, end) != -1
+             or text.find("?", start, end) != -1)
+            and _CROSSES_SENTENCE.search(text, start, end) is not None)
 
 
 def _prefer_roster(cands: list[Candidate], text: str) -> list[Candidate]:

@@ -84,7 +84,8 @@ _GATE_PLACE = re.compile(r"(?:in|to|from|outside|near|around|of)\s+" + _CAP_STAR
 _GATES = True  # False: every detector on every turn (tests compare the two)
 _GATE_KEYS = ("email", "url", "digit", "date", "age", "admin", "age_old", "named", "title",
               "kin", "facility", "age_cue", "age_years", "age_rel", "phone", "record",
-              "digits4", "digits5", "digits6", "place", "email_spoken", "ip", "postcode")
+              "digits4", "digits5", "digits6", "place", "email_spoken", "ip", "postcode",
+              "month")
 
 
 class _Words(tuple):
@@ -169,8 +170,11 @@ def _gates_per_turn(texts: list[str]) -> dict[str, list[int]]:
                 g["phone"].append(i)
             if _GATE_RECORD.search(t):
                 g["record"].append(i)
-        if digit or any(m in t for m in _MONTH_PREFIXES):
+        month = any(m in t for m in _MONTH_PREFIXES)
+        if digit or month:
             g["date"].append(i)
+        if month:
+            g["month"].append(i)
         if digit or any(w in low for w in _NUMWORD_HINTS):
             g["age"].append(i)
             if exotic or _GATE_AGE_CUE.search(low):
@@ -260,11 +264,13 @@ def _gates_session(full: "_View", texts: list[str]) -> dict[str, list[int]]:
     d4 = turns(_G_DIGITS[4], text, digit)
     other_space = turns(_G_OTHER_SPACE, text)
     d5 = turns(_G_DIGITS[5], text, d4)
+    month = turns(_G_MONTH, text)
     g = {
         "email": turns(_G_AT, text),
         "url": turns(_G_URL, low),
         "digit": digit,
-        "date": digit | turns(_G_MONTH, text),
+        "date": digit | month,
+        "month": month,
         "age": age,
         "admin": turns(_G_ADMIN, text),
         "age_old": turns(_G_AT_WORD, low, digit | turns(_G_NINETY, low)),

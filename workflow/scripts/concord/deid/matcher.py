@@ -49,6 +49,7 @@ class WordMatcher:
         # costs only the anchors that occur in the texts searched
         self._strings: dict[str, list[str]] = {}
         self._compiled: dict[tuple, list[tuple[re.Pattern, bool]]] = {}
+        self._index: dict[str, tuple] = {}   # anchor -> :meth:`_plausible`'s buckets
         for s in sorted(set(strings), key=lambda s: (-len(s), s)):
             first = _TOKEN.match(s)
             if first is None:  # a string not starting with a word character
@@ -79,15 +80,54 @@ class WordMatcher:
             starts = self._starts_general(text)
             low = text
         pos = 0
+        n = len(low)
         for start, w in starts:
             if start < pos:
                 continue
-            for pat, on_lower in self._patterns(w, lower):
+            pats = self._patterns(w, lower)
+            if len(pats) > 8 and lower:
+                # many strings share this first word (full names of a large roster):
+                # only those that can match here, in their order (:meth:`_plausible`)
+                pats = [pats[k] for k in self._plausible(w, low, start, n)]
+            for pat, on_lower in pats:
                 hit = pat.match(low if on_lower else text, start)
                 if hit:
                     pos = hit.end()
                     yield _Hit(hit.start(), hit.end(), text[hit.start():hit.end()])
                     break
+
+    def _plausible(self, anchor: str, low: str, start: int, n: int) -> list[int]:
+        """Indexes (in :meth:`_patterns` order) of the strings of ``anchor`` that can
+        match at ``start`` of the lower-cased text: a string of words joined by single
+        spaces (:class:`_LowerString`) only if its first word is there and, for more
+        than one word, whitespace follows and then its second word's first character;
+        any other string always. Skipping the others changes no match (they fail)."""
+        index = self._index.get(anchor)
+        if index is None:
+            always, buckets, firsts = [], {}, []
+            for k, (pat, _) in enumerate(self._patterns(anchor, True)):
+                if not isinstance(pat, _LowerString):
+                    always.append(k)
+                    continue
+                fw = pat.first
+                if fw not in firsts:
+                    firsts.append(fw)
+                key = (fw, pat.words[1][0] if len(pat.words) > 1 else None)
+                buckets.setdefault(key, []).append(k)
+            index = self._index[anchor] = (always, buckets, firsts)
+        always, buckets, firsts = index
+        out = list(always)
+        for fw in firsts:
+            if not low.startswith(fw, start):
+                continue
+            out += buckets.get((fw, None), ())
+            e = q = start + len(fw)
+            while q < n and low[q].isspace():
+                q += 1
+            if e < q < n:
+                out += buckets.get((fw, low[q]), ())
+        out.sort()
+        return out
 
     def _starts_general(self, text: str) -> list[tuple[int, str]]:
         # which first words occur at all (tokenising and set lookups run in C), then
@@ -104,14 +144,24 @@ class WordMatcher:
         fast in a long text (no case-insensitive pattern per word is compiled)."""
         low, tokens = _lower_tokens(text)
         out = []
+        end = len(low)
         for w in self.anchors & tokens:
             if not w.isascii():
                 continue
             # the word pattern's remaining test, (?<!\w): lower-casing keeps \w-ness
             # (tests/test_deid_speed.py), and here a case-insensitive match of an ASCII
-            # word is a lower-cased one
-            out += [(m.start(), w) for m in self._tail_pat(w).finditer(low)
-                    if not m.start() or not _WORD_CHAR.match(text, m.start() - 1)]
+            # word is a lower-cased one. The occurrences of ``w`` followed by no word
+            # character (what ``_tail_pattern(w).finditer(low)`` gives: two such
+            # occurrences never overlap, ``w`` being all word characters) found with
+            # str.find, 5x faster; \w is str.isalnum() or "_" (tests/test_deid_scan_speed.py)
+            n = len(w)
+            p = low.find(w)
+            while p != -1:
+                e = p + n
+                if ((e == end or not (low[e].isalnum() or low[e] == "_"))
+                        and (not p or not (text[p - 1].isalnum() or text[p - 1] == "_"))):
+                    out.append((p, w))
+                p = low.find(w, p + 1)
         if self._nonascii:
             present = self._nonascii & set(_TOKEN.findall(text.casefold()))
             out += [(m.start(), w) for w in present for m in self._word_pat(w).finditer(text)]
@@ -136,10 +186,23 @@ def _lower_tokens(text: str) -> tuple[str, set[str]]:
     if _LAST_TOKENS[0] != text:
         low = text.lower()
         # the words of the distinct whitespace-separated chunks (no word crosses
-        # whitespace): the same set as findall over the text, 3x faster
-        words = set(_TOKEN.findall(" ".join(set(low.split()))))
+        # whitespace): the same set as findall over the text, 3x faster; the chunks of
+        # the lower-cased text are the lower-cased chunks of the text (lower-casing
+        # keeps whitespace and makes none; tests/test_deid_scan_speed.py)
+        words = set(_TOKEN.findall(" ".join({c.lower() for c in chunks(text)})))
         _LAST_TOKENS[:] = [text, low, words]
     return _LAST_TOKENS[1], _LAST_TOKENS[2]
+
+
+_LAST_CHUNKS: list = [None, None]
+
+
+def chunks(text: str) -> set[str]:
+    """``set(text.split())``, kept for the last text (the name detectors and the
+    matchers read the distinct chunks of the same session text)."""
+    if _LAST_CHUNKS[0] != text:
+        _LAST_CHUNKS[:] = [text, set(text.split())]
+    return _LAST_CHUNKS[1]
 
 
 # compiled once per process, shared by every matcher (a session's propagated-name
@@ -162,12 +225,52 @@ def _string_pattern(s: str) -> re.Pattern:
 
 
 @functools.lru_cache(maxsize=65536)
-def _lower_string_pattern(s: str) -> re.Pattern:
+def _lower_string_pattern(s: str):
     """:func:`_string_pattern` of a lower-case ASCII string, for lower-cased text:
     case-sensitive (in such a text an ASCII letter matches case-insensitively only
-    its own two cases; tests/test_deid_speed.py)."""
+    its own two cases; tests/test_deid_speed.py). A string of words joined by single
+    spaces is matched without a regex (:class:`_LowerString`: no pattern to compile,
+    and a study roster holds thousands of strings)."""
+    if s == " ".join(s.split()):
+        return _LowerString(s)
     body = re.escape(s).replace(r"\ ", r"\s+")
     return re.compile(r"(?<![\w@.])" + body + r"(?![\w@]|\.\w)")
+
+
+class _LowerString:
+    r"""``re.compile(r"(?<![\w@.])" + re.escape(s).replace(r"\ ", r"\s+") +
+    r"(?![\w@]|\.\w)")`` for words joined by single spaces, as plain string tests
+    (``match`` only): ``\w`` is ``str.isalnum()`` or ``_``, ``\s`` is ``str.isspace()``
+    (tests/test_deid_scan_speed.py checks both over every code point and compares the
+    matches with the pattern's)."""
+    __slots__ = ("words", "first")
+
+    def __init__(self, s: str):
+        self.words = s.split(" ")
+        self.first = self.words[0]
+
+    def match(self, text: str, pos: int) -> _Hit | None:
+        if not text.startswith(self.first, pos):
+            return None
+        if pos > 0:
+            c = text[pos - 1]
+            if c.isalnum() or c in "_@.":
+                return None
+        p = pos + len(self.first)
+        n = len(text)
+        for w in self.words[1:]:
+            q = p
+            while q < n and text[q].isspace():
+                q += 1
+            if q == p or not text.startswith(w, q):
+                return None
+            p = q + len(w)
+        if p < n:
+            c = text[p]
+            if c.isalnum() or c in "_@" or (c == "." and p + 1 < n
+                                            and (text[p + 1].isalnum() or text[p + 1] == "_")):
+                return None
+        return _Hit(pos, p, "")
 
 
 def _word_regex(strings) -> WordMatcher | None:

@@ -71,7 +71,7 @@ DETECTORS: list[Detector] = [
     Detector("date-holiday", "date", "DATE", 5, "digits4",
              _re(dates._DATE_HOLIDAY, "DATE", "date")),
     Detector("date-day", "date", "DATE", 5, "digit", _re(dates._DATE_DAY, "DATE", "date", "v")),
-    Detector("date-month", "date", "DATE", 5, "date",
+    Detector("date-month", "date", "DATE", 5, "month",
              _re(dates._DATE_MONTH, "DATE", "date", "v")),
     Detector("admin-unit", "admin-unit", "LOCATION", 10, "admin",
              _re(places._ADMIN_UNIT, "LOCATION", "admin-unit"), propagates=True),

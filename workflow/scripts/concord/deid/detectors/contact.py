@@ -13,11 +13,12 @@ _PHONE = re.compile(
     r"|(?<![\w.-])\d{3}-\d{4}(?![\w-])"
     r"|(?<!\w)0\d{3,4}\s?\d{6}(?!\w)")
 
+import functools  # noqa: E402
 import ipaddress  # noqa: E402
 
 import phonenumbers  # noqa: E402
 
-from concord.deid.common import Candidate  # noqa: E402
+from concord.deid.common import Candidate, guarded  # noqa: E402
 
 # libphonenumber (Google's, via ``phonenumbers``): numbers in the national formats of
 # these regions and every international (+CC) format; VALID = a number that can exist
@@ -35,22 +36,30 @@ _PHONE_CUE = re.compile(
     r"(?P<v>(?:\+|\()?\d[\d ().\-/]{4,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?)(?![\w])")
 
 
+@functools.lru_cache(maxsize=65536)
+def _phone_spans(seg: str) -> tuple[tuple[int, int], ...]:
+    """The spans (in ``seg``) of the numbers libphonenumber finds in one digit run, for
+    each region of :data:`_PHONE_REGIONS` in turn (a pure function of the run: cached,
+    the same dates and numbers recur in a study)."""
+    return tuple((m.start, m.end) for region in _PHONE_REGIONS
+                 for m in phonenumbers.PhoneNumberMatcher(seg, region,
+                                                          leniency=phonenumbers.Leniency.VALID))
+
+
 def phones(text: str) -> list[Candidate]:
     """Phone numbers recognised by libphonenumber in the national formats of
     :data:`_PHONE_REGIONS` (and international ones); libphonenumber runs only over
     the digit runs that can hold one (it is slow on long text)."""
     seen: set[tuple[int, int]] = set()
     out = []
-    for area in _PHONE_AREA.finditer(text):
-        seg, off = area.group(), area.start()
-        for region in _PHONE_REGIONS:
-            for m in phonenumbers.PhoneNumberMatcher(seg, region,
-                                                     leniency=phonenumbers.Leniency.VALID):
-                span = (off + m.start, off + m.end)
-                if span not in seen:
-                    seen.add(span)
-                    out.append(Candidate(span[0], span[1], "PHONE", "phone"))
-    for m in _PHONE_CUE.finditer(text):
+    for area in guarded(_PHONE_AREA).finditer(text):
+        off = area.start()
+        for s, e in _phone_spans(area.group()):
+            span = (off + s, off + e)
+            if span not in seen:
+                seen.add(span)
+                out.append(Candidate(span[0], span[1], "PHONE", "phone"))
+    for m in guarded(_PHONE_CUE).finditer(text):
         out.append(Candidate(m.start("v"), m.end("v"), "PHONE", "phone"))
     return out
 
@@ -82,10 +91,11 @@ _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_
 
 
 def handles(text: str) -> list[Candidate]:
-    return [Candidate(m.start(), m.end(), "URL", "handle") for m in _HANDLE.finditer(text)]
+    return [Candidate(m.start(), m.end(), "URL", "handle") for m in guarded(_HANDLE).finditer(text)]
 
 
-_IP4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+# (opens with its first digit, tested for what precedes it after: re skips to digits)
+_IP4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w]|\.\d)")
 _IP6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 
 
@@ -93,7 +103,7 @@ def ip_addresses(text: str) -> list[Candidate]:
     """IPv4 and IPv6 addresses (checked by :mod:`ipaddress`)."""
     out = []
     for rx in (_IP4, _IP6):
-        for m in rx.finditer(text):
+        for m in guarded(rx).finditer(text):
             try:
                 ipaddress.ip_address(m.group())
             except ValueError:
@@ -150,7 +160,7 @@ def phone_shapes(text: str) -> list[Candidate]:
     without knowing the country. Not a run of years ("2019 2020"), a decimal number
     ("1234.5678"), nor fewer than 7 digits."""
     out = []
-    for m in _PHONE_SHAPE.finditer(text):
+    for m in guarded(_PHONE_SHAPE).finditer(text):
         num = m.group("p")
         groups = re.findall(r"\d+", num)
         digits = sum(len(g) for g in groups)

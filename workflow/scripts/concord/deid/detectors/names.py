@@ -37,8 +37,8 @@ import bisect
 import functools
 import re
 
-from concord.deid.common import (CAP_RE, COMMON_WORD_NAMES, MONTH_NAMES_AS_NAMES, ORD_RE,
-                                 STOP_CAPS, Candidate)
+from concord.deid.common import (CAP_RE, CAP_WORD_RE, COMMON_WORD_NAMES, MONTH_NAMES_AS_NAMES,
+                                 ORD_RE, STOP_CAPS, Candidate)
 
 _DAY_AFTER = re.compile(r"\s+(?:the\s+)?\d|\s+" + ORD_RE)
 
@@ -66,12 +66,13 @@ def _cue_names(regex_prefix: str, text: str, detector: str) -> list[Candidate]:
 
 from concord.deid import lexicons  # noqa: E402
 from concord.deid.common import UPPER  # noqa: E402
+from concord.deid.matcher import chunks  # noqa: E402
 from concord.deid.roster import _CLEARLY_NAME  # noqa: E402
 from concord.textnorm import fold  # noqa: E402
 
 # a capitalised word: a whole word (not the "Grasse" of "deGrasse"), and not the verb of
 # a contraction ("Don't", "Didn't", "Won't": "Don" before "'t" is never a name)
-_CAP_TOKEN = re.compile(r"(?<![^\W\d_])" + CAP_RE + r"(?![^\W\d_]|['’]t\b)")
+_CAP_TOKEN = re.compile(CAP_WORD_RE + r"(?![^\W\d_]|['’]t\b)")
 # a sentence start: the text start, a turn separator (NUL) or an end mark before
 _SENT_START = re.compile(r"(?:^|[.!?\x00]['\"”’)\]]*)\s*$")
 # one space, or a middle initial between spaces ("Ruth R Montez", "R. Vizirov", "Á")
@@ -234,9 +235,11 @@ def _capitalised_names(text: str, toks: list | None = None) -> list[Candidate]:
         # the surname-like words that follow, separated by one space
         j, end, initial = i, m.end(), False
         while j < len(toks):
+            # (the cached word test before the regex: most next words are no surname)
+            if not _surname_like(toks[j].group()):
+                break
             gap = _GAP.match(text, end)
-            if (gap is None or toks[j].start() != gap.end()
-                    or not _surname_like(toks[j].group())):
+            if gap is None or toks[j].start() != gap.end():
                 break
             initial = initial or gap.end() - gap.start() > 1
             end = toks[j].end()
@@ -272,8 +275,11 @@ def _capitalised_names(text: str, toks: list | None = None) -> list[Candidate]:
         if k in places:
             continue
         z = lexicons.zipf(k)
+        surname = k in lexicons.surnames() and z < SURNAME_ZIPF
+        if not surname and (first or z >= max(UNKNOWN_ZIPF, START_UNKNOWN_ZIPF)):
+            continue   # (neither branch below can hold, whatever the sentence start)
         start = _sentence_start(text, m.start())
-        if not start and k in lexicons.surnames() and z < SURNAME_ZIPF:
+        if not start and surname:
             out.append(Candidate(m.start(), end, "NAME", "name-freq"))
             i = j
         elif not first and (z < (START_UNKNOWN_ZIPF if start else UNKNOWN_ZIPF)
@@ -397,9 +403,10 @@ def _coordination(text: str, toks: list, tstarts: list[int], anchor) -> list | N
 # ---------------------------------------------------------------------------
 # a question for a name and its answer; a form's name field
 
-# (from the literal "ame": a fast scan; "name"/"Name"/"NAME" checked after)
+# (from "ame" in any case: a fast scan; "name"/"Name"/"NAME" checked after; written as
+# classes, [aA][mM][eE] = (?i:ame), so that re skips to an a/A in C)
 _NAME_ANSWER = re.compile(
-    r"(?i:ame)(?:\s+on\s+the\s+\w+)?\s*[?:]\s+(?:[A-Z][a-z]+:\s+)?"
+    r"[aA][mM][eE](?:\s+on\s+the\s+\w+)?\s*[?:]\s+(?:[A-Z][a-z]+:\s+)?"
     rf"(?P<n>{CAP_RE}(?:{_GAP.pattern}{CAP_RE}){{0,3}}"
     r"|[^\W\d_]+(?:[ \u00a0](?:[^\W\d_]\.?[ \u00a0])?[^\W\d_]+)?)")
 
@@ -555,12 +562,8 @@ def _lower_first_names(text: str):
     :func:`_lower_class`) in ``text``: the distinct words of the text first (split,
     ASCII ones intersected with the name list in C), then one regex over the few
     that are names."""
-    words = set()
-    for w in set(text.split()):
-        w = w.strip(_STRIP)
-        if w.endswith(("'s", "’s")):   # "roberto's"
-            w = w[:-2]
-        words.add(w)
+    stripped = {w.strip(_STRIP) for w in chunks(text)}
+    words = {w[:-2] if w.endswith(("'s", "’s")) else w for w in stripped}   # "roberto's"
     ascii_words = {w for w in words if w.isascii()}
     pool = ascii_words & lexicons.given_names()          # lower-case ASCII: fold = itself
     pool |= {w for w in words - ascii_words

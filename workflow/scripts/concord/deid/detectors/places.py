@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
-from concord.deid.common import (CAP_RE, FACILITY_CAP, FACILITY_CUES, FACILITY_LEAD_STOP,
-                                 MONTHS, STOP_CAPS, UPPER, Candidate)
+from concord.deid.common import (CAP_RE, CAP_WORD_RE, FACILITY_CAP, FACILITY_CUES,
+                                 FACILITY_LEAD_STOP, MONTHS, STOP_CAPS, UPPER, Candidate,
+                                 guarded)
 
 _STREET_TYPES = (r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.?|Lane|Ln\.?|"
                  r"Boulevard|Blvd\.?|Court|Ct\.?|Way|Place|Pl\.?|Terrace|Circle|Cir\.?|"
@@ -112,8 +113,9 @@ from concord.deid import lexicons  # noqa: E402
 _POSTCODE = re.compile(r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:[A-HK-Y]?\d[A-Z\d]?|\d[A-HJKPSTUW])"
                        r" ?\d[ABD-HJLNP-UW-Z]{2})\b")
 # a five-digit number on its own (ZIP or ZIP+4), not an amount, measure or count
+# (opens with its first digit, tested for what precedes it after: re skips to digits)
 _BARE_ZIP = re.compile(
-    r"(?<![\w$£€#.,/:-])\d{5}(?:-\d{4})?(?![\w%/:-]|[.,]\d)"
+    r"\d(?<![\w$£€#.,/:-]\d)\d{4}(?:-\d{4})?(?![\w%/:-]|[.,]\d)"
     r"(?!\s*(?:%|percent|dollars|bucks|pounds|euros|steps|miles|km|feet|people|patients|"
     r"times|words|calories|mg|units|cases|deaths|a\s+year|a\s+month|per))")
 
@@ -138,18 +140,20 @@ _UNIT = re.compile(r"\b(?:Apt\.?|Apartment|Suite|Unit|Flat|Ste\.?)\s*#?\s*\d{1,5
 
 def postcodes(text: str) -> list[Candidate]:
     out = [Candidate(m.start(), m.end(), "LOCATION", "postcode")
-           for m in _POSTCODE.finditer(text)]
-    out += [Candidate(m.start(), m.end(), "LOCATION", "zip") for m in _BARE_ZIP.finditer(text)]
+           for m in guarded(_POSTCODE).finditer(text)]
+    out += [Candidate(m.start(), m.end(), "LOCATION", "zip")
+            for m in guarded(_BARE_ZIP).finditer(text)]
     out += [Candidate(m.start("v"), m.end("v"), "LOCATION", "zip")
-            for m in _POSTAL_CUE.finditer(text) if any(ch.isdigit() for ch in m.group("v"))]
+            for m in guarded(_POSTAL_CUE).finditer(text) if any(ch.isdigit() for ch in m.group("v"))]
     for rx in (_STREET_BEFORE, _STREET_SUFFIX, _UNIT):
-        out += [Candidate(m.start(), m.end(), "LOCATION", "address") for m in rx.finditer(text)]
+        out += [Candidate(m.start(), m.end(), "LOCATION", "address")
+                for m in guarded(rx).finditer(text)]
     return out
 
 
 # a capitalised word that starts a word: not the "Grasse" of "deGrasse" (a place inside a
 # name written with an inner capital is no place)
-_PLACE_TOKEN = re.compile(r"(?<![^\W\d_])" + CAP_RE)
+_PLACE_TOKEN = re.compile(CAP_WORD_RE)
 _PLACE_JOIN = re.compile(r" (?:(?:of|on|upon|de|del|la|le|am|an|en|sur|do|da|dos|das|di|du|"
                          r"des|nad|pod|u|v|y|e|el|al|im|in|bei)[ -]){0,2}")
 MAX_PLACE_WORDS = 4
@@ -184,13 +188,20 @@ def place_names(text: str) -> list[Candidate]:
     places, firsts = _places()
     fold_word = lexicons.fold_word
     toks = list(_PLACE_TOKEN.finditer(text))
+    words = [m.group() for m in toks]
+    known = _CAN_START
+    if len(known) > 200_000:
+        known.clear()
+    for w in set(words).difference(known):
+        f = fold_word(w)
+        known[w] = f.split("-")[0] in firsts or f in firsts
     out = []
     i = 0
-    while i < len(toks):
-        if fold_word(toks[i].group()).split("-")[0] not in firsts and \
-                fold_word(toks[i].group()) not in firsts:
-            i += 1
+    # only the tokens a place name can start with (the first word of one, folded)
+    for c in [x for x, w in enumerate(words) if known[w]]:
+        if c < i:
             continue
+        i = c
         # the run of words that can continue a place name from token i
         j = i + 1
         while j < len(toks) and j - i < MAX_PLACE_WORDS:
@@ -208,3 +219,8 @@ def place_names(text: str) -> list[Candidate]:
         else:
             i += 1
     return out
+
+
+# capitalised token -> whether a place name can start with it (its folded form, or the
+# part before a hyphen, is the first word of a place name); the same words recur
+_CAN_START: dict[str, bool] = {}

@@ -128,15 +128,21 @@ def _align(text: str, pieces: list[str]) -> list[int]:
 #   ``^``/``\s`` before a single capital or digit);
 # * ``T`` fully matches no entry of the segmenter's abbreviation list (entries are
 #   regular expressions there: ``e.g`` also matches ``egg``), and ``T p`` is none of
-#   pySBD's exclamation words (``Yahoo!``): no abbreviation rule protects ``p``;
+#   pySBD's exclamation words (``Yahoo!``): no abbreviation rule protects ``p``. pySBD
+#   tries an entry only where it occurs verbatim in the text, so ``Ice. gov`` is one
+#   sentence in a turn that says ``i.e`` somewhere and two in a piece that does not:
+#   no cut in a turn holding a multi-period entry (``e.g``, ``i.e``, ``u.s``, ``ph.d``);
 # * every other rule looks at most four characters around a match, except these
 #   whole-text ones, which the turn is checked for: list items (pySBD numbers a list
 #   across the whole text: two or more ``a.``-style or ``12.``-style items, and no cut
 #   in the turn), text between quotes, brackets, parentheses or ``--`` pairs (no cut
 #   inside ``[...]`` or between the first and last ``--``; no cut at all in a turn with
-#   double quotes, parentheses, braces, backslashes, a ``'`` that is not inside a
-#   word, full-width punctuation, line breaks, or pySBD's own placeholder symbols),
+#   double quotes, parentheses, braces, backslashes, a ``'`` before a space or at
+#   the end, full-width punctuation, line breaks, or pySBD's own placeholder symbols),
 #   and ``?!``/``!!`` at the start of the text (pySBD then skips a rule everywhere).
+#   Single quotes: pySBD's rule for text between them runs only when some ``'`` is
+#   followed by a space, and its other quote rules need one too; without it ``'``
+#   (``don't``, ``I 've``, ``'cause``) never matters.
 #
 # A piece whose pySBD sentences do not spell it sends the whole turn to pySBD. A piece
 # is one sentence without pySBD (:func:`_one_sentence`) when, but for one final
@@ -149,7 +155,7 @@ _CUT = re.compile(r"((?<!\S)[A-Za-z]{2,}|\[[A-Za-z0-9_-]+\])([.!?]) (?=[A-Z](?!\
 # pySBD's placeholders and the characters its whole-text rules pair up (see above)
 _NO_CUT = re.compile("[\"“”„«»‘‚‹›()（）「」{}\\\\\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029"
                      "。．！？ǃ&ƪȸȹ،ᓰᓱᓳᓴᓷᓸ•⁃°∮∯⌬⎋☄☇☈☉☏☝♝♟♨♬♭✂]")
-_LOOSE_APOSTROPHE = re.compile(r"(?<![A-Za-z0-9\]])'|'(?![A-Za-z])")
+_LOOSE_APOSTROPHE = re.compile(r"'(?!\S)")
 _DOUBLE_PUNCT_START = re.compile(r"\?!|!\?|\?\?|!!")
 _PLAIN_ENTRY = re.compile(r"[a-z]+(?:\.[a-z]+)*")
 
@@ -166,13 +172,15 @@ def _cut_rules(abbrevs: tuple[str, ...]):
     if not all(_PLAIN_ENTRY.fullmatch(e.lower()) for e in entries):
         return None
     plain = frozenset(e.lower() for e in entries if "." not in e)
-    dotted = re.compile("|".join(e for e in entries if "." in e) or "(?!)", re.I)
+    dotted_entries = sorted({e.lower() for e in entries if "." in e})
+    dotted = re.compile("|".join(dotted_entries) or "(?!)", re.I)
 
     def is_abbreviation(token: str) -> bool:
         return token.lower() in plain or dotted.fullmatch(token) is not None
 
-    lists = (re.compile(ListItemReplacer.ALPHABETICAL_LIST_WITH_PERIODS),
-             re.compile(ListItemReplacer.NUMBERED_LIST_REGEX_1))
+    lists = ((re.compile(r"(?:^|\s)[a-z]\."),
+              re.compile(ListItemReplacer.ALPHABETICAL_LIST_WITH_PERIODS)),
+             (re.compile(r"\d\."), re.compile(ListItemReplacer.NUMBERED_LIST_REGEX_1)))
     language = _segmenter(abbrevs).language_module.Abbreviation
     known = {e.strip().lower() for e in language.ABBREVIATIONS}
     prepositive = sorted(e for e in {p.strip().lower() for p in language.PREPOSITIVE_ABBREVIATIONS}
@@ -180,7 +188,8 @@ def _cut_rules(abbrevs: tuple[str, ...]):
                          and not re.search(r"i.v$", e))
     protected = re.compile(r"(?<!\S)(?:" + "|".join(prepositive) + r")\.(?=\s)", re.I) \
         if prepositive else None
-    return is_abbreviation, frozenset(ExclamationWords.EXCLAMATION_WORDS), lists, protected
+    return (is_abbreviation, frozenset(ExclamationWords.EXCLAMATION_WORDS), lists, protected,
+            tuple(dotted_entries))
 
 
 def _cuts(text: str, abbrevs: tuple[str, ...]) -> list[int]:
@@ -190,10 +199,13 @@ def _cuts(text: str, abbrevs: tuple[str, ...]) -> list[int]:
     if rules is None or _NO_CUT.search(text) or _LOOSE_APOSTROPHE.search(text) \
             or _DOUBLE_PUNCT_START.match(text):
         return []
-    is_abbreviation, exclamations, lists, _ = rules
-    for item in lists:
-        found = item.findall(text)
-        if len(found) > 1:
+    is_abbreviation, exclamations, lists, _, dotted = rules
+    if "." in text:
+        low = text.lower()
+        if any(d in low for d in dotted):
+            return []
+    for hint, item in lists:  # a cheap necessary condition first, then pySBD's regex
+        if hint.search(text) and len(item.findall(text)) > 1:
             return []
     dashes = text.find("--")
     dash_last = text.rfind("--")
@@ -321,12 +333,19 @@ def segment_text(content: str, session: str, group: str, participants: pd.DataFr
 
     if unit not in ("sentence", "turn"):
         raise InputError(f"config segment.unit: {unit!r} is not 'sentence' or 'turn'")
+    # this session's rows only: the sheet of a large study has thousands of rows, and
+    # a shard calls this once per session
     enrolled = {}
+    for row in participants[participants["session_id"] == session].to_dict("records"):
+        enrolled[row["participant_id"]] = role_of_row(row, PARTICIPANT)
     sessions_of: dict[str, list[str]] = {}
-    for row in participants.to_dict("records"):
-        sessions_of.setdefault(row["participant_id"], []).append(row["session_id"])
-        if row["session_id"] == session:
-            enrolled[row["participant_id"]] = role_of_row(row, PARTICIPANT)
+
+    def other_sessions(speaker: str) -> list[str]:
+        if speaker not in sessions_of:
+            mask = participants["participant_id"] == speaker
+            sessions_of[speaker] = list(participants.loc[mask, "session_id"])
+        return sessions_of[speaker]
+
     known = dict(roles) if roles is not None else {moderator_id: FACILITATOR}
     known.update(enrolled)
     rows = []
@@ -343,9 +362,9 @@ def segment_text(content: str, session: str, group: str, participants: pd.DataFr
         speaker, body = line.split("\t", 1)
         if speaker in enrolled:
             pid, role = speaker, enrolled[speaker]
-        elif speaker in sessions_of:
+        elif other_sessions(speaker):
             raise InputError(f"{source}, line {turn}: speaker {speaker!r} belongs to session "
-                             f"{', '.join(repr(x) for x in sorted(sessions_of[speaker]))} in the "
+                             f"{', '.join(repr(x) for x in sorted(other_sessions(speaker)))} in the "
                              f"participants sheet but speaks in session {session!r}; add a "
                              f"participants.tsv row for {speaker} and {session} or fix the roster")
         elif speaker in known:

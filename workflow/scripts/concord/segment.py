@@ -27,6 +27,11 @@ set-up. Three things are Concord's own, all in :func:`sentence_spans`:
   the previous one at the end of a turn) -- a filler alone is no coding unit. Back-
   channels that answer (``Mm-hmm.``, ``Yeah.``, ``No.``) stay sentences, an
   interrupted turn (``so I was—``) stays one sentence, ``I was... I was scared.`` is two.
+
+pySBD runs only on the pieces of a turn that may hold a boundary: the turn is first cut
+at boundaries pySBD always makes and handles side by side (the fast path below, ~10x
+less CPU; the spans are those of pySBD on the whole turn, tested in
+``tests/test_sentence_speed.py``; BENCHMARKS.md, "Sentence units: speed (session 21)").
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ def differ(texts, abbrev=ABBREV):
     """The texts whose fast spans differ from pySBD on the whole text, and how many of
     the texts the fast path cut at least once (so a pass is not a vacuous one)."""
     key = seg._abbrev_key(tuple(abbrev))
-    bad = [t for t in texts if seg._spans(t, abbrev, fast=True) != seg._spans(t, abbrev, fast=False)]
+    bad = [t for t in texts
+           if seg._spans(t, abbrev, fast=True) != seg._spans(t, abbrev, fast=False)]
     return bad, sum(1 for t in texts if seg._cuts(t, key))
 
 
@@ -206,10 +207,12 @@ def test_piece_end_forms(text):
 
 def test_fast_path_cuts_plain_speech():
     """Plain speech is cut at each sentence and needs no pySBD at all."""
-    text = "I think so. It was hard. Why did it happen? Nobody knew! [NAME-1] said it. Then Dr. [NAME-2] came."
+    text = ("I think so. It was hard. Why did it happen? Nobody knew! [NAME-1] said it. "
+            "Then Dr. [NAME-2] came.")
     key = seg._abbrev_key(tuple(ABBREV))
-    assert len(seg._cuts(text, key)) == 5
-    pieces = [text[a:b] for a, b in zip([0] + seg._cuts(text, key), seg._cuts(text, key) + [len(text)])]
+    cuts = seg._cuts(text, key)
+    assert len(cuts) == 5
+    pieces = [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
     protected = seg._cut_rules(key)[3]
     assert all(seg._one_sentence(p, protected) for p in pieces)
     assert seg.sentence_spans(text, ABBREV) == seg._spans(text, ABBREV, fast=False)

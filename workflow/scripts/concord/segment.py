@@ -368,8 +368,9 @@ def segment_text(content: str, session: str, group: str, participants: pd.DataFr
         if speaker in enrolled:
             pid, role = speaker, enrolled[speaker]
         elif other_sessions(speaker):
+            elsewhere = ", ".join(repr(x) for x in sorted(other_sessions(speaker)))
             raise InputError(f"{source}, line {turn}: speaker {speaker!r} belongs to session "
-                             f"{', '.join(repr(x) for x in sorted(other_sessions(speaker)))} in the "
+                             f"{elsewhere} in the "
                              f"participants sheet but speaks in session {session!r}; add a "
                              f"participants.tsv row for {speaker} and {session} or fix the roster")
         elif speaker in known:

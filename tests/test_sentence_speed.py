@@ -198,10 +198,14 @@ def test_cross_boundary_cases(text):
 
 
 @pytest.mark.parametrize("text", ["Okay. Then it was fine.’", "Okay. Then it was fine.]",
-                                  "Okay. Then it was fine?!", "Okay. Then Dr. [NAME-1] came…"])
-def test_piece_end_forms(text):
+                                  "Okay. Then it was fine?!", "Okay. Then Dr. [NAME-1] came…",
+                                  "We went to ſt. on foot. Then we came.",
+                                  "We went to \u212aY. on foot. Then we came."])
+def test_piece_forms(text):
     """The last piece of a turn is one sentence only when nothing but one . ? ! follows
-    its last word: pySBD makes "fine.’" two sentences ("fine." and "’")."""
+    its last word: pySBD makes "fine.’" two sentences ("fine." and "’"). A ``ſt.``
+    (long s) is ``st.`` only ignoring case: pySBD protects it only if ``st`` is written
+    somewhere in the turn."""
     assert seg._spans(text, ABBREV, fast=True) == seg._spans(text, ABBREV, fast=False)
 
 

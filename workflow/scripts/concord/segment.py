@@ -157,9 +157,11 @@ def _align(text: str, pieces: list[str]) -> list[int]:
 # ``U.S``/``I``/``i.v`` sentence-starter rule, whose forms are left out.
 
 _CUT = re.compile(r"((?<!\S)[A-Za-z]{2,}|\[[A-Za-z0-9_-]+\])([.!?]) (?=[A-Z](?!\.)|\[)")
-# pySBD's placeholders and the characters its whole-text rules pair up (see above)
+# pySBD's placeholders and the characters its whole-text rules pair up (see above), and
+# the four that match an ASCII letter only case-insensitively (İ ı ſ K: pySBD looks an
+# abbreviation up in the lower-cased text, then matches it ignoring case)
 _NO_CUT = re.compile("[\"“”„«»‘‚‹›()（）「」{}\\\\\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029"
-                     "。．！？ǃ&ƪȸȹ،ᓰᓱᓳᓴᓷᓸ•⁃°∮∯⌬⎋☄☇☈☉☏☝♝♟♨♬♭✂]")
+                     "。．！？ǃ&ƪȸȹ،ᓰᓱᓳᓴᓷᓸ•⁃°∮∯⌬⎋☄☇☈☉☏☝♝♟♨♬♭✂İıſ\u212a]")
 _LOOSE_APOSTROPHE = re.compile(r"'(?!\S)")
 _DOUBLE_PUNCT_START = re.compile(r"\?!|!\?|\?\?|!!")
 _PLAIN_ENTRY = re.compile(r"[a-z]+(?:\.[a-z]+)*")
@@ -180,8 +182,14 @@ def _cut_rules(abbrevs: tuple[str, ...]):
     dotted_entries = sorted({e.lower() for e in entries if "." in e})
     dotted = re.compile("|".join(dotted_entries) or "(?!)", re.I)
 
+    seen: dict[str, bool] = {}
+
     def is_abbreviation(token: str) -> bool:
-        return token.lower() in plain or dotted.fullmatch(token) is not None
+        if token not in seen:
+            if len(seen) > 100_000:
+                seen.clear()
+            seen[token] = token.lower() in plain or dotted.fullmatch(token) is not None
+        return seen[token]
 
     lists = ((re.compile(r"(?:^|\s)[a-z]\."),
               re.compile(ListItemReplacer.ALPHABETICAL_LIST_WITH_PERIODS)),
@@ -214,6 +222,7 @@ def _cuts(text: str, abbrevs: tuple[str, ...]) -> list[int]:
             return []
     dashes = text.find("--")
     dash_last = text.rfind("--")
+    brackets = "[" in text
     cuts = []
     for m in _CUT.finditer(text):
         token, p = m.group(1), m.group(2)
@@ -222,9 +231,10 @@ def _cuts(text: str, abbrevs: tuple[str, ...]) -> list[int]:
             continue
         if dashes != -1 and dashes < at and dash_last > at:
             continue
-        opened = text.rfind("[", 0, at)
-        if opened != -1 and text.find("]", opened, at) == -1:
-            continue
+        if brackets:
+            opened = text.rfind("[", 0, at)
+            if opened != -1 and text.find("]", opened, at) == -1:
+                continue
         cuts.append(at)
     return cuts
 

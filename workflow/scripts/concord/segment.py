@@ -27,6 +27,11 @@ set-up. Three things are Concord's own, all in :func:`sentence_spans`:
   the previous one at the end of a turn) -- a filler alone is no coding unit. Back-
   channels that answer (``Mm-hmm.``, ``Yeah.``, ``No.``) stay sentences, an
   interrupted turn (``so I was—``) stays one sentence, ``I was... I was scared.`` is two.
+
+pySBD runs only on the pieces of a turn that may hold a boundary: the turn is first cut
+at boundaries pySBD always makes and handles side by side (the fast path below, ~10x
+less CPU; the spans are those of pySBD on the whole turn, tested in
+``tests/test_sentence_speed.py``; BENCHMARKS.md, "Sentence units: speed (session 21)").
 """
 
 from __future__ import annotations
@@ -88,6 +93,13 @@ def _align(text: str, pieces: list[str]) -> list[int]:
     their non-whitespace characters. ``[]`` when they do not spell ``text``."""
     ends, i, n = [], 0, len(text)
     for piece in pieces:
+        while i < n and text[i].isspace():
+            i += 1
+        body = piece.strip()
+        if text.startswith(body, i):  # the usual case: the sentence verbatim
+            i += len(body)
+            ends.append(i)
+            continue
         for ch in piece:
             if ch.isspace():
                 continue
@@ -102,6 +114,175 @@ def _align(text: str, pieces: list[str]) -> list[int]:
     return ends if i == n else []
 
 
+# ---------------------------------------------------------------------------
+# the fast path: cut a turn where pySBD's answer is known without running it
+#
+# pySBD's cost is a few hundred regular-expression passes over the text it is given,
+# so most of a turn's cost is spent confirming the obvious "... word. Next ...".
+# :func:`_cuts` finds boundaries that pySBD always makes and whose sides it processes
+# independently; pySBD then runs only on the pieces between them that hold a possible
+# boundary (:data:`_MAYBE_SPLIT`). Why a cut is safe, rule by rule of pySBD 0.3.4
+# (Processor.process, in order; tests/test_sentence_speed.py checks the result against
+# pySBD on the whole turn over real turns and random adversarial strings):
+#
+# * the cut is ``T p ␠ C``: ``T`` two or more ASCII letters after whitespace (or the
+#   turn start) or a tag (``[NAME-1]``), ``p`` one of ``. ? !``, one space, ``C`` a
+#   capital not followed by ``.`` or a ``[``. So ``p`` is no number, ellipsis,
+#   ``?!``/``!!``, initial (``J.``), list marker (``a.``/``1.``) or multi-period
+#   abbreviation (``U.S.``), and ``C`` starts no ``P.M.``/``A.``/``5.`` (the rules with
+#   ``^``/``\s`` before a single capital or digit);
+# * ``T`` fully matches no entry of the segmenter's abbreviation list (entries are
+#   regular expressions there: ``e.g`` also matches ``egg``), and ``T p`` is none of
+#   pySBD's exclamation words (``Yahoo!``): no abbreviation rule protects ``p``. pySBD
+#   tries an entry only where it occurs verbatim in the text, so ``Ice. gov`` is one
+#   sentence in a turn that says ``i.e`` somewhere and two in a piece that does not:
+#   no cut in a turn holding a multi-period entry (``e.g``, ``i.e``, ``u.s``, ``ph.d``);
+# * every other rule looks at most four characters around a match, except these
+#   whole-text ones, which the turn is checked for: list items (pySBD numbers a list
+#   across the whole text: two or more ``a.``-style or ``12.``-style items, and no cut
+#   in the turn), text between quotes, brackets, parentheses or ``--`` pairs (no cut
+#   inside ``[...]`` or between the first and last ``--``; no cut at all in a turn with
+#   double quotes, parentheses, braces, backslashes, a ``'`` before a space or at
+#   the end, full-width punctuation, line breaks, or pySBD's own placeholder symbols),
+#   and ``?!``/``!!`` at the start of the text (pySBD then skips a rule everywhere).
+#   Single quotes: pySBD's rule for text between them runs only when some ``'`` is
+#   followed by a space, and its other quote rules need one too; without it ``'``
+#   (``don't``, ``I 've``, ``'cause``) never matters.
+#
+# A piece whose pySBD sentences do not spell it sends the whole turn to pySBD. A piece
+# is one sentence without pySBD (:func:`_one_sentence`) when, but for one final
+# ``. ? !``, it has no possible boundary except periods after a prepositive
+# abbreviation and before a space (``Dr. [NAME-1]``): pySBD's abbreviation rule always
+# protects those (``(?<=\sdr)\.(?=\s)``), and nothing turns them back but the
+# ``U.S``/``I``/``i.v`` sentence-starter rule, whose forms are left out.
+
+_CUT = re.compile(r"((?<!\S)[A-Za-z]{2,}|\[[A-Za-z0-9_-]+\])([.!?]) (?=[A-Z](?!\.)|\[)")
+# pySBD's placeholders and the characters its whole-text rules pair up (see above), and
+# the four that match an ASCII letter only case-insensitively (İ ı ſ K: pySBD looks an
+# abbreviation up in the lower-cased text, then matches it ignoring case)
+_NO_CUT = re.compile("[\"“”„«»‘‚‹›()（）「」{}\\\\\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029"
+                     "。．！？ǃ&ƪȸȹ،ᓰᓱᓳᓴᓷᓸ•⁃°∮∯⌬⎋☄☇☈☉☏☝♝♟♨♬♭✂İıſ\u212a]")
+_LOOSE_APOSTROPHE = re.compile(r"'(?!\S)")
+_DOUBLE_PUNCT_START = re.compile(r"\?!|!\?|\?\?|!!")
+_PLAIN_ENTRY = re.compile(r"[a-z]+(?:\.[a-z]+)*")
+
+
+@lru_cache(maxsize=8)
+def _cut_rules(abbrevs: tuple[str, ...]):
+    """(is the token an abbreviation to pySBD?, exclamation words, list-item regexes) for
+    the segmenter of ``abbrevs``; ``None`` when an entry is not plain letters (and
+    inner periods): no fast path then."""
+    from pysbd.exclamation_words import ExclamationWords
+    from pysbd.lists_item_replacer import ListItemReplacer
+
+    entries = [a.strip() for a in _segmenter(abbrevs).language_module.Abbreviation.ABBREVIATIONS]
+    if not all(_PLAIN_ENTRY.fullmatch(e.lower()) for e in entries):
+        return None
+    plain = frozenset(e.lower() for e in entries if "." not in e)
+    dotted_entries = sorted({e.lower() for e in entries if "." in e})
+    dotted = re.compile("|".join(dotted_entries) or "(?!)", re.I)
+
+    seen: dict[str, bool] = {}
+
+    def is_abbreviation(token: str) -> bool:
+        if token not in seen:
+            if len(seen) > 100_000:
+                seen.clear()
+            seen[token] = token.lower() in plain or dotted.fullmatch(token) is not None
+        return seen[token]
+
+    lists = ((re.compile(r"(?:^|\s)[a-z]\."),
+              re.compile(ListItemReplacer.ALPHABETICAL_LIST_WITH_PERIODS)),
+             (re.compile(r"\d\."), re.compile(ListItemReplacer.NUMBERED_LIST_REGEX_1)))
+    language = _segmenter(abbrevs).language_module.Abbreviation
+    known = {e.strip().lower() for e in language.ABBREVIATIONS}
+    prepositive = sorted(e for e in {p.strip().lower() for p in language.PREPOSITIVE_ABBREVIATIONS}
+                         if e in known and re.fullmatch(r"[a-z]{2,}", e) and e[-1] != "i"
+                         and not re.search(r"i.v$", e))
+    protected = re.compile(r"(?<!\S)(?:" + "|".join(prepositive) + r")\.(?=\s)", re.I) \
+        if prepositive else None
+    return (is_abbreviation, frozenset(ExclamationWords.EXCLAMATION_WORDS), lists, protected,
+            tuple(dotted_entries))
+
+
+def _cuts(text: str, abbrevs: tuple[str, ...]) -> list[int]:
+    """Offsets in ``text`` where pySBD always ends a sentence and handles both sides
+    independently (the start of the next sentence; see the rules above)."""
+    rules = _cut_rules(abbrevs)
+    if rules is None or _NO_CUT.search(text) or _LOOSE_APOSTROPHE.search(text) \
+            or _DOUBLE_PUNCT_START.match(text):
+        return []
+    is_abbreviation, exclamations, lists, _, dotted = rules
+    if "." in text:
+        low = text.lower()
+        if any(d in low for d in dotted):
+            return []
+    for hint, item in lists:  # a cheap necessary condition first, then pySBD's regex
+        if hint.search(text) and len(item.findall(text)) > 1:
+            return []
+    dashes = text.find("--")
+    dash_last = text.rfind("--")
+    brackets = "[" in text
+    cuts = []
+    for m in _CUT.finditer(text):
+        token, p = m.group(1), m.group(2)
+        at = m.end()
+        if token[0] != "[" and (is_abbreviation(token) or token + p in exclamations):
+            continue
+        if dashes != -1 and dashes < at and dash_last > at:
+            continue
+        if brackets:
+            opened = text.rfind("[", 0, at)
+            if opened != -1 and text.find("]", opened, at) == -1:
+                continue
+        cuts.append(at)
+    return cuts
+
+
+def _one_sentence(piece: str, protected) -> bool:
+    """Is ``piece`` (a piece between cuts) one sentence to pySBD? (see above)"""
+    body = piece.strip()
+    if body and body[-1] in ".!?":
+        body = body[:-1]
+    if protected is not None and "." in body:
+        body = protected.sub("", body)
+    return not _MAYBE_SPLIT.search(body)
+
+
+def _pysbd_ends(text: str, abbrevs: tuple[str, ...]) -> list[int]:
+    """pySBD's sentence ends in ``text`` (``[len(text)]`` when they do not spell it)."""
+    ends = _align(text, _segmenter(abbrevs).processor(text).process())
+    return ends or [len(text)]
+
+
+def _fast_ends(text: str, abbrevs: tuple[str, ...]) -> list[int]:
+    """The same ends as :func:`_pysbd_ends`, pySBD run only on the pieces between
+    :func:`_cuts` that may hold a boundary."""
+    cuts = _cuts(text, abbrevs)
+    if not cuts:
+        return _pysbd_ends(text, abbrevs)
+    ends: list[int] = []
+    seg = _segmenter(abbrevs)
+    protected = _cut_rules(abbrevs)[3]
+    for a, b in zip([0] + cuts, cuts + [len(text)]):
+        piece = text[a:b]
+        if b != len(text):
+            piece = piece[:-1]  # the space of the cut
+        if _one_sentence(piece, protected):
+            ends.append(a + len(piece.rstrip()))
+            continue
+        found = _align(piece, seg.processor(piece).process())
+        if not found:  # pySBD changed a character: the whole turn decides
+            return _pysbd_ends(text, abbrevs)
+        ends += [a + e for e in found]
+    return ends
+
+
+@lru_cache(maxsize=64)
+def _abbrev_key(abbreviations: tuple) -> tuple[str, ...]:
+    return tuple(sorted({_norm_abbrev(a) for a in abbreviations} - {""}))
+
+
 def sentence_spans(text: str, abbreviations=()) -> list[tuple[int, int]]:
     """Sentence ``(start, end)`` offsets in ``text`` (pySBD + the rules above).
 
@@ -109,16 +290,20 @@ def sentence_spans(text: str, abbreviations=()) -> list[tuple[int, int]]:
     not matter), added to pySBD's list. Whitespace between sentences belongs to no
     span; ``text[start:end]`` is stripped and non-empty.
     """
+    return _spans(text, abbreviations, fast=True)
+
+
+def _spans(text: str, abbreviations=(), fast: bool = True) -> list[tuple[int, int]]:
+    """:func:`sentence_spans`; ``fast=False`` runs pySBD on the whole turn (the
+    reference the fast path is tested against)."""
     if not text.strip():
         return []
     body = text.strip()
     if not _MAYBE_SPLIT.search(body.rstrip(_FINAL)):  # one sentence: spare pySBD's regexes
         a = text.index(body[0])
         return [(a, a + len(body))]
-    seg = _segmenter(tuple(sorted({_norm_abbrev(a) for a in abbreviations or []} - {""})))
-    ends = _align(text, seg.processor(text).process())
-    if not ends:  # pySBD changed a character: keep the turn whole rather than guess
-        ends = [len(text)]
+    key = _abbrev_key(tuple(abbreviations or ()))
+    ends = _fast_ends(text, key) if fast else _pysbd_ends(text, key)
     spans, start = [], 0
     for end in ends:
         piece = text[start:end]
@@ -163,12 +348,19 @@ def segment_text(content: str, session: str, group: str, participants: pd.DataFr
 
     if unit not in ("sentence", "turn"):
         raise InputError(f"config segment.unit: {unit!r} is not 'sentence' or 'turn'")
+    # this session's rows only: the sheet of a large study has thousands of rows, and
+    # a shard calls this once per session
     enrolled = {}
+    for row in participants[participants["session_id"] == session].to_dict("records"):
+        enrolled[row["participant_id"]] = role_of_row(row, PARTICIPANT)
     sessions_of: dict[str, list[str]] = {}
-    for row in participants.to_dict("records"):
-        sessions_of.setdefault(row["participant_id"], []).append(row["session_id"])
-        if row["session_id"] == session:
-            enrolled[row["participant_id"]] = role_of_row(row, PARTICIPANT)
+
+    def other_sessions(speaker: str) -> list[str]:
+        if speaker not in sessions_of:
+            mask = participants["participant_id"] == speaker
+            sessions_of[speaker] = list(participants.loc[mask, "session_id"])
+        return sessions_of[speaker]
+
     known = dict(roles) if roles is not None else {moderator_id: FACILITATOR}
     known.update(enrolled)
     rows = []
@@ -185,9 +377,10 @@ def segment_text(content: str, session: str, group: str, participants: pd.DataFr
         speaker, body = line.split("\t", 1)
         if speaker in enrolled:
             pid, role = speaker, enrolled[speaker]
-        elif speaker in sessions_of:
+        elif other_sessions(speaker):
+            elsewhere = ", ".join(repr(x) for x in sorted(other_sessions(speaker)))
             raise InputError(f"{source}, line {turn}: speaker {speaker!r} belongs to session "
-                             f"{', '.join(repr(x) for x in sorted(sessions_of[speaker]))} in the "
+                             f"{elsewhere} in the "
                              f"participants sheet but speaks in session {session!r}; add a "
                              f"participants.tsv row for {speaker} and {session} or fix the roster")
         elif speaker in known:

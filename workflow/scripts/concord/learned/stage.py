@@ -265,7 +265,8 @@ def learn(units: pd.DataFrame, codings: pd.DataFrame, coverage: pd.DataFrame, bo
         code = codes[k]
         ex = _pad(feat.transform(extra[code]), x_train.shape[1]) if extra.get(code) else None
         rows = np.flatnonzero(app[train][:, k])
-        r = lm.code_model(x_train[rows], labels[rows, k], fold[rows], None, ex, seed, c,
+        xk = x_train if len(rows) == x_train.shape[0] else x_train[rows]   # no copy: all
+        r = lm.code_model(xk, labels[rows, k], fold[rows], None, ex, seed, c,
                           max_rows, n_inner, solver)
         oof[rows, k], oof_pred[rows, k] = r["oof_prob"], r["oof_pred"]
         models[k], platts[code], thresholds[code] = r["model"], r["platt"], r["threshold"]

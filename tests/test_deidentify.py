@@ -859,3 +859,15 @@ def test_every_detector_is_registered_once_with_a_known_gate():
     keys = set(gates._GATE_KEYS) | {"all"}
     assert all(d.gate in keys for d in deid.DETECTORS)
     assert all(d.label in deid.PRIORITY for d in deid.DETECTORS)
+
+
+def test_backtick_apostrophe_in_an_ascii_transcript_is_the_roster_name():
+    """A transcript typed on a keyboard that gives ` for the apostrophe: roster
+    O'Brien is matched (ASCII text took another folding path and left "O`[NAME-1]")."""
+    roster = deid.load_roster(ADVERSARIAL / "roster.tsv")
+    for tail in ("", " Gracias."):        # all-ASCII, and with a non-ASCII word
+        raw = f"MODERATOR: Welcome.\nGrace: I am Grace O`Brien; O`Brien is my name.{tail}\n"
+        raw = raw.replace("Gracias", "Gracías") if tail else raw
+        res = deid.deidentify_session(raw, roster, "F1")
+        assert "P02\tI am [P02]; [P02] is my name." in res.text
+        assert "`" not in res.text and "brien" not in res.text.lower()

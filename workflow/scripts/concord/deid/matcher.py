@@ -309,8 +309,8 @@ _FOLD_TABLE = _FoldTable()
 def fold_text(text: str) -> str:
     """:func:`concord.textnorm.fold_keep_length` (same length, so same offsets), fast:
     ASCII text is lower-cased; other characters are folded once per process."""
-    if text.isascii():
-        return text.lower()  # (a backtick is kept here, folded in non-ASCII text: as on main)
+    if text.isascii():  # a backtick is an apostrophe, as in fold_keep_length
+        return text.lower().replace("`", "'") if "`" in text else text.lower()
     # ASCII runs lower-cased, only the other runs translated char by char (2x faster)
     if "`" in text:
         return "".join(m.group().translate(_FOLD_TABLE) if m.group(1) is None
